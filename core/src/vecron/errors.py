@@ -1,0 +1,131 @@
+"""One hierarchy for every error vecron reports.
+
+Each class carries the HTTP status the API answers with, the exit code the CLI exits
+with and a stable ``code`` for RFC 9457 problem documents, so the CLI, the API and the
+dashboard report the same failure the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class VecronError(Exception):
+    """Base of every error vecron raises on purpose."""
+
+    status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+    code: ClassVar[str] = "internal"
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message the CLI prints: one line, with the fix when there is one."""
+        text = self.message if self.field is None else f"{self.field}: {self.message}"
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return " ".join(text.split())
+
+    def problem(self) -> dict[str, Any]:
+        """RFC 9457 problem details."""
+        body: dict[str, Any] = {
+            "type": f"https://vecron.dev/problems/{self.code}",
+            "title": self.code.replace("-", " "),
+            "status": self.status,
+            "detail": self.message,
+            "code": self.code,
+        }
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class ConfigurationError(VecronError):
+    """Settings or a backend URL are wrong."""
+
+    status = 500
+    exit_code = 78  # EX_CONFIG
+    code = "configuration"
+
+
+class PluginError(VecronError):
+    """A plugin is broken: duplicate kind, bad registration, failed import."""
+
+    exit_code = 70
+    code = "plugin"
+
+
+class DuplicateKindError(PluginError):
+    code = "duplicate-kind"
+
+    def __init__(self, family: str, kind: str, first: str, second: str) -> None:
+        super().__init__(
+            f"{family} kind {kind!r} is registered by both {first!r} and {second!r}",
+            hint="uninstall one of them or block it with VECRON_DISABLE_PLUGINS",
+        )
+
+
+class ValidationError(VecronError):
+    """A job definition, a schedule or another input is invalid."""
+
+    status = 422
+    exit_code = 65  # EX_DATAERR
+    code = "validation"
+
+
+class NotFoundError(VecronError, LookupError):
+    status = 404
+    exit_code = 66
+    code = "not-found"
+
+
+class ConflictError(VecronError):
+    """The request conflicts with the current state (e.g. a running execution)."""
+
+    status = 409
+    exit_code = 75
+    code = "conflict"
+
+
+class StepError(VecronError):
+    """A step failed. ``retryable`` decides whether the execution is tried again."""
+
+    code = "step-failed"
+    retryable: bool = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        output: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+        self.retry_after = retry_after
+        self.output = output
+
+
+class RetryableError(StepError):
+    """A transient failure (connection refused, 503, timeout): worth another attempt."""
+
+    retryable = True
+
+
+class FinalError(StepError):
+    """A failure another attempt cannot fix (bad request, auth refused, not found)."""
+
+    retryable = False
+
+
+class ExecutionFailed(VecronError):
+    """``vecron job run --wait`` saw its execution end in failure."""
+
+    exit_code = 1
+    code = "execution-failed"

@@ -1,0 +1,125 @@
+"""A job definition: the one JSON/YAML document a user writes (S2.1).
+
+This module holds the generic, plugin-independent shape. Step and trigger configs are
+kept as plain mappings here; :mod:`vecron.definition` validates them against the
+installed plugins' ``Config`` models.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..trigger import DstFold, DstGap
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(_Strict):
+    """Exponential backoff with jitter between attempts (S5.3).
+
+    Attempt ``n`` (1-based) that fails waits ``min(max_delay, delay * factor**(n-1))``
+    seconds, spread by ``± jitter`` (a fraction), before attempt ``n+1``.
+    """
+
+    max_attempts: int = Field(10, ge=1, le=1000, description="Attempts in all, first included.")
+    delay: float = Field(5.0, ge=0, description="Seconds before the second attempt.")
+    factor: float = Field(3.0, ge=1, description="Growth of the delay per attempt.")
+    max_delay: float = Field(1800.0, ge=0, description="Cap on one delay, seconds.")
+    jitter: float = Field(0.2, ge=0, le=1, description="Random spread, fraction of the delay.")
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        base = min(self.max_delay, self.delay * self.factor ** max(0, attempt - 1))
+        spread = base * self.jitter
+        return max(0.0, base + (rng or random).uniform(-spread, spread))
+
+
+class MisfirePolicy(StrEnum):
+    """What to do with fire times missed while no scheduler ran (S1.4)."""
+
+    SKIP = "skip"
+    RUN_ONCE = "run_once"
+    RUN_ALL = "run_all"
+
+
+class OverlapPolicy(StrEnum):
+    """What a fire does when the job already has an execution queued or running (S1.6)."""
+
+    ALLOW = "allow"
+    SKIP = "skip"
+
+
+class SchedulePolicy(_Strict):
+    """One policy object for every way a job is started (S13.3)."""
+
+    misfire: MisfirePolicy = MisfirePolicy.RUN_ONCE
+    misfire_grace: float = Field(
+        60.0, ge=0, description="A fire this many seconds late or less still runs normally."
+    )
+    run_all_cap: int = Field(100, ge=1, description="Most missed fires `run_all` runs.")
+    overlap: OverlapPolicy = OverlapPolicy.ALLOW
+    jitter: float = Field(0.0, ge=0, description="Spread each start by up to this many seconds.")
+
+
+class DstPolicy(_Strict):
+    """How wall-clock schedules behave on DST transition nights (S13.2)."""
+
+    gap: DstGap = DstGap.SHIFT
+    fold: DstFold = DstFold.FIRST
+
+
+class TriggerSpec(_Strict):
+    """``{"type": "cron", "expression": "0 */5 * * * ?"}``: the type plus its config."""
+
+    type: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepSpec(_Strict):
+    """One step: an id, the executor ``type`` and that executor's config."""
+
+    id: str = Field(pattern=STEP_ID_PATTERN)
+    type: str
+    name: str | None = None
+    description: str | None = None
+    timeout: float | None = Field(None, gt=0, description="Seconds; the step is cancelled after.")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobDefinition(_Strict):
+    """The normalised job document. Times are aware; ``timezone`` is an IANA name."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    enabled: bool = True
+    timezone: str
+    triggers: list[TriggerSpec]
+    steps: list[StepSpec] = Field(min_length=1)
+    timeout: float | None = Field(None, gt=0, description="Seconds for the whole execution.")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)  # type: ignore[arg-type]
+    policy: SchedulePolicy = Field(default_factory=SchedulePolicy)  # type: ignore[arg-type]
+    dst: DstPolicy = Field(default_factory=DstPolicy)  # type: ignore[arg-type]
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        """The user-facing document: step and trigger configs inlined again."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["triggers"] = [{"type": t.type, **t.config} for t in self.triggers]
+        data["steps"] = [
+            {k: v for k, v in {**s.model_dump(mode="json", exclude={"config"}), **s.config}.items()
+             if v is not None}
+            for s in self.steps
+        ]
+        return data

@@ -1,0 +1,121 @@
+"""Executions, step results and the occurrence ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ExecutionStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+class StepStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+
+
+class OccurrenceStatus(StrEnum):
+    """What became of one planned fire time (S13.4)."""
+
+    FIRED = "fired"
+    SKIPPED = "skipped"  # overlap policy: the job was still running
+    MISSED = "missed"  # misfire policy: too late and not run
+    COALESCED = "coalesced"  # misfire run_once: folded into a later fire
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Execution:
+    """One run of one job version. ``idempotency_key`` is unique in the store."""
+
+    id: str
+    job_id: str
+    job_name: str
+    job_version: int
+    idempotency_key: str
+    trigger: str  # trigger kind: cron, fixed_rate, manual, webhook ...
+    triggered_by: str | None
+    scheduled_at: datetime | None  # the fire time, for scheduled runs
+    not_before: datetime
+    status: ExecutionStatus
+    attempt: int  # attempts started so far
+    max_attempts: int
+    created_at: datetime
+    params: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    error: str | None = None
+    dead_lettered_at: datetime | None = None
+    published: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewExecution:
+    """What a trigger asks the store to create."""
+
+    id: str
+    job_id: str
+    job_name: str
+    job_version: int
+    idempotency_key: str
+    trigger: str
+    triggered_by: str | None
+    scheduled_at: datetime | None
+    not_before: datetime
+    max_attempts: int
+    created_at: datetime
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepResult:
+    execution_id: str
+    step_id: str
+    attempt: int
+    status: StepStatus
+    started_at: datetime
+    finished_at: datetime
+    output: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """How an attempt ended. Applied only if ``owner`` still holds the lease for ``attempt``.
+
+    ``status`` QUEUED with ``not_before`` means "retry later"; a finished status ends it.
+    """
+
+    execution_id: str
+    owner: str
+    attempt: int
+    status: ExecutionStatus
+    at: datetime
+    error: str | None = None
+    not_before: datetime | None = None
+    dead_letter: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Occurrence:
+    job_id: str
+    fire_time: datetime
+    status: OccurrenceStatus
+    recorded_at: datetime
+    reason: str | None = None
+    execution_id: str | None = None

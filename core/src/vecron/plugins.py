@@ -1,0 +1,132 @@
+"""The plugin manager factory and what it found.
+
+There is no module-global manager: call :func:`get_plugin_manager` (tests build a fresh
+one each time). Built-ins are registered through the same path as installed plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .registry import Registry
+
+#: Core's own plugin modules, registered like any installed plugin.
+DEFAULT_PLUGINS: tuple[str, ...] = ("vecron.builtin.manual",)
+
+
+def _env_names(var: str) -> list[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def get_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager:
+    """Build a plugin manager: installed entry points of group ``vecron`` plus built-ins.
+
+    ``VECRON_DISABLE_PLUGINS=a,b`` blocks plugins by entry-point name (the escape hatch
+    for a broken plugin); ``VECRON_LOAD_PLUGINS=a,b`` loads only the named ones.
+    """
+    pm = pluggy.PluginManager(hookspecs.NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in _env_names("VECRON_DISABLE_PLUGINS") or []:
+        pm.set_blocked(name)
+    if load_entrypoints:
+        allow = _env_names("VECRON_LOAD_PLUGINS")
+        try:
+            if allow is None:
+                pm.load_setuptools_entrypoints(hookspecs.NAME)
+            else:
+                for name in allow:
+                    pm.load_setuptools_entrypoints(hookspecs.NAME, name=name)
+        except ImportError as exc:
+            raise PluginError(
+                f"a vecron plugin failed to import: {exc}",
+                hint="block it with VECRON_DISABLE_PLUGINS=<name>",
+            ) from exc
+    for dotted in DEFAULT_PLUGINS:
+        if not pm.is_blocked(dotted):
+            pm.register(importlib.import_module(dotted), name=dotted)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    return pm
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    """Ask every plugin to register its executors and triggers.
+
+    Each implementation is called on its own so a duplicate ``kind`` error can name
+    both plugins.
+    """
+    registry = Registry()
+    for hook_name in ("vecron_register_executors", "vecron_register_triggers"):
+        caller = getattr(pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            registry.plugin = impl.plugin_name
+            impl.function(register=registry)
+    registry.plugin = "<unknown>"
+    return registry
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    executors: tuple[str, ...]
+    triggers: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "hooks": list(self.hooks),
+            "executors": list(self.executors),
+            "triggers": list(self.triggers),
+        }
+
+
+def list_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[PluginInfo]:
+    """What is installed: name, distribution, version, hooks and the kinds it added."""
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    infos = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        dist = dists.get(id(plugin))
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or []))
+        infos.append(
+            PluginInfo(
+                name=name,
+                distribution=dist.project_name if dist else "vecron-core",
+                version=dist.version if dist else _core_version(),
+                hooks=hooks,
+                executors=_owned(registry, "executor", name),
+                triggers=_owned(registry, "trigger", name),
+            )
+        )
+    return sorted(infos, key=lambda info: info.name)
+
+
+def _owned(registry: Registry, family: str, plugin: str) -> tuple[str, ...]:
+    return tuple(sorted(k for (f, k), owner in registry.owners.items() if f == family and owner == plugin))
+
+
+def _core_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vecron-core")
+    except PackageNotFoundError:
+        return None

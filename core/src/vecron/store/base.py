@@ -1,0 +1,202 @@
+"""The store contract. Every backend (SQLite, PostgreSQL) passes one contract suite.
+
+Hot-path methods take and return lists so callers batch: one transaction per batch of
+fires, claims or outcomes, never one per row.
+"""
+
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..models.definition import JobDefinition
+from ..models.execution import (
+    Execution,
+    ExecutionStatus,
+    NewExecution,
+    Occurrence,
+    OccurrenceStatus,
+    Outcome,
+    StepResult,
+)
+from ..models.job import JobRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveResult:
+    """``change`` is ``created``, ``updated`` (new version) or ``unchanged``."""
+
+    job: JobRecord
+    change: str
+    previous: JobDefinition | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewOccurrence:
+    job_id: str
+    fire_time: datetime
+    status: OccurrenceStatus
+    reason: str | None = None
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFires:
+    """One scheduler decision about one job, applied atomically with the others.
+
+    Applied only if the job's ``next_fire_at`` still equals ``expected_next_fire_at``
+    (another scheduler may have handled it first); then executions are inserted (a
+    duplicate idempotency key is silently ignored), ledger rows recorded and
+    ``next_fire_at`` moved to ``new_next_fire_at``.
+    """
+
+    job_id: str
+    expected_next_fire_at: datetime
+    new_next_fire_at: datetime | None
+    executions: Sequence[NewExecution] = field(default_factory=tuple)
+    occurrences: Sequence[NewOccurrence] = field(default_factory=tuple)
+
+
+class Store(metaclass=ABCMeta):
+    """Jobs, executions, step results and the ledger. All datetimes are aware UTC."""
+
+    url: str
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Open the engine. Does not migrate: call :meth:`upgrade` for that."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Dispose of what :meth:`start` opened."""
+
+    @abstractmethod
+    async def upgrade(self) -> None:
+        """Apply every Alembic migration up to head (idempotent)."""
+
+    # -- jobs ---------------------------------------------------------------------
+    @abstractmethod
+    async def save_job(
+        self, definition: JobDefinition, *, next_fire_at: datetime | None, now: datetime
+    ) -> SaveResult:
+        """Create the job named ``definition.name`` or update it.
+
+        An update whose definition differs stores a new version (version + 1); an
+        identical one changes nothing and returns ``unchanged``. ``enabled`` comes from
+        the definition. Bumps the change revision unless unchanged.
+        """
+
+    @abstractmethod
+    async def get_job(self, ref: str) -> JobRecord:
+        """By id or by name. :raises NotFoundError: no such job."""
+
+    @abstractmethod
+    async def list_jobs(self) -> list[JobRecord]:
+        """All jobs ordered by name."""
+
+    @abstractmethod
+    async def delete_job(self, job_id: str) -> None:
+        """Delete the job and its versions; executions stay as history.
+
+        Executions still ``queued`` are cancelled. :raises NotFoundError:
+        """
+
+    @abstractmethod
+    async def set_enabled(
+        self, job_id: str, enabled: bool, *, next_fire_at: datetime | None, now: datetime
+    ) -> JobRecord:
+        """Enable or disable without a new version. Disabling cancels ``queued`` executions
+        not yet started. :raises NotFoundError:"""
+
+    @abstractmethod
+    async def set_next_fire(
+        self, job_id: str, next_fire_at: datetime | None, *, last_finished_at: datetime | None
+    ) -> None:
+        """Reschedule outside a tick (fixed delay after a finish). Bumps the revision."""
+
+    @abstractmethod
+    async def job_definition(self, job_id: str, version: int) -> JobDefinition:
+        """The definition an execution was created with. :raises NotFoundError:"""
+
+    @abstractmethod
+    async def revision(self) -> int:
+        """A counter bumped by every job change and every retry scheduled; lets other
+        processes notice changes cheaply."""
+
+    # -- scheduling ---------------------------------------------------------------
+    @abstractmethod
+    async def due_jobs(self, horizon: datetime, limit: int) -> list[JobRecord]:
+        """Enabled jobs with ``next_fire_at <= horizon``, earliest first (index scan)."""
+
+    @abstractmethod
+    async def next_wakeup(self) -> datetime | None:
+        """The earliest of: enabled jobs' ``next_fire_at``, and ``not_before`` of queued,
+        unpublished executions. None when nothing is pending."""
+
+    @abstractmethod
+    async def apply_fires(self, fires: Sequence[JobFires]) -> list[Execution]:
+        """Apply scheduler decisions in one transaction; return the executions created."""
+
+    @abstractmethod
+    async def active_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        """Those of ``job_ids`` with an execution ``queued`` or ``running``."""
+
+    @abstractmethod
+    async def create_execution(self, new: NewExecution) -> tuple[Execution, bool]:
+        """Insert one execution (manual runs). If its idempotency key exists, return the
+        existing execution and False."""
+
+    @abstractmethod
+    async def pending_publish(self, horizon: datetime, limit: int) -> list[Execution]:
+        """Queued, unpublished executions with ``not_before <= horizon``, earliest first."""
+
+    @abstractmethod
+    async def mark_published(self, ids: Sequence[str]) -> None:
+        """Record that these executions were handed to the queue."""
+
+    # -- workers ------------------------------------------------------------------
+    @abstractmethod
+    async def claim(
+        self, ids: Sequence[str], owner: str, *, lease_until: datetime, now: datetime
+    ) -> list[Execution]:
+        """Atomically take executions that are ``queued``, or ``running`` with a lease
+        expired before ``now``: status running, lease to ``owner``, attempt + 1,
+        ``started_at`` set if unset. Returns what was claimed (others are ignored)."""
+
+    @abstractmethod
+    async def extend_leases(self, ids: Sequence[str], owner: str, lease_until: datetime) -> None:
+        """Push out leases still held by ``owner``."""
+
+    @abstractmethod
+    async def record(
+        self, results: Sequence[StepResult], outcomes: Sequence[Outcome]
+    ) -> list[bool]:
+        """In one transaction: upsert step results (key: execution, step) and apply
+        outcomes. An outcome applies only while ``owner`` holds the execution at that
+        ``attempt``; the returned list says which applied. A finished outcome also sets
+        the job's ``last_finished_at``; a retry (QUEUED) sets ``not_before``, clears the
+        lease, marks it unpublished and bumps the revision."""
+
+    @abstractmethod
+    async def get_execution(self, execution_id: str) -> Execution:
+        """:raises NotFoundError:"""
+
+    @abstractmethod
+    async def list_executions(
+        self,
+        *,
+        job_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 50,
+    ) -> list[Execution]:
+        """Newest first."""
+
+    @abstractmethod
+    async def step_results(self, execution_id: str) -> list[StepResult]:
+        """In the order they were recorded."""
+
+    @abstractmethod
+    async def occurrences(self, job_id: str, limit: int = 100) -> list[Occurrence]:
+        """The ledger for a job, newest fire time first."""
