@@ -15,6 +15,7 @@ class ExecutionStatus(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # overlap policy: another execution of the job was running
 
     @property
     def finished(self) -> bool:

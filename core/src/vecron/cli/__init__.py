@@ -1,0 +1,42 @@
+"""The ``vecron`` command line. Commands parse input, call the service layer, print."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from ..errors import VecronError
+from .app import app
+
+
+def main() -> None:
+    """Entry point: a VecronError becomes one line on stderr and its exit code."""
+    try:
+        app(standalone_mode=False)
+    except VecronError as exc:
+        if os.environ.get("VECRON_DEBUG"):
+            raise
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("VECRON_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (set VECRON_DEBUG=1 for a traceback)", file=sys.stderr)
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,50 @@
+"""The Typer application and its global flags (the top configuration layer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import db, execs, jobs, plugins, schedule, serve
+from .context import CliState
+
+app = typer.Typer(
+    name="vecron",
+    help="vecron: cron with seconds and time zones, multi-step jobs, executor plugins.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(help="Settings file (default ./vecron.toml; env VECRON_CONFIG).")] = None,
+    database_url: Annotated[str | None, typer.Option(help="Database URL (env VECRON_DATABASE_URL).")] = None,
+    queue_url: Annotated[str | None, typer.Option(help="Queue URL (env VECRON_QUEUE_URL).")] = None,
+    storage_url: Annotated[str | None, typer.Option(help="Object storage URL (env VECRON_STORAGE_URL).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Default time zone of new jobs.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+) -> None:
+    """Settings come from defaults < vecron.toml < VECRON_* environment < these flags."""
+    import os
+
+    if config is not None:
+        os.environ["VECRON_CONFIG"] = str(config)
+    ctx.obj = CliState(overrides={
+        "database_url": database_url, "queue_url": queue_url, "storage_url": storage_url,
+        "timezone": timezone, "log_level": log_level,
+    })
+
+
+app.command("up")(serve.up)
+app.command("scheduler")(serve.scheduler)
+app.command("worker")(serve.worker)
+app.add_typer(jobs.app, name="job", help="Create, change, inspect and run jobs.")
+app.add_typer(execs.app, name="exec", help="Inspect executions.")
+app.add_typer(schedule.app, name="schedule", help="Explain schedules.")
+app.add_typer(plugins.app, name="plugins", help="Installed plugins.")
+app.add_typer(db.app, name="db", help="Database migrations.")

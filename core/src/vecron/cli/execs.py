@@ -1,0 +1,58 @@
+"""``vecron exec``: list and show executions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ..errors import ValidationError
+from ..models.execution import ExecutionStatus
+from ..services.executions import execution_dict
+from .context import out, print_json, run, with_runtime
+from .render import print_execution
+
+app = typer.Typer(no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    job: Annotated[str | None, typer.Option(help="Only this job (name or id).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Executions, newest first."""
+    try:
+        wanted = ExecutionStatus(status) if status else None
+    except ValueError:
+        raise ValidationError(f"unknown status {status!r}; one of: "
+                              + ", ".join(s.value for s in ExecutionStatus), field="--status") from None
+
+    async def body(rt: Any) -> Any:
+        job_id = (await rt.jobs.get(job)).id if job else None
+        return await rt.executions.list(job_id=job_id, status=wanted, limit=limit)
+
+    executions = run(with_runtime(ctx, body))
+    if as_json:
+        print_json([execution_dict(e) for e in executions])
+        return
+    table = Table("id", "job", "status", "trigger", "attempt", "scheduled", "started", "finished")
+    for e in executions:
+        table.add_row(e.id, e.job_name, e.status.value, e.trigger, f"{e.attempt}/{e.max_attempts}",
+                      _t(e.scheduled_at), _t(e.started_at), _t(e.finished_at))
+    out.print(table)
+
+
+def _t(value: Any) -> str:
+    return value.isoformat(timespec="milliseconds") if value else "-"
+
+
+@app.command("show")
+def show(ctx: typer.Context, execution_id: str, as_json: JsonFlag = False) -> None:
+    """One execution with each step's result."""
+    detail = run(with_runtime(ctx, lambda rt: rt.executions.get(execution_id)))
+    print_execution(detail, as_json=as_json)

@@ -1,0 +1,87 @@
+"""Long-running commands: ``up``, ``scheduler``, ``worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from ..telemetry import configure_logging, get_logger
+from .context import out, run, state
+
+log = get_logger("vecron")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _serve(ctx: typer.Context, *, scheduler: bool, worker: bool, example: bool,
+                 port: int | None, concurrency: int | None) -> None:
+    from ..health import serve_health
+    from ..runtime import Runtime
+
+    settings = state(ctx).settings(port=port)
+    configure_logging(settings.log_level, settings.log_format)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    async with Runtime(settings) as rt, serve_health(rt.store, settings.host, settings.port) as bound:
+        log.info("probes listening", healthz=f"http://{settings.host}:{bound}/healthz",
+                 database=settings.database_url, queue=settings.queue_url)
+        if example:
+            await _seed_example(rt, settings.host, bound)
+        tasks = []
+        if scheduler:
+            tasks.append(asyncio.create_task(rt.scheduler().run(stop)))
+        if worker:
+            tasks.append(asyncio.create_task(rt.worker(concurrency=concurrency).run(stop)))
+        done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
+                                     return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        for task in tasks:
+            await task  # re-raises a crash of the scheduler or worker
+
+
+async def _seed_example(rt: Any, host: str, port: int) -> None:
+    """A fresh database gets one job that visibly runs: GET our own /healthz every 5 s."""
+    if await rt.jobs.list() or "http" not in rt.registry.executors:
+        return
+    definition = rt.jobs.parse({
+        "name": "example-healthz",
+        "description": "Example: GET vecron's own /healthz every 5 seconds.",
+        "triggers": [{"type": "cron", "expression": "*/5 * * * * ?"}],
+        "steps": [{"id": "ping", "type": "http", "method": "GET",
+                   "url": f"http://{host}:{port}/healthz", "timeout": 10}],
+        "retry": {"max_attempts": 3, "delay": 1},
+    })
+    await rt.jobs.save(definition)
+    out.print("created example job 'example-healthz' (GET /healthz every 5 s); "
+              "watch it with `vecron exec list`, stop it with `vecron job disable example-healthz`")
+
+
+Port = Annotated[int | None, typer.Option(help="Port of /healthz and /readyz (env VECRON_PORT).")]
+Concurrency = Annotated[int | None, typer.Option(help="Executions run at once (env VECRON_WORKER_CONCURRENCY).")]
+
+
+def up(
+    ctx: typer.Context,
+    port: Port = None,
+    concurrency: Concurrency = None,
+    example: Annotated[bool, typer.Option(help="Create the example job in an empty database.")] = True,
+) -> None:
+    """Run scheduler and worker in one process on the configured backends (embedded by default)."""
+    run(_serve(ctx, scheduler=True, worker=True, example=example, port=port, concurrency=concurrency))
+
+
+def scheduler(ctx: typer.Context, port: Port = None) -> None:
+    """Run only the scheduler."""
+    run(_serve(ctx, scheduler=True, worker=False, example=False, port=port, concurrency=None))
+
+
+def worker(ctx: typer.Context, port: Port = None, concurrency: Concurrency = None) -> None:
+    """Run only a worker."""
+    run(_serve(ctx, scheduler=False, worker=True, example=False, port=port, concurrency=concurrency))

@@ -1,0 +1,15 @@
+"""Pick a queue backend by URL scheme."""
+
+from __future__ import annotations
+
+from ..errors import ConfigurationError
+from .base import Queue
+
+
+def open_queue(url: str) -> Queue:
+    scheme = url.split("://", 1)[0]
+    if scheme == "memory":
+        from .memory import MemoryQueue
+
+        return MemoryQueue(url)
+    raise ConfigurationError(f"unsupported queue URL {url!r}", hint="use memory://")

@@ -1,0 +1,63 @@
+"""Wiring: settings → plugins, backends and services, opened and closed together."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any
+
+import pluggy
+
+from .plugins import build_registry, get_plugin_manager
+from .queue import Queue, open_queue
+from .registry import Registry
+from .scheduler import Scheduler
+from .services.executions import ExecutionService
+from .services.jobs import JobService
+from .settings import Settings
+from .store import Store
+from .wakeup import Wakeup
+from .worker import Worker
+
+
+class Runtime:
+    """``async with Runtime(settings) as rt:`` — everything a command needs."""
+
+    def __init__(self, settings: Settings, *, pm: pluggy.PluginManager | None = None) -> None:
+        self.settings = settings
+        self.pm = pm or get_plugin_manager()
+        self.registry: Registry = build_registry(self.pm)
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> Runtime:
+        from .store import open_store
+
+        settings = self.settings
+        self.store: Store = open_store(settings.database_url)
+        await self.store.start()
+        self._stack.push_async_callback(self.store.close)
+        if settings.auto_migrate:
+            await self.store.upgrade()
+        self.queue: Queue = open_queue(settings.queue_url)
+        await self.queue.start()
+        self._stack.push_async_callback(self.queue.close)
+        self.wakeup = Wakeup(self.store)
+        self.jobs = JobService(self.store, self.registry, default_timezone=settings.timezone,
+                               on_change=self.wakeup.notify)
+        self.executions = ExecutionService(self.store)
+        return self
+
+    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None,
+                                          TracebackType | None] | Any) -> None:
+        await self._stack.aclose()
+
+    def scheduler(self) -> Scheduler:
+        return Scheduler(self.store, self.queue, self.registry, wakeup=self.wakeup,
+                         lookahead=self.settings.scheduler_lookahead,
+                         batch_size=self.settings.batch_size)
+
+    def worker(self, *, concurrency: int | None = None) -> Worker:
+        return Worker(self.store, self.queue, self.registry, pm=self.pm, wakeup=self.wakeup,
+                      concurrency=concurrency or self.settings.worker_concurrency,
+                      lease_seconds=self.settings.lease_seconds,
+                      batch_size=self.settings.batch_size)

@@ -1,0 +1,206 @@
+"""The scheduler: turns due fire times into executions, exactly once per fire time.
+
+It sleeps until the earliest ``next_fire_at`` (an index lookup, never a scan of all
+jobs) minus a short look-ahead, creates the executions due in that window in one
+transaction per batch, and hands them to the queue. Workers start each one at its fire
+time, so the database work is done before the instant it is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .clock import utcnow
+from .ids import new_id
+from .jobschedule import JobSchedule
+from .models.definition import MisfirePolicy
+from .models.execution import Execution, NewExecution, OccurrenceStatus
+from .models.job import JobRecord
+from .queue.base import Queue, QueueMessage
+from .registry import Registry
+from .store.base import JobFires, NewOccurrence, Store
+from .telemetry import get_logger
+from .wakeup import Wakeup
+
+log = get_logger("vecron.scheduler")
+
+#: Missed fires itemised in the ledger per job and tick; older ones are summarised.
+MAX_ITEMISED_MISSES = 1000
+
+
+@dataclass(slots=True)
+class TickReport:
+    jobs: int = 0
+    created: list[Execution] = field(default_factory=list)
+    republished: int = 0
+
+
+def jitter_offset(job_id: str, fire: datetime, jitter: float) -> timedelta:
+    """A stable pseudo-random start delay: the same fire always gets the same offset."""
+    if jitter <= 0:
+        return timedelta(0)
+    digest = hashlib.blake2b(f"{job_id}@{fire.isoformat()}".encode(), digest_size=8).digest()
+    return timedelta(seconds=jitter * int.from_bytes(digest, "big") / 2**64)
+
+
+def fire_key(job_id: str, fire: datetime) -> str:
+    return f"{job_id}@{fire.isoformat()}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        queue: Queue,
+        registry: Registry,
+        *,
+        wakeup: Wakeup,
+        lookahead: float = 1.0,
+        batch_size: int = 500,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.registry = registry
+        self.wakeup = wakeup
+        self.lookahead = timedelta(seconds=lookahead)
+        self.batch_size = batch_size
+        self.clock = clock
+        self._schedules: dict[tuple[str, int], JobSchedule] = {}
+        self.last_tick_seconds = 0.0
+
+    def schedule_of(self, job: JobRecord) -> JobSchedule:
+        key = (job.id, job.version)
+        schedule = self._schedules.get(key)
+        if schedule is None:
+            if len(self._schedules) > 200_000:
+                self._schedules.clear()
+            schedule = self._schedules[key] = JobSchedule(job.definition, self.registry)
+        return schedule
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("scheduler started", lookahead=self.lookahead.total_seconds())
+        while not stop.is_set():
+            await self.tick()
+            wake = await self.store.next_wakeup()
+            delay = None if wake is None else (wake - self.lookahead - self.clock()).total_seconds()
+            if delay is None or delay > 0:
+                stopping = asyncio.create_task(stop.wait())
+                waiting = asyncio.create_task(self.wakeup.wait(delay))
+                await asyncio.wait({stopping, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (stopping, waiting):
+                    task.cancel()
+        log.info("scheduler stopped")
+
+    async def tick(self) -> TickReport:
+        """Create every execution due up to now + look-ahead, then publish pending ones."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        report = TickReport()
+        now = self.clock()
+        horizon = now + self.lookahead
+        while True:
+            jobs = await self.store.due_jobs(horizon, self.batch_size)
+            if not jobs:
+                break
+            fires = [self.plan(job, now, horizon) for job in jobs]
+            created = await self.store.apply_fires(fires)
+            report.jobs += len(jobs)
+            report.created.extend(created)
+            await self._publish(created)
+            if len(jobs) < self.batch_size:
+                break
+        while True:  # retries that came due, and anything a crash left unpublished
+            pending = await self.store.pending_publish(horizon, self.batch_size)
+            if not pending:
+                break
+            await self._publish(pending)
+            report.republished += len(pending)
+            if len(pending) < self.batch_size:
+                break
+        self.last_tick_seconds = loop.time() - started
+        if report.created or report.republished:
+            log.debug("tick", jobs=report.jobs, created=len(report.created),
+                      republished=report.republished, seconds=round(self.last_tick_seconds, 4))
+        return report
+
+    async def _publish(self, executions: list[Execution]) -> None:
+        if executions:
+            await self.queue.publish([QueueMessage(e.id, e.not_before) for e in executions])
+            await self.store.mark_published([e.id for e in executions])
+
+    def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:
+        """Decide what the fire times of ``job`` up to ``horizon`` become (misfire policy)."""
+        assert job.next_fire_at is not None
+        schedule = self.schedule_of(job)
+        definition = job.definition
+        policy = definition.policy
+        grace = timedelta(seconds=policy.misfire_grace)
+        due: list[datetime] = []
+        fire: datetime | None = job.next_fire_at
+        late_count = 0
+        summarised: datetime | None = None
+        while fire is not None and fire <= horizon:
+            late = now - fire > grace
+            if late:
+                late_count += 1
+                if late_count > MAX_ITEMISED_MISSES:  # jump over a long outage
+                    summarised = fire
+                    fire = schedule.next_after(now - grace, job, include_after_finish=False)
+                    late_count = 0
+                    continue
+            due.append(fire)
+            # Fixed-delay triggers are not asked here: they wait for this run's finish.
+            fire = schedule.next_after(fire, job, include_after_finish=False)
+        late_fires = [f for f in due if now - f > grace]
+        on_time = [f for f in due if now - f <= grace]
+        run: list[datetime] = list(on_time)
+        occurrences: list[NewOccurrence] = []
+        if summarised is not None:
+            occurrences.append(NewOccurrence(job_id=job.id, fire_time=summarised,
+                               status=OccurrenceStatus.MISSED,
+                               reason="scheduler was down; earlier misses not itemised"))
+        if late_fires:
+            if policy.misfire is MisfirePolicy.SKIP:
+                kept: list[datetime] = []
+            elif policy.misfire is MisfirePolicy.RUN_ONCE:
+                kept = [] if on_time else late_fires[-1:]
+            else:
+                kept = late_fires[-policy.run_all_cap :]
+            for f in late_fires:
+                if f in kept:
+                    run.append(f)
+                elif policy.misfire is MisfirePolicy.RUN_ONCE:
+                    occurrences.append(NewOccurrence(job_id=job.id, fire_time=f,
+                                       status=OccurrenceStatus.COALESCED,
+                                       reason="misfire policy run_once"))
+                else:
+                    occurrences.append(NewOccurrence(job_id=job.id, fire_time=f,
+                                       status=OccurrenceStatus.MISSED,
+                                       reason=f"misfire policy {policy.misfire.value}"))
+        executions = []
+        for f in sorted(run):
+            execution = NewExecution(
+                id=new_id(), job_id=job.id, job_name=job.name, job_version=job.version,
+                idempotency_key=fire_key(job.id, f), trigger=self._trigger_kind(schedule),
+                triggered_by="scheduler", scheduled_at=f,
+                not_before=max(f, now) + jitter_offset(job.id, f, policy.jitter),
+                max_attempts=definition.retry.max_attempts, created_at=now,
+            )
+            executions.append(execution)
+            occurrences.append(NewOccurrence(job_id=job.id, fire_time=f,
+                               status=OccurrenceStatus.FIRED, execution_id=execution.id))
+        if not executions and fire is None and schedule.waits_for_finish:
+            # Nothing will finish to restart a fixed delay, so count it from now.
+            fire = schedule.next_after(now, job, finished_at=now)
+        return JobFires(job_id=job.id, expected_next_fire_at=job.next_fire_at,
+                        new_next_fire_at=fire, executions=executions, occurrences=occurrences)
+
+    @staticmethod
+    def _trigger_kind(schedule: JobSchedule) -> str:
+        kinds = {t.kind for t in schedule.triggers}
+        return kinds.pop() if len(kinds) == 1 else "schedule"

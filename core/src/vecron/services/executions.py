@@ -1,0 +1,58 @@
+"""Executions: show, list, wait for one to finish."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from ..models.execution import Execution, ExecutionStatus, StepResult
+from ..store.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionDetail:
+    execution: Execution
+    steps: list[StepResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**execution_dict(self.execution), "steps": [step_dict(s) for s in self.steps]}
+
+
+def execution_dict(e: Execution) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in e.__slots__:  # type: ignore[attr-defined]
+        value = getattr(e, name)
+        out[name] = value.isoformat() if hasattr(value, "isoformat") else (
+            value.value if isinstance(value, ExecutionStatus) else value)
+    return out
+
+
+def step_dict(s: StepResult) -> dict[str, Any]:
+    return {
+        "step_id": s.step_id, "attempt": s.attempt, "status": s.status.value,
+        "started_at": s.started_at.isoformat(), "finished_at": s.finished_at.isoformat(),
+        "output": s.output, "error": s.error,
+    }
+
+
+class ExecutionService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def get(self, execution_id: str) -> ExecutionDetail:
+        execution = await self.store.get_execution(execution_id)
+        return ExecutionDetail(execution, await self.store.step_results(execution_id))
+
+    async def list(self, *, job_id: str | None = None, status: ExecutionStatus | None = None,
+                   limit: int = 50) -> list[Execution]:
+        return await self.store.list_executions(job_id=job_id, status=status, limit=limit)
+
+    async def wait(self, execution_id: str, *, poll: float = 0.05, timeout: float | None = None) -> ExecutionDetail:
+        """Until the execution is finished (or ``timeout`` seconds pass)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                execution = await self.store.get_execution(execution_id)
+                if execution.status.finished:
+                    return ExecutionDetail(execution, await self.store.step_results(execution_id))
+                await asyncio.sleep(poll)

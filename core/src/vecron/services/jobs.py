@@ -1,0 +1,198 @@
+"""Jobs: apply documents, list, show, enable, disable, delete, run now."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..clock import utcnow
+from ..definition import json_schema, parse_definition, parse_text
+from ..errors import ConflictError, ValidationError, VecronError
+from ..ids import new_id
+from ..jobschedule import JobSchedule
+from ..models.definition import JobDefinition, OverlapPolicy
+from ..models.execution import Execution, NewExecution
+from ..models.job import JobRecord
+from ..registry import Registry
+from ..store.base import SaveResult, Store
+
+DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyChange:
+    """One document of ``job apply``: what changed, with a unified diff for updates."""
+
+    name: str
+    source: str
+    change: str  # created | updated | unchanged
+    version: int
+    diff: str = ""
+
+
+@dataclass(slots=True)
+class LoadedDocuments:
+    definitions: list[tuple[str, JobDefinition]] = field(default_factory=list)
+
+
+class JobService:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        default_timezone: str,
+        on_change: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.default_timezone = default_timezone
+        self.on_change = on_change
+        self.clock = clock
+
+    # -- reading documents ----------------------------------------------------------
+    def parse(self, data: Any) -> JobDefinition:
+        return parse_definition(data, self.registry, default_timezone=self.default_timezone)
+
+    def load_path(self, path: Path) -> list[tuple[str, JobDefinition]]:
+        """Every job document in a file or folder, all validated before anything is saved.
+
+        :raises ValidationError: the first bad document, naming file and field.
+        """
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
+            if not files:
+                raise ValidationError(f"{path}: no .json, .yaml or .yml job documents found")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ValidationError(f"{path}: no such file or folder")
+        out: list[tuple[str, JobDefinition]] = []
+        names: dict[str, str] = {}
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise ValidationError(f"{file}: not UTF-8 text") from None
+            data = parse_text(text, source=str(file))
+            for index, doc in enumerate(data if isinstance(data, list) else [data]):
+                where = str(file) if not isinstance(data, list) else f"{file}[{index}]"
+                try:
+                    definition = self.parse(doc)
+                except ValidationError as exc:
+                    raise ValidationError(f"{where}: {exc.one_line()}") from None
+                if definition.name in names:
+                    raise ValidationError(
+                        f"{where}: job {definition.name!r} is also defined in {names[definition.name]}")
+                names[definition.name] = where
+                out.append((where, definition))
+        return out
+
+    # -- writing --------------------------------------------------------------------
+    def first_fire(self, definition: JobDefinition, job: JobRecord | None, now: datetime) -> datetime | None:
+        if not definition.enabled:
+            return None
+        schedule = JobSchedule(definition, self.registry)
+        # A job saved now may fire at `now` itself, so ask for fires after a hair earlier.
+        return schedule.next_after(now - timedelta(microseconds=1), job, finished_at=None)
+
+    async def save(self, definition: JobDefinition) -> SaveResult:
+        now = self.clock()
+        try:
+            existing: JobRecord | None = await self.store.get_job(definition.name)
+        except VecronError:
+            existing = None
+        if existing is not None and existing.definition == definition:
+            return SaveResult(job=existing, change="unchanged", previous=existing.definition)
+        result = await self.store.save_job(
+            definition, next_fire_at=self.first_fire(definition, existing, now), now=now
+        )
+        self._changed()
+        return result
+
+    async def apply(self, path: Path, *, dry_run: bool = False) -> list[ApplyChange]:
+        """Create or update every job in ``path``; all documents are validated first."""
+        loaded = self.load_path(path)
+        changes = []
+        for source, definition in loaded:
+            try:
+                current: JobRecord | None = await self.store.get_job(definition.name)
+            except VecronError:
+                current = None
+            if dry_run:
+                change = "created" if current is None else (
+                    "unchanged" if current.definition == definition else "updated")
+                version = (current.version if current else 0) + (change != "unchanged")
+                changes.append(ApplyChange(definition.name, source, change, version,
+                                           _diff(current.definition if current else None, definition)))
+                continue
+            result = await self.save(definition)
+            changes.append(ApplyChange(definition.name, source, result.change, result.job.version,
+                                       _diff(current.definition if current else None, definition)))
+        return changes
+
+    async def get(self, ref: str) -> JobRecord:
+        return await self.store.get_job(ref)
+
+    async def list(self) -> list[JobRecord]:
+        return await self.store.list_jobs()
+
+    async def set_enabled(self, ref: str, enabled: bool) -> JobRecord:
+        job = await self.store.get_job(ref)
+        now = self.clock()
+        next_fire = self.first_fire(job.definition.model_copy(update={"enabled": True}), job, now) if enabled else None
+        record = await self.store.set_enabled(job.id, enabled, next_fire_at=next_fire, now=now)
+        self._changed()
+        return record
+
+    async def delete(self, ref: str) -> JobRecord:
+        job = await self.store.get_job(ref)
+        await self.store.delete_job(job.id)
+        self._changed()
+        return job
+
+    async def run_now(
+        self,
+        ref: str,
+        *,
+        params: dict[str, Any] | None = None,
+        triggered_by: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Execution, bool]:
+        """A manual run. The same ``idempotency_key`` twice gives the same execution.
+
+        :raises ConflictError: the job does not allow overlap and is already running.
+        """
+        job = await self.store.get_job(ref)
+        if job.definition.policy.overlap is OverlapPolicy.SKIP and await self.store.active_jobs([job.id]):
+            raise ConflictError(f"job {job.name!r} is already running and does not allow overlap")
+        now = self.clock()
+        key = f"{job.id}:manual:{idempotency_key or new_id()}"
+        execution, created = await self.store.create_execution(NewExecution(
+            id=new_id(), job_id=job.id, job_name=job.name, job_version=job.version,
+            idempotency_key=key, trigger="manual", triggered_by=triggered_by, scheduled_at=None,
+            not_before=now, max_attempts=job.definition.retry.max_attempts, created_at=now,
+            params=params or {},
+        ))
+        self._changed()
+        return execution, created
+
+    def schema(self) -> dict[str, Any]:
+        return json_schema(self.registry)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+
+def _diff(old: JobDefinition | None, new: JobDefinition) -> str:
+    def lines(d: JobDefinition | None) -> list[str]:
+        return [] if d is None else json.dumps(d.document(), indent=2, sort_keys=True, default=str).splitlines()
+
+    return "\n".join(difflib.unified_diff(lines(old), lines(new), "current", "new", lineterm=""))

@@ -1,0 +1,82 @@
+"""Layered configuration: defaults < ``vecron.toml`` < ``VECRON_*`` environment < flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    """Every setting, with the embedded defaults: one machine needs nothing installed."""
+
+    model_config = SettingsConfigDict(env_prefix="VECRON_", extra="forbid", frozen=True)
+
+    database_url: str = "sqlite+aiosqlite:///./.vecron/vecron.db"
+    queue_url: str = "memory://"
+    lock_url: str = "local://"
+    storage_url: str = "file://./.vecron/storage"
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Default time zone of new jobs.")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535, description="Port of /healthz, /readyz (0 = any).")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    worker_concurrency: int = Field(200, ge=1, description="Executions one worker runs at once.")
+    scheduler_lookahead: float = Field(
+        1.0, ge=0, le=60, description="Seconds ahead the scheduler creates executions."
+    )
+    lease_seconds: float = Field(60.0, gt=1, description="How long a worker's claim lasts.")
+    batch_size: int = Field(500, ge=1, le=10_000)
+    auto_migrate: bool = Field(True, description="Apply database migrations at start-up.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from .definition import check_timezone
+
+        check_timezone(value, field="timezone")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, toml)
+
+
+def config_path() -> Path:
+    """``$VECRON_CONFIG`` or ``./vecron.toml``."""
+    return Path(os.environ.get("VECRON_CONFIG", "vecron.toml"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from every layer; ``overrides`` are CLI flags (None means not given).
+
+    :raises ConfigurationError: one line naming the bad setting.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = ".".join(str(p) for p in error["loc"])
+        message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+        raise ConfigurationError(
+            f"setting {name!r}: {message}", hint=f"check {config_path()} and VECRON_* variables"
+        ) from None

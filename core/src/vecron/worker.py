@@ -1,0 +1,294 @@
+"""The worker: claims executions and runs their steps in order.
+
+Path of one execution (ARCHITECTURE §5): wait for its fire time, claim it in the store
+(a conditional UPDATE; a duplicate delivery claims nothing and is dropped), run each
+step not already recorded under its timeout, checkpoint each step's result, then finish
+with an update that only applies while this worker still holds the lease. A failure is
+retried with backoff by putting the execution back in the store with ``not_before``;
+there is no second retry layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from typing import Any
+
+import pluggy
+
+from .batcher import Batcher
+from .clock import utcnow
+from .errors import StepError, VecronError
+from .events import ExecutionEvent
+from .executor import StepContext
+from .executors import DefinitionCache, ExecutorPool
+from .ids import new_id
+from .jobschedule import JobSchedule
+from .models.definition import JobDefinition, OverlapPolicy
+from .models.execution import Execution, ExecutionStatus, Outcome, StepResult, StepStatus
+from .queue.base import Delivery, Queue
+from .registry import Registry
+from .store.base import Store
+from .telemetry import get_logger
+from .wakeup import Wakeup
+
+log = get_logger("vecron.worker")
+
+
+class _StepFailure(Exception):
+    def __init__(self, step: StepResult, retryable: bool, retry_after: float | None) -> None:
+        super().__init__(step.error)
+        self.step = step
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        queue: Queue,
+        registry: Registry,
+        *,
+        pm: pluggy.PluginManager | None = None,
+        wakeup: Wakeup | None = None,
+        concurrency: int = 200,
+        lease_seconds: float = 60.0,
+        batch_size: int = 500,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.registry = registry
+        self.pm = pm
+        self.wakeup = wakeup
+        self.owner = owner or f"worker-{new_id()}"
+        self.lease = timedelta(seconds=lease_seconds)
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._definitions = DefinitionCache(store, registry)
+        self._claims: Batcher[str, Execution | None] = Batcher(self._claim_batch, max_size=batch_size)
+        self._records: Batcher[tuple[list[StepResult], Outcome | None], bool] = Batcher(
+            self._record_batch, max_size=batch_size
+        )
+        self._running: dict[str, Execution] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- batched store calls ------------------------------------------------------
+    async def _claim_batch(self, ids: Sequence[str]) -> list[Execution | None]:
+        now = self.clock()
+        claimed = {e.id: e for e in await self.store.claim(ids, self.owner, lease_until=now + self.lease, now=now)}
+        return [claimed.get(i) for i in ids]
+
+    async def _record_batch(self, items: Sequence[tuple[list[StepResult], Outcome | None]]) -> list[bool]:
+        results = [r for rs, _ in items for r in rs]
+        outcomes = [o for _, o in items if o is not None]
+        applied = iter(await self.store.record(results, outcomes))
+        return [next(applied) if o is not None else True for _, o in items]
+
+    # -- main loop ----------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, *, grace: float = 30.0) -> None:
+        async with AsyncExitStack() as stack:
+            self._executors = ExecutorPool(self.registry, stack)
+            lease_task = asyncio.create_task(self._renew_leases(stop))
+            log.info("worker started", owner=self.owner, concurrency=self._concurrency)
+            while not stop.is_set():
+                room = self._concurrency * 4 - len(self._tasks)
+                if room <= 0:
+                    await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                deliveries = await self.queue.fetch(room, timeout=0.2)
+                for delivery in deliveries:
+                    task = asyncio.create_task(self._handle(delivery))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            if self._tasks:
+                _, pending = await asyncio.wait(self._tasks, timeout=grace)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+            lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease_task
+        log.info("worker stopped", owner=self.owner)
+
+    async def _renew_leases(self, stop: asyncio.Event) -> None:
+        period = self.lease.total_seconds() / 3
+        while not stop.is_set():
+            await asyncio.sleep(period)
+            if self._running:
+                await self.store.extend_leases(list(self._running), self.owner, self.clock() + self.lease)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        message = delivery.message
+        try:
+            wait = (message.not_before - self.clock()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self._slots:
+                execution = await self._claims.submit(message.execution_id)
+                if execution is None:  # finished, or another worker holds it
+                    await delivery.ack()
+                    return
+                self._running[execution.id] = execution
+                try:
+                    await self.execute(execution)
+                finally:
+                    self._running.pop(execution.id, None)
+            await delivery.ack()
+        except asyncio.CancelledError:
+            await delivery.nak()
+            raise
+        except Exception:
+            log.exception("execution handling failed", execution_id=message.execution_id)
+            await delivery.nak(delay=1.0)
+
+    # -- one execution ------------------------------------------------------------
+    async def execute(self, execution: Execution) -> None:
+        bound = log.bind(execution_id=execution.id, job_id=execution.job_id, attempt=execution.attempt)
+        try:
+            definition, configs = await self._definitions.get(execution.job_id, execution.job_version)
+        except VecronError as exc:  # the job or version is gone: nothing can run it
+            await self._finish(execution, [], ExecutionStatus.CANCELLED, str(exc))
+            return
+        if definition.policy.overlap is OverlapPolicy.SKIP and await self._overlaps(execution):
+            await self._finish(execution, [], ExecutionStatus.SKIPPED, "another execution was running")
+            return
+        self._emit("started", execution)
+        done: dict[str, StepResult] = {}
+        if execution.attempt > 1:  # resume: steps already recorded are not run again
+            done = {r.step_id: r for r in await self.store.step_results(execution.id)
+                    if r.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)}
+        outputs = {sid: r.output for sid, r in done.items()}
+        pending: list[StepResult] = []
+        try:
+            async with asyncio.timeout(definition.timeout):
+                for index, step in enumerate(definition.steps):
+                    if step.id in done:
+                        continue
+                    result = await self._run_step(execution, definition, index, configs[step.id], outputs)
+                    outputs[step.id] = result.output
+                    if index < len(definition.steps) - 1:
+                        await self._records.submit(([result], None))  # checkpoint before the next step
+                        self._emit("step_finished", execution, step_id=step.id, status=result.status)
+                    else:
+                        pending.append(result)
+        except _StepFailure as failure:
+            bound.warning("step failed", step_id=failure.step.step_id, error=failure.step.error,
+                          retryable=failure.retryable)
+            await self._fail(execution, definition, [failure.step], failure)
+            return
+        except TimeoutError:
+            message = f"job timed out after {definition.timeout} s"
+            await self._fail(execution, definition, [], _StepFailure(
+                StepResult(execution_id=execution.id, step_id="-", attempt=execution.attempt,
+                           status=StepStatus.TIMED_OUT, started_at=self.clock(),
+                           finished_at=self.clock(), error=message), True, None), job_timeout=True)
+            return
+        await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None)
+        bound.debug("execution succeeded")
+
+    async def _run_step(
+        self, execution: Execution, definition: JobDefinition, index: int, config: Any,
+        outputs: dict[str, Any],
+    ) -> StepResult:
+        step = definition.steps[index]
+        executor = await self._executors.get(step.type)
+        ctx = StepContext(
+            execution_id=execution.id, job_id=execution.job_id, job_name=execution.job_name,
+            step_id=step.id, attempt=execution.attempt, scheduled_at=execution.scheduled_at,
+            timeout=step.timeout, extra={"steps": outputs, "params": execution.params},
+        )
+        started = self.clock()
+        status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
+        try:
+            async with asyncio.timeout(step.timeout):
+                value = await executor.run(ctx, config)
+            return StepResult(execution_id=execution.id, step_id=step.id, attempt=execution.attempt,
+                              status=StepStatus.SUCCEEDED, started_at=started,
+                              finished_at=self.clock(), output=dict(value))
+        except TimeoutError:
+            status, error = StepStatus.TIMED_OUT, f"step timed out after {step.timeout} s"
+        except StepError as exc:
+            error, retryable, retry_after, output = exc.message, exc.retryable, exc.retry_after, exc.output
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an executor bug or an unclassified failure: retryable
+            error = f"{type(exc).__name__}: {exc}"
+        result = StepResult(execution_id=execution.id, step_id=step.id, attempt=execution.attempt,
+                            status=status, started_at=started, finished_at=self.clock(),
+                            output=output, error=error)
+        raise _StepFailure(result, retryable, retry_after)
+
+    async def _overlaps(self, execution: Execution) -> bool:
+        """Another running execution of the job that started first wins; ties by id."""
+        running = await self.store.list_executions(job_id=execution.job_id,
+                                                   status=ExecutionStatus.RUNNING, limit=20)
+        mine = (execution.started_at or self.clock(), execution.id)
+        return any((e.started_at or self.clock(), e.id) < mine for e in running if e.id != execution.id)
+
+    async def _fail(self, execution: Execution, definition: JobDefinition,
+                    results: list[StepResult], failure: _StepFailure, *, job_timeout: bool = False) -> None:
+        timed_out = job_timeout or failure.step.status is StepStatus.TIMED_OUT
+        if failure.retryable and execution.attempt < execution.max_attempts:
+            delay = definition.retry.backoff(execution.attempt)
+            if failure.retry_after is not None:
+                delay = max(delay, failure.retry_after)
+            now = self.clock()
+            await self._records.submit((results, Outcome(
+                execution_id=execution.id, owner=self.owner, attempt=execution.attempt,
+                status=ExecutionStatus.QUEUED, at=now, error=failure.step.error,
+                not_before=now + timedelta(seconds=delay))))
+            if self.wakeup is not None:
+                self.wakeup.notify()
+            self._emit("retry_scheduled", execution, status="queued", delay=delay)
+            return
+        status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
+        await self._finish(execution, results, status, failure.step.error, dead_letter=True)
+
+    async def _finish(self, execution: Execution, results: list[StepResult], status: ExecutionStatus,
+                      error: str | None, *, dead_letter: bool = False) -> None:
+        now = self.clock()
+        applied = await self._records.submit((results, Outcome(
+            execution_id=execution.id, owner=self.owner, attempt=execution.attempt,
+            status=status, at=now, error=error, dead_letter=dead_letter)))
+        if not applied:
+            log.warning("lost the lease before finishing", execution_id=execution.id)
+            return
+        self._emit("finished", execution, status=status.value)
+        await self._after_finish(execution, now)
+
+    async def _after_finish(self, execution: Execution, finished_at: datetime) -> None:
+        """Fixed-delay triggers count from the finish: reschedule the job now."""
+        definition, _ = await self._definitions.get(execution.job_id, execution.job_version)
+        if not any(self.registry.trigger(t.type).after_finish for t in definition.triggers):
+            return
+        try:
+            job = await self.store.get_job(execution.job_id)
+        except VecronError:
+            return
+        if not job.enabled or job.version != execution.job_version:
+            return
+        schedule = JobSchedule(job.definition, self.registry)
+        candidate = schedule.next_after(finished_at, job, finished_at=finished_at)
+        upcoming = [t for t in (job.next_fire_at, candidate) if t is not None]
+        await self.store.set_next_fire(job.id, min(upcoming) if upcoming else None,
+                                       last_finished_at=finished_at)
+        if self.wakeup is not None:
+            self.wakeup.notify()
+
+    def _emit(self, kind: str, execution: Execution, *, step_id: str | None = None,
+              status: str | None = None, **data: Any) -> None:
+        if self.pm is None:
+            return
+        event = ExecutionEvent(kind=kind, execution_id=execution.id, job_id=execution.job_id,
+                               at=self.clock(), status=status, step_id=step_id, data=data)
+        try:
+            self.pm.hook.vecron_execution_event(event=event)
+        except Exception:  # an observer must never fail an execution
+            log.exception("execution event observer failed", event=kind)
