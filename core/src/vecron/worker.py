@@ -175,7 +175,7 @@ class Worker:
                     outputs[step.id] = result.output
                     if index < len(definition.steps) - 1:
                         await self._records.submit(([result], None))  # checkpoint before the next step
-                        self._emit("step_finished", execution, step_id=step.id, status=result.status)
+                        self._emit("step_finished", execution, step_id=step.id, status=result.status.value)
                     else:
                         pending.append(result)
         except _StepFailure as failure:
@@ -260,6 +260,8 @@ class Worker:
         if not applied:
             log.warning("lost the lease before finishing", execution_id=execution.id)
             return
+        for result in results:
+            self._emit("step_finished", execution, step_id=result.step_id, status=result.status.value)
         self._emit("finished", execution, status=status.value)
         await self._after_finish(execution, now)
 

@@ -1,0 +1,100 @@
+"""Job documents: what is accepted, and one clear error naming the field for the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+import pytest
+
+from vecron.definition import json_schema, parse_definition, parse_text
+from vecron.errors import ValidationError
+from vecron.plugins import build_registry
+from vecron.registry import Registry
+
+
+@pytest.fixture
+def registry(test_pm: pluggy.PluginManager) -> Registry:
+    return build_registry(test_pm)
+
+
+def doc(**over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "nightly",
+        "triggers": [{"type": "cron", "expression": "0 0 2 * * ?"}],
+        "steps": [{"id": "one", "type": "record", "label": "a", "timeout": 5}],
+    }
+    base.update(over)
+    return base
+
+
+def parse(data: Any, registry: Registry) -> Any:
+    return parse_definition(data, registry, default_timezone="Asia/Ho_Chi_Minh")
+
+
+def test_inline_step_config_is_split_from_step_keys(registry: Registry) -> None:
+    d = parse(doc(), registry)
+    assert d.timezone == "Asia/Ho_Chi_Minh"
+    assert d.steps[0].timeout == 5
+    assert d.steps[0].config == {"label": "a"}
+    assert d.triggers[0].config == {"expression": "0 0 2 * * ?"}
+    assert d.document()["steps"][0] == {"id": "one", "type": "record", "label": "a", "timeout": 5.0}
+
+
+def test_no_triggers_means_manual_only(registry: Registry) -> None:
+    d = parse(doc(triggers=None), registry)
+    assert [t.type for t in d.triggers] == ["manual"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        (doc(steps=[{"id": "one", "type": "nope"}]), "steps[0].type", ["unknown step type 'nope'", "record"]),
+        (doc(steps=[{"id": "one", "type": "record", "colour": "red"}]), "steps[0].colour", ["unknown field"]),
+        (doc(colour="red"), "colour", ["unknown field"]),
+        (doc(timezone="Mars/Olympus"), "timezone", ["unknown time zone"]),
+        (doc(start_at="2026-05-01T00:00:00", end_at="2026-04-01T00:00:00"), "end_at", ["after start_at"]),
+        (doc(triggers=[{"type": "cron", "expression": "61 * * * * ?"}]), "triggers[0].expression", ["second"]),
+        (doc(triggers=[{"type": "hourly"}]), "triggers[0].type", ["unknown trigger type"]),
+        (doc(steps=[]), "steps", ["at least 1"]),
+        (doc(steps=[{"id": "a", "type": "record"}, {"id": "a", "type": "record"}]), "steps[1].id", ["duplicate"]),
+        (doc(retry={"max_attempts": 0}), "retry.max_attempts", ["greater than or equal to 1"]),
+        (doc(name="bad name!"), "name", ["pattern"]),
+    ],
+)
+def test_bad_documents_name_the_field(registry: Registry, data: Any, field: str, words: list[str]) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse(data, registry)
+    assert info.value.field == field
+    line = info.value.one_line()
+    assert "\n" not in line
+    for word in words:
+        assert word in line
+
+
+def test_naive_start_and_end_are_wall_times_of_the_job_zone(registry: Registry) -> None:
+    d = parse(doc(timezone="Europe/Berlin", start_at="2026-07-01T08:00:00"), registry)
+    assert d.start_at is not None and d.start_at.utcoffset() is not None
+    assert d.start_at.isoformat() == "2026-07-01T08:00:00+02:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [('{"name": "x",', "invalid JSON at line 1"), ("name: [unclosed", "invalid YAML at line 1")],
+)
+def test_malformed_text_names_source_and_line(text: str, words: str) -> None:
+    with pytest.raises(ValidationError, match="jobs/x.yaml") as info:
+        parse_text(text, source="jobs/x.yaml")
+    assert words in str(info.value)
+
+
+def test_schema_has_one_variant_per_installed_step_type(registry: Registry) -> None:
+    schema = json_schema(registry)
+    variants = schema["properties"]["steps"]["items"]["oneOf"]
+    kinds = {v["properties"]["type"]["const"] for v in variants}
+    assert kinds == set(registry.executors)
+    record = next(v for v in variants if v["properties"]["type"]["const"] == "record")
+    assert {"id", "timeout", "label", "fail_times"} <= set(record["properties"])
+    assert record["additionalProperties"] is False
+    trigger_kinds = {v["properties"]["type"]["const"] for v in schema["properties"]["triggers"]["items"]["oneOf"]}
+    assert {"manual", "cron", "fixed_rate", "fixed_delay", "once"} <= trigger_kinds

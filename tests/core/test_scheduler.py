@@ -1,0 +1,94 @@
+"""Scheduler ticks: fires become executions once, misfire policies, the ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from vecron.models.execution import OccurrenceStatus
+from vecron.runtime import Runtime
+from vecron.scheduler import Scheduler
+
+NOW = datetime(2026, 1, 1, 0, 1, 5, tzinfo=UTC)
+T0 = datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)
+
+
+def every_10s(name: str, **policy: Any) -> dict[str, Any]:
+    return {
+        "name": name, "timezone": "UTC",
+        "triggers": [{"type": "cron", "expression": "*/10 * * * * ?"}],
+        "steps": [{"id": "a", "type": "record"}],
+        "policy": {"misfire_grace": 1, **policy},
+    }
+
+
+async def stale_job(rt: Runtime, doc: dict[str, Any]) -> Any:
+    """A job whose next fire is long past, as after scheduler downtime."""
+    definition = rt.jobs.parse(doc)
+    return (await rt.store.save_job(definition, next_fire_at=T0, now=T0 - timedelta(hours=1))).job
+
+
+def scheduler(rt: Runtime) -> Scheduler:
+    return Scheduler(rt.store, rt.queue, rt.registry, wakeup=rt.wakeup, lookahead=1.0, clock=lambda: NOW)
+
+
+LATE = [T0 + timedelta(seconds=10 * i) for i in range(7)]  # 00:00:00 … 00:01:00
+
+
+@pytest.mark.parametrize(
+    ("policy", "ran", "statuses"),
+    [
+        ({"misfire": "skip"}, [], {OccurrenceStatus.MISSED: 7}),
+        ({"misfire": "run_once"}, LATE[-1:], {OccurrenceStatus.COALESCED: 6, OccurrenceStatus.FIRED: 1}),
+        ({"misfire": "run_all", "run_all_cap": 3}, LATE[-3:],
+         {OccurrenceStatus.MISSED: 4, OccurrenceStatus.FIRED: 3}),
+    ],
+)
+async def test_misfire_policy(runtime: Runtime, policy: dict[str, Any], ran: list[datetime],
+                              statuses: dict[OccurrenceStatus, int]) -> None:
+    job = await stale_job(runtime, every_10s("late", **policy))
+    report = await scheduler(runtime).tick()
+    assert sorted(e.scheduled_at for e in report.created if e.scheduled_at) == ran
+    assert all(e.not_before >= NOW for e in report.created)  # late runs start now, not in the past
+    ledger = await runtime.store.occurrences(job.id)
+    counts: dict[OccurrenceStatus, int] = {}
+    for o in ledger:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    assert counts == statuses
+    assert sorted(o.fire_time for o in ledger) == LATE
+    after = await runtime.store.get_job(job.id)
+    assert after.next_fire_at == datetime(2026, 1, 1, 0, 1, 10, tzinfo=UTC)
+
+
+async def test_a_second_tick_creates_nothing_new(runtime: Runtime) -> None:
+    await stale_job(runtime, every_10s("twice", misfire="run_all"))
+    first = await scheduler(runtime).tick()
+    second = await scheduler(runtime).tick()
+    assert len(first.created) == 7
+    assert second.created == []
+
+
+async def test_disabled_job_is_not_fired(runtime: Runtime) -> None:
+    job = await stale_job(runtime, every_10s("off"))
+    await runtime.jobs.set_enabled(job.name, False)
+    report = await scheduler(runtime).tick()
+    assert report.created == []
+
+
+async def test_manual_only_job_is_never_scheduled(runtime: Runtime) -> None:
+    definition = runtime.jobs.parse({"name": "by-hand", "triggers": [{"type": "manual"}],
+                                     "steps": [{"id": "a", "type": "record"}]})
+    saved = await runtime.jobs.save(definition)
+    assert saved.job.next_fire_at is None
+    assert (await runtime.store.next_wakeup()) is None
+
+
+async def test_jitter_delays_start_but_not_the_fire_time(runtime: Runtime) -> None:
+    await stale_job(runtime, every_10s("jittery", misfire="run_all", jitter=5))
+    report = await scheduler(runtime).tick()
+    assert report.created
+    for e in report.created:
+        assert e.scheduled_at in LATE
+        assert NOW <= e.not_before <= NOW + timedelta(seconds=5)
