@@ -290,7 +290,10 @@ class Worker:
             return
         event = ExecutionEvent(kind=kind, execution_id=execution.id, job_id=execution.job_id,
                                at=self.clock(), status=status, step_id=step_id, data=data)
-        try:
-            self.pm.hook.vecron_execution_event(event=event)
-        except Exception:  # an observer must never fail an execution
-            log.exception("execution event observer failed", event=kind)
+        # Each observer on its own: one that raises must not hide the event from the rest.
+        for impl in self.pm.hook.vecron_execution_event.get_hookimpls():
+            try:
+                impl.function(event=event)
+            except Exception:  # an observer must never fail an execution
+                log.exception("execution event observer failed", plugin=impl.plugin_name,
+                              event_kind=kind)

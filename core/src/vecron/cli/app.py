@@ -38,6 +38,20 @@ def root(
         "database_url": database_url, "queue_url": queue_url, "storage_url": storage_url,
         "timezone": timezone, "log_level": log_level,
     })
+    _configure_logging(ctx.obj)
+
+
+def _configure_logging(cli: CliState) -> None:
+    """Logs go to stderr from the first line on, so ``--json`` output on stdout stays clean."""
+    from ..errors import ConfigurationError
+    from ..telemetry import configure_logging
+
+    try:
+        settings = cli.settings()
+    except ConfigurationError:
+        configure_logging()  # the command reports the bad setting itself
+        return
+    configure_logging(settings.log_level, settings.log_format)
 
 
 app.command("up")(serve.up)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..telemetry import configure_logging, get_logger
+from ..telemetry import get_logger
 from .context import out, run, state
 
 log = get_logger("vecron")
@@ -26,7 +26,6 @@ async def _serve(ctx: typer.Context, *, scheduler: bool, worker: bool, example: 
     from ..runtime import Runtime
 
     settings = state(ctx).settings(port=port)
-    configure_logging(settings.log_level, settings.log_format)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with Runtime(settings) as rt, serve_health(rt.store, settings.host, settings.port) as bound:

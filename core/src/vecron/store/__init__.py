@@ -1,7 +1,64 @@
-"""The database: the source of truth for jobs, executions and the occurrence ledger."""
+"""The database: the source of truth for jobs, executions and the occurrence ledger.
+
+:func:`open_store` picks the backend from the URL; drivers are imported only when the
+URL asks for them.
+"""
 
 from __future__ import annotations
 
+import importlib
+
+from vecron.errors import ConfigurationError
+
 from .base import JobFires as JobFires
+from .base import NewOccurrence as NewOccurrence
 from .base import SaveResult as SaveResult
 from .base import Store as Store
+
+DEFAULT_URL = "sqlite+aiosqlite:///./.vecron/vecron.db"
+
+# Plain scheme spellings map to the async driver the store uses.
+_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def _redacted(url: str) -> str:
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def open_store(url: str) -> Store:
+    """The store for ``url`` (not started: call ``await store.start()``, then
+    ``upgrade()`` if the schema may be behind).
+
+    :raises ConfigurationError: unknown scheme, or the PostgreSQL driver is missing.
+    """
+    scheme, separator, rest = url.partition("://")
+    driver = _SCHEMES.get(scheme.lower()) if separator else None
+    if driver is None:
+        raise ConfigurationError(
+            f"unsupported database URL {_redacted(url)!r}",
+            field="database_url",
+            hint="use sqlite+aiosqlite:///path/to/vecron.db or postgresql+asyncpg://user@host/db",
+        )
+    if driver == "postgresql+asyncpg":
+        try:
+            importlib.import_module("asyncpg")
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"database URL {_redacted(url)!r} needs the asyncpg driver",
+                field="database_url",
+                hint="install vecron-core[postgres]",
+            ) from exc
+    from .sql import SqlStore
+
+    return SqlStore(f"{driver}://{rest}")

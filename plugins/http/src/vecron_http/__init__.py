@@ -1,1 +1,23 @@
-"""HTTP executor."""
+"""HTTP executor plugin: the ``http`` step type (S4.1)."""
+
+from __future__ import annotations
+
+from vecron.hookspecs import hookimpl
+from vecron.registry import Registry
+
+from .config import BasicAuth, BearerAuth, HttpConfig, OAuth2ClientCredentials
+from .executor import HttpExecutor
+
+__all__ = [
+    "BasicAuth",
+    "BearerAuth",
+    "HttpConfig",
+    "HttpExecutor",
+    "OAuth2ClientCredentials",
+    "vecron_register_executors",
+]
+
+
+@hookimpl
+def vecron_register_executors(register: Registry) -> None:
+    register.add_executor(HttpExecutor)

@@ -1,0 +1,143 @@
+"""The tables as SQLAlchemy Core objects, for queries.
+
+Migration ``0001`` creates the same tables; a change here needs a new migration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeEngine
+
+from .timestamp import UtcDateTime
+
+ID_LENGTH = 36
+NAME_LENGTH = 128
+REVISION_ROW = 1
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON kept as text on both servers.
+
+    Not JSONB: it rejects ``\\u0000`` in strings and stores numbers as ``numeric``, so
+    ``1e308`` would come back as an int — and a definition that does not read back
+    equal would look changed on every save.
+    """
+    return JSON()
+
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("name", String(NAME_LENGTH), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", json_type(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("next_fire_at", UtcDateTime),
+    Column("last_finished_at", UtcDateTime),
+    UniqueConstraint("name", name="uq_jobs_name"),
+    # The scheduler's due query is a range scan over enabled jobs only.
+    Index(
+        "ix_jobs_due",
+        "next_fire_at",
+        "id",
+        sqlite_where=text("enabled = 1"),
+        postgresql_where=text("enabled"),
+    ),
+)
+
+job_versions = Table(
+    "job_versions",
+    metadata,
+    Column("job_id", String(ID_LENGTH), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", json_type(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("job_id", "version"),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("job_id", String(ID_LENGTH), nullable=False),
+    Column("job_name", String(NAME_LENGTH), nullable=False),
+    Column("job_version", Integer, nullable=False),
+    Column("idempotency_key", String(512), nullable=False),
+    Column("trigger", String(64), nullable=False),
+    Column("triggered_by", String(256)),
+    Column("scheduled_at", UtcDateTime),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("params", json_type(), nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("lease_owner", String(256)),
+    Column("lease_expires_at", UtcDateTime),
+    Column("error", Text),
+    Column("dead_lettered_at", UtcDateTime),
+    Column("published", Boolean, nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_executions_idempotency_key"),
+    Index("ix_executions_publish", "status", "published", "not_before"),
+    Index("ix_executions_job_status", "job_id", "status"),
+    Index("ix_executions_job_created", "job_id", "created_at"),
+    Index("ix_executions_created", "created_at"),
+)
+
+step_results = Table(
+    "step_results",
+    metadata,
+    Column("execution_id", String(ID_LENGTH), nullable=False),
+    Column("step_id", String(64), nullable=False),
+    # When the step was first recorded: step_results() returns them in this order.
+    Column("seq", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("output", json_type()),
+    Column("error", Text),
+    PrimaryKeyConstraint("execution_id", "step_id"),
+)
+
+occurrences = Table(
+    "occurrences",
+    metadata,
+    Column("job_id", String(ID_LENGTH), nullable=False),
+    Column("fire_time", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("execution_id", String(ID_LENGTH)),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("job_id", "fire_time", name="uq_occurrences_job_fire"),
+)
+
+revision = Table(
+    "revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)

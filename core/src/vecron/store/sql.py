@@ -1,0 +1,530 @@
+"""The SQL store: SQLite (default) and PostgreSQL through SQLAlchemy 2 Core, async.
+
+Hot paths are batched: one transaction per batch and set-based statements (``IN``
+lists, executemany, multi-row ``VALUES``), never one round trip per row. Conditional
+writes (``apply_fires``, ``record``) first read the rows they may change under the
+write lock — ``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL —
+decide in Python which apply, and then write with the condition repeated in the
+``WHERE`` clause, so no decision can be based on a row another writer is changing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from vecron.errors import NotFoundError, ValidationError, VecronError
+from vecron.ids import new_id
+from vecron.models.definition import JobDefinition
+from vecron.models.execution import (
+    Execution,
+    ExecutionStatus,
+    NewExecution,
+    Occurrence,
+    Outcome,
+    StepResult,
+)
+from vecron.models.job import JobRecord
+
+from . import fires as fires_module
+from . import outcomes as outcomes_module
+from . import rows
+from .base import JobFires, SaveResult, Store
+from .engine import create_engine, is_sqlite, writer
+from .migrate import upgrade_to_head
+from .schema import REVISION_ROW, executions, job_versions, jobs, occurrences, revision
+from .schema import step_results as step_results_table
+from .statements import Statements, bump_revision, chunks
+from .timestamp import UtcDateTime
+
+#: Key of the PostgreSQL advisory lock that serialises concurrent ``upgrade()`` calls.
+MIGRATION_LOCK_KEY = 0x7665_6372_6F6E
+QUEUED = ExecutionStatus.QUEUED.value
+RUNNING = ExecutionStatus.RUNNING.value
+CANCELLED = ExecutionStatus.CANCELLED.value
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def due_jobs_query(horizon: datetime, limit: int) -> Select[Any]:
+    """The scheduler's due query: a range scan of the partial index ``ix_jobs_due``."""
+    return (
+        select(jobs)
+        .where(jobs.c.enabled, jobs.c.next_fire_at <= horizon)
+        .order_by(jobs.c.next_fire_at, jobs.c.id)
+        .limit(limit)
+    )
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return sorted(set(items))
+
+
+class SqlStore(Store):
+    """:class:`Store` on ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
+
+    Several instances (processes, event loops) may use one database at once.
+    ``clock`` stamps rows no caller gives a time for (ledger rows, cancellations).
+    """
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.url = url
+        self._url = make_url(url)
+        self._sqlite = is_sqlite(self._url)
+        self._statements = Statements(sqlite=self._sqlite)
+        self._clock = clock
+        self._engine: AsyncEngine | None = None
+        self._writer: AsyncEngine | None = None
+        self._last_seq = 0
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._url.render_as_string(hide_password=True)!r})"
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def start(self) -> None:
+        if self._engine is None:
+            self._engine = create_engine(self._url)
+            self._writer = writer(self._engine)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine, self._writer = self._engine, None, None
+            await engine.dispose()
+
+    async def upgrade(self) -> None:
+        async with self._write() as conn:
+            if not self._sqlite:
+                # SQLite serialises through BEGIN IMMEDIATE; PostgreSQL needs a lock so
+                # that two processes starting together do not both create the tables.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+            await conn.run_sync(upgrade_to_head)
+
+    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        if self._engine is None:
+            raise VecronError("the store is not started; call start() first")
+        return self._engine.connect()
+
+    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        if self._writer is None:
+            raise VecronError("the store is not started; call start() first")
+        return self._writer.begin()
+
+    def _next_seq(self) -> int:
+        self._last_seq = max(self._last_seq + 1, time.time_ns())
+        return self._last_seq
+
+    # -- jobs ---------------------------------------------------------------------
+    async def save_job(
+        self, definition: JobDefinition, *, next_fire_at: datetime | None, now: datetime
+    ) -> SaveResult:
+        document = rows.definition_json(definition)
+        async with self._write() as conn:
+            while True:
+                current = (
+                    (
+                        await conn.execute(
+                            select(jobs).where(jobs.c.name == definition.name).with_for_update()
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                if current is not None:
+                    break
+                job_id = new_id()
+                created = (
+                    (
+                        await conn.execute(
+                            self._statements.insert(jobs)
+                            .values(
+                                id=job_id,
+                                name=definition.name,
+                                enabled=definition.enabled,
+                                version=1,
+                                definition=document,
+                                created_at=now,
+                                updated_at=now,
+                                next_fire_at=next_fire_at,
+                                last_finished_at=None,
+                            )
+                            .on_conflict_do_nothing(index_elements=["name"])
+                            .returning(*jobs.c)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                if created is None:
+                    continue  # PostgreSQL: a concurrent save created it; update that one
+                await conn.execute(
+                    insert(job_versions).values(
+                        job_id=job_id, version=1, definition=document, created_at=now
+                    )
+                )
+                await bump_revision(conn)
+                return SaveResult(job=rows.job_record(created), change="created")
+
+            previous = JobDefinition.model_validate(current["definition"])
+            if rows.definition_json(previous) == document:
+                return SaveResult(job=rows.job_record(current), change="unchanged")
+            version = current["version"] + 1
+            updated = (
+                (
+                    await conn.execute(
+                        update(jobs)
+                        .where(jobs.c.id == current["id"])
+                        .values(
+                            version=version,
+                            definition=document,
+                            enabled=definition.enabled,
+                            updated_at=now,
+                            next_fire_at=next_fire_at,
+                        )
+                        .returning(*jobs.c)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            await conn.execute(
+                insert(job_versions).values(
+                    job_id=current["id"], version=version, definition=document, created_at=now
+                )
+            )
+            await bump_revision(conn)
+            return SaveResult(job=rows.job_record(updated), change="updated", previous=previous)
+
+    async def get_job(self, ref: str) -> JobRecord:
+        async with self._read() as conn:
+            found = (
+                (await conn.execute(select(jobs).where(or_(jobs.c.id == ref, jobs.c.name == ref))))
+                .mappings()
+                .all()
+            )
+        if not found:
+            raise NotFoundError(f"job {ref!r} not found", hint="`vecron job list` shows the jobs")
+        # A name could look like another job's id; the id wins.
+        best = next((row for row in found if row["id"] == ref), found[0])
+        return rows.job_record(best)
+
+    async def list_jobs(self) -> list[JobRecord]:
+        async with self._read() as conn:
+            found = (await conn.execute(select(jobs).order_by(jobs.c.name))).mappings().all()
+        return [rows.job_record(row) for row in found]
+
+    async def delete_job(self, job_id: str) -> None:
+        async with self._write() as conn:
+            deleted = await conn.execute(delete(jobs).where(jobs.c.id == job_id))
+            if deleted.rowcount == 0:
+                raise NotFoundError(f"job {job_id!r} not found")
+            await conn.execute(delete(job_versions).where(job_versions.c.job_id == job_id))
+            await self._cancel_queued(conn, job_id, reason="job deleted", only_unstarted=False)
+            await bump_revision(conn)
+
+    async def _cancel_queued(
+        self, conn: AsyncConnection, job_id: str, *, reason: str, only_unstarted: bool
+    ) -> None:
+        condition = and_(executions.c.job_id == job_id, executions.c.status == QUEUED)
+        if only_unstarted:
+            condition = and_(condition, executions.c.started_at.is_(None))
+        await conn.execute(
+            update(executions)
+            .where(condition)
+            .values(
+                status=CANCELLED,
+                finished_at=self._clock(),
+                error=reason,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+
+    async def set_enabled(
+        self, job_id: str, enabled: bool, *, next_fire_at: datetime | None, now: datetime
+    ) -> JobRecord:
+        async with self._write() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        update(jobs)
+                        .where(jobs.c.id == job_id)
+                        .values(enabled=enabled, next_fire_at=next_fire_at, updated_at=now)
+                        .returning(*jobs.c)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise NotFoundError(f"job {job_id!r} not found")
+            if not enabled:
+                await self._cancel_queued(conn, job_id, reason="job disabled", only_unstarted=True)
+            await bump_revision(conn)
+        return rows.job_record(row)
+
+    async def set_next_fire(
+        self, job_id: str, next_fire_at: datetime | None, *, last_finished_at: datetime | None
+    ) -> None:
+        values: dict[str, Any] = {"next_fire_at": next_fire_at}
+        if last_finished_at is not None:
+            values["last_finished_at"] = last_finished_at
+        async with self._write() as conn:
+            await conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            await bump_revision(conn)
+
+    async def job_definition(self, job_id: str, version: int) -> JobDefinition:
+        async with self._read() as conn:
+            document = (
+                await conn.execute(
+                    select(job_versions.c.definition).where(
+                        job_versions.c.job_id == job_id, job_versions.c.version == version
+                    )
+                )
+            ).scalar_one_or_none()
+        if document is None:
+            raise NotFoundError(f"job {job_id!r} has no version {version}")
+        return JobDefinition.model_validate(document)
+
+    async def revision(self) -> int:
+        async with self._read() as conn:
+            value = (
+                await conn.execute(select(revision.c.value).where(revision.c.id == REVISION_ROW))
+            ).scalar_one()
+        return int(value)
+
+    # -- scheduling ---------------------------------------------------------------
+    async def due_jobs(self, horizon: datetime, limit: int) -> list[JobRecord]:
+        async with self._read() as conn:
+            found = (await conn.execute(due_jobs_query(horizon, limit))).mappings().all()
+        return [rows.job_record(row) for row in found]
+
+    async def next_wakeup(self) -> datetime | None:
+        next_fire = select(func.min(jobs.c.next_fire_at)).where(jobs.c.enabled).scalar_subquery()
+        next_publish = (
+            select(func.min(executions.c.not_before))
+            .where(executions.c.status == QUEUED, executions.c.published == false())
+            .scalar_subquery()
+        )
+        async with self._read() as conn:
+            first, second = (await conn.execute(select(next_fire, next_publish))).one()
+        candidates = [moment for moment in (first, second) if moment is not None]
+        return min(candidates) if candidates else None
+
+    async def apply_fires(self, fires: Sequence[JobFires]) -> list[Execution]:
+        if not fires:
+            return []
+        async with self._write() as conn:
+            return await fires_module.apply_fires(conn, self._statements, fires, self._clock())
+
+    async def active_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        active: set[str] = set()
+        async with self._read() as conn:
+            for chunk in chunks(_unique(job_ids)):
+                found = await conn.execute(
+                    select(executions.c.job_id)
+                    .where(
+                        executions.c.job_id.in_(chunk),
+                        executions.c.status.in_((QUEUED, RUNNING)),
+                    )
+                    .distinct()
+                )
+                active.update(found.scalars())
+        return active
+
+    async def create_execution(self, new: NewExecution) -> tuple[Execution, bool]:
+        async with self._write() as conn:
+            created = (
+                (
+                    await conn.execute(
+                        self._statements.insert(executions)
+                        .values(**rows.new_execution_values(new))
+                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                        .returning(*executions.c)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if created is not None:
+                # Lets a scheduler in another process notice it has something to publish.
+                await bump_revision(conn)
+                return rows.execution(created), True
+            existing = (
+                (
+                    await conn.execute(
+                        select(executions).where(
+                            executions.c.idempotency_key == new.idempotency_key
+                        )
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return rows.execution(existing), False
+
+    async def pending_publish(self, horizon: datetime, limit: int) -> list[Execution]:
+        query = (
+            select(executions)
+            .where(
+                executions.c.status == QUEUED,
+                executions.c.published == false(),
+                executions.c.not_before <= horizon,
+            )
+            .order_by(executions.c.not_before, executions.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [rows.execution(row) for row in found]
+
+    async def mark_published(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        async with self._write() as conn:
+            for chunk in chunks(_unique(ids)):
+                await conn.execute(
+                    update(executions).where(executions.c.id.in_(chunk)).values(published=True)
+                )
+
+    # -- workers ------------------------------------------------------------------
+    async def claim(
+        self, ids: Sequence[str], owner: str, *, lease_until: datetime, now: datetime
+    ) -> list[Execution]:
+        if not ids:
+            return []
+        claimed: list[Execution] = []
+        async with self._write() as conn:
+            for chunk in chunks(_unique(ids)):
+                found = await conn.execute(
+                    update(executions)
+                    .where(
+                        executions.c.id.in_(chunk),
+                        or_(
+                            executions.c.status == QUEUED,
+                            and_(
+                                executions.c.status == RUNNING,
+                                executions.c.lease_expires_at < now,
+                            ),
+                        ),
+                    )
+                    .values(
+                        status=RUNNING,
+                        lease_owner=owner,
+                        lease_expires_at=lease_until,
+                        attempt=executions.c.attempt + 1,
+                        started_at=func.coalesce(
+                            executions.c.started_at, literal(now, UtcDateTime())
+                        ),
+                    )
+                    .returning(*executions.c)
+                )
+                claimed.extend(rows.execution(row) for row in found.mappings())
+        order = {execution_id: index for index, execution_id in enumerate(ids)}
+        claimed.sort(key=lambda execution: order[execution.id])
+        return claimed
+
+    async def extend_leases(self, ids: Sequence[str], owner: str, lease_until: datetime) -> None:
+        if not ids:
+            return
+        async with self._write() as conn:
+            for chunk in chunks(_unique(ids)):
+                await conn.execute(
+                    update(executions)
+                    .where(
+                        executions.c.id.in_(chunk),
+                        executions.c.lease_owner == owner,
+                        executions.c.status == RUNNING,
+                    )
+                    .values(lease_expires_at=lease_until)
+                )
+
+    async def record(
+        self, results: Sequence[StepResult], outcomes: Sequence[Outcome]
+    ) -> list[bool]:
+        for outcome in outcomes:
+            if outcome.status is ExecutionStatus.RUNNING:
+                raise ValidationError(
+                    f"outcome of execution {outcome.execution_id!r} cannot be 'running'",
+                    field="status",
+                )
+        if not results and not outcomes:
+            return []
+        seqs = [self._next_seq() for _ in results]
+        async with self._write() as conn:
+            if results:
+                await outcomes_module.upsert_step_results(conn, self._statements, results, seqs)
+            if not outcomes:
+                return []
+            return await outcomes_module.apply_outcomes(conn, self._statements, outcomes)
+
+    async def get_execution(self, execution_id: str) -> Execution:
+        async with self._read() as conn:
+            row = (
+                (await conn.execute(select(executions).where(executions.c.id == execution_id)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFoundError(f"execution {execution_id!r} not found")
+        return rows.execution(row)
+
+    async def list_executions(
+        self,
+        *,
+        job_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 50,
+    ) -> list[Execution]:
+        query = select(executions)
+        if job_id is not None:
+            query = query.where(executions.c.job_id == job_id)
+        if status is not None:
+            query = query.where(executions.c.status == status.value)
+        query = query.order_by(executions.c.created_at.desc(), executions.c.id.desc()).limit(limit)
+        async with self._read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [rows.execution(row) for row in found]
+
+    async def step_results(self, execution_id: str) -> list[StepResult]:
+        query = (
+            select(step_results_table)
+            .where(step_results_table.c.execution_id == execution_id)
+            .order_by(step_results_table.c.seq, step_results_table.c.step_id)
+        )
+        async with self._read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [rows.step_result(row) for row in found]
+
+    async def occurrences(self, job_id: str, limit: int = 100) -> list[Occurrence]:
+        query = (
+            select(occurrences)
+            .where(occurrences.c.job_id == job_id)
+            .order_by(occurrences.c.fire_time.desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [rows.occurrence(row) for row in found]

@@ -1,0 +1,32 @@
+"""Test helpers for vecron plugin authors: contract test classes and pytest fixtures.
+
+The fixtures (``vecron_pm``, ``vecron_registry``, ``step_context_factory``) come from the
+pytest plugin :mod:`vecron.testing.pytest_plugin`, loaded automatically. The names below
+are imported on first use, because pytest imports this package in every test run and
+the contracts need pytest-asyncio, which a project may not have.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .context import make_step_context as make_step_context
+    from .contracts import ExecutorContract as ExecutorContract
+    from .contracts import TriggerContract as TriggerContract
+
+__all__ = ["ExecutorContract", "TriggerContract", "make_step_context"]
+
+_HOMES = {
+    "ExecutorContract": ".contracts",
+    "TriggerContract": ".contracts",
+    "make_step_context": ".context",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home, __name__), name)
