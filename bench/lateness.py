@@ -27,6 +27,7 @@ from pathlib import Path
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
+from vecron.telemetry import configure_logging
 
 HERE = Path(__file__).resolve().parent
 
@@ -131,6 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.registered:
         args.lead = max(args.lead, 3 + args.jobs / 500)
+    configure_logging("warning", "json")
     proc, port = start_target()
     try:
         with tempfile.TemporaryDirectory() as home:

@@ -125,21 +125,28 @@ class Worker:
                 await self.store.extend_leases(list(self._running), self.owner, self.clock() + self.lease)
 
     async def _handle(self, delivery: Delivery) -> None:
+        """Claim and load at once (batched with every other delivery), then start the
+        steps at the fire time: the database work is done before the instant is due."""
         message = delivery.message
         try:
-            wait = (message.not_before - self.clock()).total_seconds()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            async with self._slots:
-                execution = await self._claims.submit(message.execution_id)
-                if execution is None:  # finished, or another worker holds it
-                    await delivery.ack()
-                    return
-                self._running[execution.id] = execution
+            execution = await self._claims.submit(message.execution_id)
+            if execution is None:  # finished, or another worker holds it
+                await delivery.ack()
+                return
+            self._running[execution.id] = execution
+            try:
                 try:
-                    await self.execute(execution)
-                finally:
-                    self._running.pop(execution.id, None)
+                    loaded = await self._definitions.get(execution.job_id, execution.job_version)
+                except VecronError as exc:  # the job or version is gone: nothing can run it
+                    await self._finish(execution, [], ExecutionStatus.CANCELLED, str(exc))
+                else:
+                    wait = (execution.not_before - self.clock()).total_seconds()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    async with self._slots:
+                        await self.execute(execution, *loaded)
+            finally:
+                self._running.pop(execution.id, None)
             await delivery.ack()
         except asyncio.CancelledError:
             await delivery.nak()
@@ -149,15 +156,13 @@ class Worker:
             await delivery.nak(delay=1.0)
 
     # -- one execution ------------------------------------------------------------
-    async def execute(self, execution: Execution) -> None:
+    async def execute(self, execution: Execution, definition: JobDefinition,
+                      configs: dict[str, Any]) -> None:
+        started = self.clock()
         bound = log.bind(execution_id=execution.id, job_id=execution.job_id, attempt=execution.attempt)
-        try:
-            definition, configs = await self._definitions.get(execution.job_id, execution.job_version)
-        except VecronError as exc:  # the job or version is gone: nothing can run it
-            await self._finish(execution, [], ExecutionStatus.CANCELLED, str(exc))
-            return
         if definition.policy.overlap is OverlapPolicy.SKIP and await self._overlaps(execution):
-            await self._finish(execution, [], ExecutionStatus.SKIPPED, "another execution was running")
+            await self._finish(execution, [], ExecutionStatus.SKIPPED, "another execution was running",
+                               started=started)
             return
         self._emit("started", execution)
         done: dict[str, StepResult] = {}
@@ -181,16 +186,17 @@ class Worker:
         except _StepFailure as failure:
             bound.warning("step failed", step_id=failure.step.step_id, error=failure.step.error,
                           retryable=failure.retryable)
-            await self._fail(execution, definition, [failure.step], failure)
+            await self._fail(execution, definition, [failure.step], failure, started=started)
             return
         except TimeoutError:
             message = f"job timed out after {definition.timeout} s"
             await self._fail(execution, definition, [], _StepFailure(
                 StepResult(execution_id=execution.id, step_id="-", attempt=execution.attempt,
                            status=StepStatus.TIMED_OUT, started_at=self.clock(),
-                           finished_at=self.clock(), error=message), True, None), job_timeout=True)
+                           finished_at=self.clock(), error=message), True, None),
+                started=started, job_timeout=True)
             return
-        await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None)
+        await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None, started=started)
         bound.debug("execution succeeded")
 
     async def _run_step(
@@ -233,7 +239,8 @@ class Worker:
         return any((e.started_at or self.clock(), e.id) < mine for e in running if e.id != execution.id)
 
     async def _fail(self, execution: Execution, definition: JobDefinition,
-                    results: list[StepResult], failure: _StepFailure, *, job_timeout: bool = False) -> None:
+                    results: list[StepResult], failure: _StepFailure, *, started: datetime,
+                    job_timeout: bool = False) -> None:
         timed_out = job_timeout or failure.step.status is StepStatus.TIMED_OUT
         if failure.retryable and execution.attempt < execution.max_attempts:
             delay = definition.retry.backoff(execution.attempt)
@@ -243,20 +250,22 @@ class Worker:
             await self._records.submit((results, Outcome(
                 execution_id=execution.id, owner=self.owner, attempt=execution.attempt,
                 status=ExecutionStatus.QUEUED, at=now, error=failure.step.error,
-                not_before=now + timedelta(seconds=delay))))
+                not_before=now + timedelta(seconds=delay), started_at=started)))
             if self.wakeup is not None:
                 self.wakeup.notify()
             self._emit("retry_scheduled", execution, status="queued", delay=delay)
             return
         status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
-        await self._finish(execution, results, status, failure.step.error, dead_letter=True)
+        await self._finish(execution, results, status, failure.step.error, dead_letter=True,
+                           started=started)
 
     async def _finish(self, execution: Execution, results: list[StepResult], status: ExecutionStatus,
-                      error: str | None, *, dead_letter: bool = False) -> None:
+                      error: str | None, *, dead_letter: bool = False,
+                      started: datetime | None = None) -> None:
         now = self.clock()
         applied = await self._records.submit((results, Outcome(
             execution_id=execution.id, owner=self.owner, attempt=execution.attempt,
-            status=status, at=now, error=error, dead_letter=dead_letter)))
+            status=status, at=now, error=error, dead_letter=dead_letter, started_at=started)))
         if not applied:
             log.warning("lost the lease before finishing", execution_id=execution.id)
             return

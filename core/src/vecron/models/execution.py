@@ -110,6 +110,8 @@ class Outcome:
     error: str | None = None
     not_before: datetime | None = None
     dead_letter: bool = False
+    #: When this attempt's first step started (the claim may come a little earlier).
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

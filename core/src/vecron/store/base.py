@@ -120,6 +120,23 @@ class Store(metaclass=ABCMeta):
     async def job_definition(self, job_id: str, version: int) -> JobDefinition:
         """The definition an execution was created with. :raises NotFoundError:"""
 
+    async def job_definitions(
+        self, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], JobDefinition]:
+        """Several (job id, version) definitions at once; missing ones are left out.
+
+        Backends should override this with one query; the default asks one by one.
+        """
+        from ..errors import NotFoundError
+
+        found: dict[tuple[str, int], JobDefinition] = {}
+        for job_id, version in dict.fromkeys(keys):
+            try:
+                found[(job_id, version)] = await self.job_definition(job_id, version)
+            except NotFoundError:
+                continue
+        return found
+
     @abstractmethod
     async def revision(self) -> int:
         """A counter bumped by every job change and every retry scheduled; lets other

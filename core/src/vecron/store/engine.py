@@ -77,5 +77,3 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     if is_sqlite(engine.url):
         return engine.execution_options(**{BEGIN_MODE_OPTION: "IMMEDIATE"})
     return engine
-
-

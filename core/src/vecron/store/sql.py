@@ -22,7 +22,6 @@ from sqlalchemy import (
     delete,
     false,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -33,7 +32,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vecron.errors import NotFoundError, ValidationError, VecronError
-from vecron.ids import new_id
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     Execution,
@@ -47,7 +45,7 @@ from vecron.models.job import JobRecord
 
 from . import fires as fires_module
 from . import outcomes as outcomes_module
-from . import rows
+from . import rows, saving
 from .base import JobFires, SaveResult, Store
 from .engine import create_engine, is_sqlite, writer
 from .migrate import upgrade_to_head
@@ -140,82 +138,10 @@ class SqlStore(Store):
     async def save_job(
         self, definition: JobDefinition, *, next_fire_at: datetime | None, now: datetime
     ) -> SaveResult:
-        document = rows.definition_json(definition)
         async with self._write() as conn:
-            while True:
-                current = (
-                    (
-                        await conn.execute(
-                            select(jobs).where(jobs.c.name == definition.name).with_for_update()
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
-                if current is not None:
-                    break
-                job_id = new_id()
-                created = (
-                    (
-                        await conn.execute(
-                            self._statements.insert(jobs)
-                            .values(
-                                id=job_id,
-                                name=definition.name,
-                                enabled=definition.enabled,
-                                version=1,
-                                definition=document,
-                                created_at=now,
-                                updated_at=now,
-                                next_fire_at=next_fire_at,
-                                last_finished_at=None,
-                            )
-                            .on_conflict_do_nothing(index_elements=["name"])
-                            .returning(*jobs.c)
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
-                if created is None:
-                    continue  # PostgreSQL: a concurrent save created it; update that one
-                await conn.execute(
-                    insert(job_versions).values(
-                        job_id=job_id, version=1, definition=document, created_at=now
-                    )
-                )
-                await bump_revision(conn)
-                return SaveResult(job=rows.job_record(created), change="created")
-
-            previous = JobDefinition.model_validate(current["definition"])
-            if rows.definition_json(previous) == document:
-                return SaveResult(job=rows.job_record(current), change="unchanged")
-            version = current["version"] + 1
-            updated = (
-                (
-                    await conn.execute(
-                        update(jobs)
-                        .where(jobs.c.id == current["id"])
-                        .values(
-                            version=version,
-                            definition=document,
-                            enabled=definition.enabled,
-                            updated_at=now,
-                            next_fire_at=next_fire_at,
-                        )
-                        .returning(*jobs.c)
-                    )
-                )
-                .mappings()
-                .one()
+            return await saving.save_job(
+                conn, self._statements, definition, next_fire_at=next_fire_at, now=now
             )
-            await conn.execute(
-                insert(job_versions).values(
-                    job_id=current["id"], version=version, definition=document, created_at=now
-                )
-            )
-            await bump_revision(conn)
-            return SaveResult(job=rows.job_record(updated), change="updated", previous=previous)
 
     async def get_job(self, ref: str) -> JobRecord:
         async with self._read() as conn:
