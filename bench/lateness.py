@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vecron.models.execution import ExecutionStatus
-from vecron.runtime import Runtime
+from vecron.runtime import Runtime, tune_gc
 from vecron.settings import Settings
 from vecron.telemetry import configure_logging
 
@@ -64,7 +64,8 @@ async def register(rt: Runtime, docs: list[dict[str, object]]) -> None:
 
 async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, object]:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{home}/vecron.db", storage_url=f"file://{home}/s",
-                        port=0, worker_concurrency=args.concurrency, log_level="warning")
+                        port=0, worker_concurrency=args.concurrency, log_level="warning",
+                        scheduler_lookahead=args.lookahead)
     async with Runtime(settings) as rt:
         if args.registered:
             t = time.perf_counter()
@@ -80,6 +81,7 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
         await register(rt, due)
         if datetime.now(UTC) > fire - timedelta(seconds=1.5):
             raise SystemExit("registration took longer than --lead; raise it")
+        tune_gc()  # as `vecron up` does once it is running
         stop = asyncio.Event()
         scheduler = rt.scheduler()
         tick_times: list[float] = []
@@ -93,11 +95,21 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
 
         scheduler.tick = timed_tick  # type: ignore[method-assign]
         tasks = [asyncio.create_task(scheduler.run(stop)), asyncio.create_task(rt.worker().run(stop))]
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            await asyncio.sleep(max(0.0, (fire - datetime.now(UTC)).total_seconds() - 0.05))
+            profiler = cProfile.Profile()
+            profiler.enable()
         while True:
             await asyncio.sleep(0.2)
             done = await rt.store.list_executions(status=ExecutionStatus.SUCCEEDED, limit=args.jobs + 10)
             if len(done) >= args.jobs or datetime.now(UTC) > fire + timedelta(seconds=120):
                 break
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         stop.set()
         await asyncio.gather(*tasks)
         executions = await rt.store.list_executions(limit=args.jobs * 2)
@@ -128,6 +140,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000, help="jobs due at the same instant")
     parser.add_argument("--registered", type=int, default=0, help="extra idle jobs registered")
     parser.add_argument("--concurrency", type=int, default=1000, help="worker concurrency")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the run from the fire time on")
+    parser.add_argument("--lookahead", type=float, default=1.0, help="scheduler look-ahead, seconds")
     parser.add_argument("--lead", type=float, default=3.0, help="seconds between setup and the fire time")
     args = parser.parse_args()
     if args.registered:

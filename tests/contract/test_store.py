@@ -368,7 +368,7 @@ async def test_next_wakeup_takes_jobs_and_unpublished_executions(store: SqlStore
     soon = T0 + timedelta(minutes=2)
     execution, _ = await store.create_execution(new_execution(job, not_before=soon))
     assert await store.next_wakeup() == soon
-    await store.mark_published([execution.id])
+    await store.mark_published([execution])
     assert await store.next_wakeup() == T0 + timedelta(minutes=10)
     await store.set_next_fire(job.id, None, last_finished_at=None)
     assert await store.next_wakeup() is None
@@ -538,7 +538,7 @@ async def test_pending_publish_and_mark_published(store: SqlStore) -> None:
     assert [e.id for e in await store.pending_publish(horizon, 10)] == [early.id, late.id]
     assert [e.id for e in await store.pending_publish(horizon, 1)] == [early.id]
 
-    await store.mark_published([early.id])
+    await store.mark_published([early])
     assert [e.id for e in await store.pending_publish(horizon, 10)] == [late.id]
     assert (await store.get_execution(early.id)).published
     assert [e.id for e in await store.pending_publish(T0 + timedelta(hours=1), 10)] == [
@@ -704,7 +704,7 @@ async def test_last_finished_at_never_goes_back(store: SqlStore) -> None:
 async def test_a_retry_is_queued_again_and_must_be_published(store: SqlStore) -> None:
     job = await make_job(store)
     [execution] = await queued(store, job, 1)
-    await store.mark_published([execution.id])
+    await store.mark_published([execution])
     running = await claim_one(store, execution)
     retry_at = T0 + timedelta(seconds=15, microseconds=5)
     revision = await store.revision()
@@ -735,6 +735,37 @@ async def test_a_retry_is_queued_again_and_must_be_published(store: SqlStore) ->
 
     [again] = await store.claim([running.id], "w2", lease_until=retry_at + LEASE, now=retry_at)
     assert (again.attempt, again.started_at, again.lease_owner) == (2, T0, "w2")
+
+
+async def test_a_late_mark_published_does_not_hide_a_retry(store: SqlStore) -> None:
+    """The relay marks an execution published after a worker already retried it."""
+    job = await make_job(store)
+    [execution] = await queued(store, job, 1)  # attempt 0, handed to the queue
+    running = await claim_one(store, execution)
+    retry = Outcome(execution_id=running.id, owner="w1", attempt=1, status=ExecutionStatus.QUEUED,
+                    at=T0, not_before=T0 + timedelta(seconds=5))
+    assert await store.record([], [retry]) == [True]
+    await store.mark_published([execution])  # stale: it was published at attempt 0
+    assert [e.id for e in await store.pending_publish(T0 + timedelta(seconds=5), 10)] == [running.id]
+
+
+async def test_outcome_records_the_real_start_of_the_attempt(store: SqlStore) -> None:
+    job = await make_job(store)
+    [execution] = await queued(store, job, 1)
+    running = await claim_one(store, execution)  # claimed at T0, ahead of its fire time
+    real_start = T0 + timedelta(seconds=1, microseconds=7)
+    done = Outcome(execution_id=running.id, owner="w1", attempt=1, status=ExecutionStatus.SUCCEEDED,
+                   at=real_start + timedelta(seconds=1), started_at=real_start)
+    assert await store.record([], [done]) == [True]
+    assert (await store.get_execution(running.id)).started_at == real_start
+
+
+async def test_job_definitions_in_one_call(store: SqlStore) -> None:
+    first = await make_job(store, "first")
+    second = await make_job(store, "second")
+    found = await store.job_definitions([(first.id, 1), (second.id, 1), (second.id, 7), ("nope", 1)])
+    assert set(found) == {(first.id, 1), (second.id, 1)}
+    assert found[(second.id, 1)].name == "second"
 
 
 async def test_dead_letter_outcome(store: SqlStore) -> None:

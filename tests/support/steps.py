@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -16,11 +17,13 @@ class Calls:
 
     counts: ClassVar[Counter[str]] = Counter()
     attempts: ClassVar[list[tuple[str, str, int]]] = []
+    started: ClassVar[list[float]] = []  # monotonic start of each call
 
     @classmethod
     def reset(cls) -> None:
         cls.counts.clear()
         cls.attempts.clear()
+        cls.started.clear()
 
 
 class RecordConfig(ExecutorConfig):
@@ -40,6 +43,7 @@ class RecordExecutor(Executor):
     async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
         Calls.counts[config.label] += 1
         Calls.attempts.append((ctx.execution_id, ctx.step_id, ctx.attempt))
+        Calls.started.append(time.monotonic())
         if config.sleep:
             await asyncio.sleep(config.sleep)
         if config.final:

@@ -131,7 +131,7 @@ class Scheduler:
     async def _publish(self, executions: list[Execution]) -> None:
         if executions:
             await self.queue.publish([QueueMessage(e.id, e.not_before) for e in executions])
-            await self.store.mark_published([e.id for e in executions])
+            await self.store.mark_published(executions)
 
     def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:
         """Decide what the fire times of ``job`` up to ``horizon`` become (misfire policy)."""

@@ -140,11 +140,17 @@ class Worker:
                 except VecronError as exc:  # the job or version is gone: nothing can run it
                     await self._finish(execution, [], ExecutionStatus.CANCELLED, str(exc))
                 else:
+                    for step in loaded[0].steps:  # start executors before the fire time
+                        await self._executors.get(step.type)
                     wait = (execution.not_before - self.clock()).total_seconds()
                     if wait > 0:
                         await asyncio.sleep(wait)
                     async with self._slots:
-                        await self.execute(execution, *loaded)
+                        started = self.clock()
+                        # Every execution due at this instant records its start before
+                        # any of them does step work, so a burst starts together.
+                        await asyncio.sleep(0)
+                        await self.execute(execution, *loaded, started=started)
             finally:
                 self._running.pop(execution.id, None)
             await delivery.ack()
@@ -157,8 +163,8 @@ class Worker:
 
     # -- one execution ------------------------------------------------------------
     async def execute(self, execution: Execution, definition: JobDefinition,
-                      configs: dict[str, Any]) -> None:
-        started = self.clock()
+                      configs: dict[str, Any], *, started: datetime | None = None) -> None:
+        started = started or self.clock()
         bound = log.bind(execution_id=execution.id, job_id=execution.job_id, attempt=execution.attempt)
         if definition.policy.overlap is OverlapPolicy.SKIP and await self._overlaps(execution):
             await self._finish(execution, [], ExecutionStatus.SKIPPED, "another execution was running",

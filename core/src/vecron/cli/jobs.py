@@ -146,7 +146,7 @@ async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
                     return await rt.executions.get(execution.id)
                 if current.status is ExecutionStatus.QUEUED and current.attempt > 0 and not current.published:
                     await rt.queue.publish([QueueMessage(current.id, current.not_before)])
-                    await rt.store.mark_published([current.id])
+                    await rt.store.mark_published([current])
                 await asyncio.sleep(0.05)
     finally:
         stop.set()

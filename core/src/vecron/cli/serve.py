@@ -23,12 +23,13 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 async def _serve(ctx: typer.Context, *, scheduler: bool, worker: bool, example: bool,
                  port: int | None, concurrency: int | None) -> None:
     from ..health import serve_health
-    from ..runtime import Runtime
+    from ..runtime import Runtime, tune_gc
 
     settings = state(ctx).settings(port=port)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with Runtime(settings) as rt, serve_health(rt.store, settings.host, settings.port) as bound:
+        tune_gc()
         log.info("probes listening", healthz=f"http://{settings.host}:{bound}/healthz",
                  database=settings.database_url, queue=settings.queue_url)
         if example:

@@ -170,8 +170,10 @@ class Store(metaclass=ABCMeta):
         """Queued, unpublished executions with ``not_before <= horizon``, earliest first."""
 
     @abstractmethod
-    async def mark_published(self, ids: Sequence[str]) -> None:
-        """Record that these executions were handed to the queue."""
+    async def mark_published(self, published: Sequence[Execution]) -> None:
+        """Record that these executions were handed to the queue — each only while it is
+        still queued at the attempt it had when published (a retry recorded meanwhile
+        stays unpublished, so it is sent)."""
 
     # -- workers ------------------------------------------------------------------
     @abstractmethod

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, and_, or_, select
+from sqlalchemy import Integer, String, Text, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
@@ -89,10 +89,12 @@ async def apply_outcomes(
         state.status = outcome.status.value  # so a second outcome in the batch is stale
         fence = (outcome.execution_id, outcome.owner, outcome.attempt)
         if outcome.status is ExecutionStatus.QUEUED:
-            retries.append((*fence, outcome.not_before or outcome.at, outcome.error))
+            retries.append((*fence, outcome.not_before or outcome.at, outcome.error, outcome.started_at))
         else:
             dead = outcome.at if outcome.dead_letter else None
-            finished.append((*fence, outcome.status.value, outcome.at, outcome.error, dead))
+            finished.append(
+                (*fence, outcome.status.value, outcome.at, outcome.error, dead, outcome.started_at)
+            )
             latest = last_finished.get(state.job_id)
             if latest is None or outcome.at > latest:
                 last_finished[state.job_id] = outcome.at
@@ -110,6 +112,7 @@ async def apply_outcomes(
             ("at", UtcDateTime()),
             ("error", Text()),
             ("dead", UtcDateTime()),
+            ("started", UtcDateTime()),
         ],
         finished,
         _finish,
@@ -122,7 +125,7 @@ async def apply_outcomes(
     )
     await statements.update_each(
         conn,
-        [*fence_columns, ("not_before", UtcDateTime()), ("error", Text())],
+        [*fence_columns, ("not_before", UtcDateTime()), ("error", Text()), ("started", UtcDateTime())],
         retries,
         _requeue,
     )
@@ -140,6 +143,11 @@ def _held_by(row: RowSource) -> ColumnElement[bool]:
     )
 
 
+def _started(row: RowSource) -> ColumnElement[Any]:
+    """The attempt's real start when the worker reports one (it claims a little early)."""
+    return func.coalesce(row["started"], executions.c.started_at)
+
+
 def _finish(row: RowSource) -> Update:
     return (
         executions.update()
@@ -150,6 +158,7 @@ def _finish(row: RowSource) -> Update:
             error=row["error"],
             lease_expires_at=None,
             dead_lettered_at=row["dead"],
+            started_at=_started(row),
         )
     )
 
@@ -176,5 +185,6 @@ def _requeue(row: RowSource) -> Update:
             lease_owner=None,
             lease_expires_at=None,
             published=False,
+            started_at=_started(row),
         )
     )

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
+    String,
     and_,
     delete,
     false,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vecron.errors import NotFoundError, ValidationError, VecronError
@@ -51,7 +54,7 @@ from .engine import create_engine, is_sqlite, writer
 from .migrate import upgrade_to_head
 from .schema import REVISION_ROW, executions, job_versions, jobs, occurrences, revision
 from .schema import step_results as step_results_table
-from .statements import Statements, bump_revision, chunks
+from .statements import RowSource, Statements, bump_revision, chunks
 from .timestamp import UtcDateTime
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``upgrade()`` calls.
@@ -234,6 +237,22 @@ class SqlStore(Store):
             raise NotFoundError(f"job {job_id!r} has no version {version}")
         return JobDefinition.model_validate(document)
 
+    async def job_definitions(
+        self, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], JobDefinition]:
+        found: dict[tuple[str, int], JobDefinition] = {}
+        wanted = set(keys)
+        async with self._read() as conn:
+            for chunk in chunks(sorted({job_id for job_id, _ in wanted})):
+                result = await conn.execute(
+                    select(job_versions.c.job_id, job_versions.c.version, job_versions.c.definition)
+                    .where(job_versions.c.job_id.in_(chunk))
+                )
+                for job_id, version, document in result:
+                    if (job_id, version) in wanted:
+                        found[(job_id, version)] = JobDefinition.model_validate(document)
+        return found
+
     async def revision(self) -> int:
         async with self._read() as conn:
             value = (
@@ -326,14 +345,14 @@ class SqlStore(Store):
             found = (await conn.execute(query)).mappings().all()
         return [rows.execution(row) for row in found]
 
-    async def mark_published(self, ids: Sequence[str]) -> None:
-        if not ids:
+    async def mark_published(self, published: Sequence[Execution]) -> None:
+        if not published:
             return
+        data = sorted({(e.id, e.attempt) for e in published})
         async with self._write() as conn:
-            for chunk in chunks(_unique(ids)):
-                await conn.execute(
-                    update(executions).where(executions.c.id.in_(chunk)).values(published=True)
-                )
+            await self._statements.update_each(
+                conn, [("id", String()), ("attempt", Integer())], data, _mark_published
+            )
 
     # -- workers ------------------------------------------------------------------
     async def claim(
@@ -454,3 +473,17 @@ class SqlStore(Store):
         async with self._read() as conn:
             found = (await conn.execute(query)).mappings().all()
         return [rows.occurrence(row) for row in found]
+
+
+def _mark_published(row: RowSource) -> Update:
+    # Only the attempt that was published: a worker may already have claimed it and put
+    # it back for a retry, which must stay unpublished so the retry is sent.
+    return (
+        update(executions)
+        .where(
+            executions.c.id == row["id"],
+            executions.c.attempt == row["attempt"],
+            executions.c.status == ExecutionStatus.QUEUED.value,
+        )
+        .values(published=True)
+    )

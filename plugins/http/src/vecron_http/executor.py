@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
@@ -21,6 +22,8 @@ from .response import excerpt, is_retryable_status, output, read_limited, retry_
 
 #: Request timeout when the step has none, seconds.
 DEFAULT_TIMEOUT = 300.0
+#: Connections open at once across all hosts (aiohttp's default is 100).
+CONNECTIONS = 256
 
 
 class HttpExecutor(Executor):
@@ -52,8 +55,14 @@ class HttpExecutor(Executor):
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             # One session for every job in the process: cookies must not travel between
-            # jobs, so none are kept.
-            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+            # jobs, so none are kept. The TLS context is built here, at start-up: built
+            # lazily it would stall the first requests of a burst of due jobs by ~50 ms.
+            connector = aiohttp.TCPConnector(
+                ssl=ssl.create_default_context(), limit=CONNECTIONS, limit_per_host=0
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+            )
         return self._session
 
     async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
@@ -132,7 +141,7 @@ async def _send(
             data=data,
             timeout=client_timeout,
             allow_redirects=cfg.follow_redirects,
-            ssl=cfg.verify_tls,
+            ssl=cfg.verify_tls,  # True: the connector's context, built at start-up
         ) as response:
             raw = await read_limited(response, cfg.max_response_bytes)
             if raw is None:
