@@ -2,12 +2,14 @@
 
 Run in its own process so it does not share vecron's event loop:
 ``python bench/target.py --port 8900``; ``GET /count`` returns how many pings arrived,
-``GET /keys`` how many distinct Idempotency-Key headers.
+and how many distinct Idempotency-Key headers; ``GET /arrivals`` the arrival time
+(Unix seconds) of every ping.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 from aiohttp import web
 
@@ -15,8 +17,10 @@ from aiohttp import web
 def make_app() -> web.Application:
     seen: dict[str, int] = {}
     counter = {"n": 0}
+    arrivals: list[float] = []
 
     async def ping(request: web.Request) -> web.Response:
+        arrivals.append(time.time())
         counter["n"] += 1
         key = request.headers.get("Idempotency-Key", "")
         seen[key] = seen.get(key, 0) + 1
@@ -25,7 +29,11 @@ def make_app() -> web.Application:
     async def count(request: web.Request) -> web.Response:
         return web.json_response({"requests": counter["n"], "keys": len(seen)})
 
+    async def arrival_times(request: web.Request) -> web.Response:
+        return web.json_response(arrivals)
+
     app = web.Application()
+    app.router.add_get("/arrivals", arrival_times)
     app.router.add_get("/ping", ping)
     app.router.add_get("/count", count)
     return app

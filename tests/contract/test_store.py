@@ -737,6 +737,30 @@ async def test_a_retry_is_queued_again_and_must_be_published(store: SqlStore) ->
     assert (again.attempt, again.started_at, again.lease_owner) == (2, T0, "w2")
 
 
+async def test_save_jobs_creates_updates_and_keeps_in_one_call(store: SqlStore) -> None:
+    await make_job(store, "old")
+    await make_job(store, "same")
+    revision = await store.revision()
+    results = await store.save_jobs(
+        [
+            (definition("new-1"), T0),
+            (definition("old", url="http://127.0.0.1/changed"), T0 + timedelta(minutes=1)),
+            (definition("same"), T0),
+            (definition("new-2"), None),
+        ],
+        now=T0,
+    )
+    assert [(r.job.name, r.change, r.job.version) for r in results] == [
+        ("new-1", "created", 1), ("old", "updated", 2), ("same", "unchanged", 1), ("new-2", "created", 1),
+    ]
+    assert (await store.get_job("new-2")).next_fire_at is None
+    assert (await store.job_definition(results[0].job.id, 1)).name == "new-1"
+    assert await store.revision() > revision
+    assert [j.name for j in await store.list_jobs()] == ["new-1", "new-2", "old", "same"]
+    by_name = await store.jobs_by_name(["old", "nope", "new-1"])
+    assert sorted(by_name) == ["new-1", "old"] and by_name["old"].version == 2
+
+
 async def test_a_late_mark_published_does_not_hide_a_retry(store: SqlStore) -> None:
     """The relay marks an execution published after a worker already retried it."""
     job = await make_job(store)

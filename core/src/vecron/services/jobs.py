@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -116,26 +116,38 @@ class JobService:
         self._changed()
         return result
 
+    async def save_many(self, definitions: Sequence[JobDefinition]) -> list[SaveResult]:
+        """Save several jobs in one transaction: all of them or none."""
+        now = self.clock()
+        current = await self.store.jobs_by_name([d.name for d in definitions])
+        results = await self.store.save_jobs(
+            [(d, self.first_fire(d, current.get(d.name), now)) for d in definitions], now=now
+        )
+        if any(r.change != "unchanged" for r in results):
+            self._changed()
+        return results
+
     async def apply(self, path: Path, *, dry_run: bool = False) -> list[ApplyChange]:
-        """Create or update every job in ``path``; all documents are validated first."""
+        """Create or update every job in ``path``: all documents are validated first and
+        saved in one transaction, so one bad document saves nothing."""
         loaded = self.load_path(path)
-        changes = []
-        for source, definition in loaded:
-            try:
-                current: JobRecord | None = await self.store.get_job(definition.name)
-            except VecronError:
-                current = None
-            if dry_run:
-                change = "created" if current is None else (
-                    "unchanged" if current.definition == definition else "updated")
-                version = (current.version if current else 0) + (change != "unchanged")
-                changes.append(ApplyChange(definition.name, source, change, version,
-                                           _diff(current.definition if current else None, definition)))
-                continue
-            result = await self.save(definition)
-            changes.append(ApplyChange(definition.name, source, result.change, result.job.version,
-                                       _diff(current.definition if current else None, definition)))
-        return changes
+        current = await self.store.jobs_by_name([d.name for _, d in loaded])
+        if dry_run:
+            versions = []
+            for _, definition in loaded:
+                job = current.get(definition.name)
+                change = "created" if job is None else (
+                    "unchanged" if job.definition == definition else "updated")
+                versions.append((change, (job.version if job else 0) + (change != "unchanged")))
+        else:
+            saved = await self.save_many([d for _, d in loaded])
+            versions = [(r.change, r.job.version) for r in saved]
+        return [
+            ApplyChange(definition.name, source, change, version,
+                        _diff(current[definition.name].definition if definition.name in current else None,
+                              definition))
+            for (source, definition), (change, version) in zip(loaded, versions, strict=True)
+        ]
 
     async def get(self, ref: str) -> JobRecord:
         return await self.store.get_job(ref)

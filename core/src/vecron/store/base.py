@@ -88,9 +88,33 @@ class Store(metaclass=ABCMeta):
         the definition. Bumps the change revision unless unchanged.
         """
 
+    async def save_jobs(
+        self, items: Sequence[tuple[JobDefinition, datetime | None]], *, now: datetime
+    ) -> list[SaveResult]:
+        """:meth:`save_job` for each ``(definition, next_fire_at)``, all or nothing.
+
+        Backends should override this with one transaction; the default saves one by one.
+        """
+        return [await self.save_job(d, next_fire_at=n, now=now) for d, n in items]
+
     @abstractmethod
     async def get_job(self, ref: str) -> JobRecord:
         """By id or by name. :raises NotFoundError: no such job."""
+
+    async def jobs_by_name(self, names: Sequence[str]) -> dict[str, JobRecord]:
+        """The jobs with these names that exist. Backends should override this with one
+        query; the default asks one by one."""
+        from ..errors import NotFoundError
+
+        found: dict[str, JobRecord] = {}
+        for name in dict.fromkeys(names):
+            try:
+                job = await self.get_job(name)
+            except NotFoundError:
+                continue
+            if job.name == name:
+                found[name] = job
+        return found
 
     @abstractmethod
     async def list_jobs(self) -> list[JobRecord]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +15,7 @@ from vecron.models.definition import JobDefinition
 from . import rows
 from .base import SaveResult
 from .schema import job_versions, jobs
-from .statements import Statements, bump_revision
+from .statements import Statements, bump_revision, chunks
 
 
 async def save_job(
@@ -85,3 +87,61 @@ async def save_job(
     )
     await bump_revision(conn)
     return SaveResult(job=rows.job_record(updated), change="updated", previous=previous)
+
+
+async def save_jobs(
+    conn: AsyncConnection,
+    statements: Statements,
+    items: Sequence[tuple[JobDefinition, datetime | None]],
+    *,
+    now: datetime,
+) -> list[SaveResult]:
+    """Inside the caller's write transaction. Jobs new by name are inserted with one
+    multi-row statement per table (registering 100,000 jobs must not take 100,000
+    round trips); existing ones go through :func:`save_job`."""
+    existing: set[str] = set()
+    for chunk in chunks(sorted({d.name for d, _ in items})):
+        found = await conn.execute(select(jobs.c.name).where(jobs.c.name.in_(chunk)))
+        existing.update(found.scalars())
+    fresh: dict[str, dict[str, Any]] = {}
+    for definition, next_fire_at in items:
+        if definition.name in existing or definition.name in fresh:
+            continue
+        fresh[definition.name] = {
+            "id": new_id(), "name": definition.name, "enabled": definition.enabled,
+            "version": 1, "definition": rows.definition_json(definition), "created_at": now,
+            "updated_at": now, "next_fire_at": next_fire_at, "last_finished_at": None,
+        }
+    created: dict[str, SaveResult] = {}
+    if fresh:
+        values = list(fresh.values())
+        await conn.execute(
+            statements.insert(jobs).on_conflict_do_nothing(index_elements=["name"]), values
+        )
+        # Those actually inserted: on PostgreSQL a concurrent save may have won a name.
+        inserted: dict[str, Any] = {}
+        for chunk in chunks([v["id"] for v in values]):
+            part = await conn.execute(select(jobs).where(jobs.c.id.in_(chunk)))
+            inserted.update({row["name"]: row for row in part.mappings()})
+        await conn.execute(
+            insert(job_versions),
+            [
+                {"job_id": v["id"], "version": 1, "definition": v["definition"], "created_at": now}
+                for v in values
+                if v["name"] in inserted
+            ],
+        )
+        created = {
+            name: SaveResult(job=rows.job_record(row), change="created")
+            for name, row in inserted.items()
+        }
+        await bump_revision(conn)
+    results = []
+    for definition, next_fire_at in items:
+        result = created.pop(definition.name, None)
+        if result is None:  # existed already, a repeat in ``items``, or lost a race
+            result = await save_job(
+                conn, statements, definition, next_fire_at=next_fire_at, now=now
+            )
+        results.append(result)
+    return results

@@ -146,6 +146,20 @@ class SqlStore(Store):
                 conn, self._statements, definition, next_fire_at=next_fire_at, now=now
             )
 
+    async def save_jobs(
+        self, items: Sequence[tuple[JobDefinition, datetime | None]], *, now: datetime
+    ) -> list[SaveResult]:
+        async with self._write() as conn:
+            return await saving.save_jobs(conn, self._statements, items, now=now)
+
+    async def jobs_by_name(self, names: Sequence[str]) -> dict[str, JobRecord]:
+        found: dict[str, JobRecord] = {}
+        async with self._read() as conn:
+            for chunk in chunks(sorted(set(names))):
+                result = await conn.execute(select(jobs).where(jobs.c.name.in_(chunk)))
+                found.update({row["name"]: rows.job_record(row) for row in result.mappings()})
+        return found
+
     async def get_job(self, ref: str) -> JobRecord:
         async with self._read() as conn:
             found = (
