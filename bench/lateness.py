@@ -5,8 +5,9 @@
 Everything vecron persists is persisted (SQLite file, every execution, step result and
 ledger row); the scheduler and worker run in this process as in ``vecron up``; the HTTP
 target runs in a second process. Lateness is an execution's start (when the worker
-starts it, at its fire time, before its first step) minus its fire time; "request arrival" is when the
-HTTP target received the step's request, minus the fire time (the end-to-end view).
+starts it, at its fire time, before its first step) minus its fire time; "request
+arrival" is when the HTTP target received the step's request, minus the fire time (the
+end-to-end view).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def start_target() -> tuple[subprocess.Popen[bytes], int]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def register(rt: Runtime, docs: list[dict[str, object]]) -> None:
@@ -62,21 +63,41 @@ async def register(rt: Runtime, docs: list[dict[str, object]]) -> None:
 
 
 async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, object]:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{home}/vecron.db", storage_url=f"file://{home}/s",
-                        port=0, worker_concurrency=args.concurrency, log_level="warning",
-                        scheduler_lookahead=args.lookahead)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{home}/vecron.db",
+        storage_url=f"file://{home}/s",
+        port=0,
+        worker_concurrency=args.concurrency,
+        log_level="warning",
+        scheduler_lookahead=args.lookahead,
+    )
     async with Runtime(settings) as rt:
         if args.registered:
             t = time.perf_counter()
-            idle = [{"name": f"idle-{i}", "triggers": [{"type": "cron", "expression": f"{i % 60} 0 0 1 1 ? 2099"}],
-                     "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}]}
-                    for i in range(args.registered)]
+            idle = [
+                {
+                    "name": f"idle-{i}",
+                    "triggers": [{"type": "cron", "expression": f"{i % 60} 0 0 1 1 ? 2099"}],
+                    "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}],
+                }
+                for i in range(args.registered)
+            ]
             await register(rt, idle)
-            print(f"registered {args.registered} idle jobs in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        fire = (datetime.now(UTC) + timedelta(seconds=args.lead)).replace(microsecond=0) + timedelta(seconds=1)
-        due = [{"name": f"due-{i}", "triggers": [{"type": "once", "at": fire.isoformat()}],
-                "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}]}
-               for i in range(args.jobs)]
+            print(
+                f"registered {args.registered} idle jobs in {time.perf_counter() - t:.1f} s",
+                file=sys.stderr,
+            )
+        fire = (datetime.now(UTC) + timedelta(seconds=args.lead)).replace(
+            microsecond=0
+        ) + timedelta(seconds=1)
+        due = [
+            {
+                "name": f"due-{i}",
+                "triggers": [{"type": "once", "at": fire.isoformat()}],
+                "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}],
+            }
+            for i in range(args.jobs)
+        ]
         await register(rt, due)
         if datetime.now(UTC) > fire - timedelta(seconds=1.5):
             raise SystemExit("registration took longer than --lead; raise it")
@@ -95,7 +116,10 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
             return report
 
         scheduler.tick = timed_tick  # type: ignore[method-assign]
-        tasks = [asyncio.create_task(scheduler.run(stop)), asyncio.create_task(rt.worker().run(stop))]
+        tasks = [
+            asyncio.create_task(scheduler.run(stop)),
+            asyncio.create_task(rt.worker().run(stop)),
+        ]
         profiler = None
         if args.profile:
             import cProfile
@@ -105,7 +129,9 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
             profiler.enable()
         while True:
             await asyncio.sleep(0.2)
-            done = await rt.store.list_executions(status=ExecutionStatus.SUCCEEDED, limit=args.jobs + 10)
+            done = await rt.store.list_executions(
+                status=ExecutionStatus.SUCCEEDED, limit=args.jobs + 10
+            )
             if len(done) >= args.jobs or datetime.now(UTC) > fire + timedelta(seconds=120):
                 break
         if profiler is not None:
@@ -114,8 +140,11 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
         stop.set()
         await asyncio.gather(*tasks)
         executions = await rt.store.list_executions(limit=args.jobs * 2)
-    lateness = [((e.started_at - e.scheduled_at).total_seconds() * 1000) for e in executions
-                if e.started_at and e.scheduled_at]
+    lateness = [
+        ((e.started_at - e.scheduled_at).total_seconds() * 1000)
+        for e in executions
+        if e.started_at and e.scheduled_at
+    ]
     finished = [e.finished_at for e in executions if e.finished_at]
     span = (max(finished) - fire).total_seconds() if finished else float("nan")
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/count") as r:
@@ -142,13 +171,19 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=1000, help="jobs due at the same instant")
     parser.add_argument("--registered", type=int, default=0, help="extra idle jobs registered")
     parser.add_argument("--concurrency", type=int, default=1000, help="worker concurrency")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the run from the fire time on")
-    parser.add_argument("--lookahead", type=float, default=1.0, help="scheduler look-ahead, seconds")
-    parser.add_argument("--lead", type=float, default=3.0, help="seconds between setup and the fire time")
+    parser.add_argument(
+        "--lookahead", type=float, default=1.0, help="scheduler look-ahead, seconds"
+    )
+    parser.add_argument(
+        "--lead", type=float, default=3.0, help="seconds between setup and the fire time"
+    )
     args = parser.parse_args()
     if args.registered:
         args.lead = max(args.lead, 3 + args.jobs / 500)

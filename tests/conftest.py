@@ -8,11 +8,10 @@ from pathlib import Path
 import pluggy
 import pytest
 
+from tests.support import steps as support_steps
 from vecron.plugins import get_plugin_manager
 from vecron.runtime import Runtime
 from vecron.settings import Settings
-
-from tests.support import steps as support_steps
 
 
 @pytest.fixture
@@ -32,12 +31,18 @@ def test_pm() -> pluggy.PluginManager:
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/vecron.db",
-                    storage_url=f"file://{tmp_path}/storage", port=0,
-                    worker_concurrency=50, lease_seconds=30)
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/vecron.db",
+        storage_url=f"file://{tmp_path}/storage",
+        port=0,
+        worker_concurrency=50,
+        lease_seconds=30,
+    )
 
 
 @pytest.fixture
-async def runtime(sqlite_settings: Settings, test_pm: pluggy.PluginManager) -> AsyncIterator[Runtime]:
+async def runtime(
+    sqlite_settings: Settings, test_pm: pluggy.PluginManager
+) -> AsyncIterator[Runtime]:
     async with Runtime(sqlite_settings, pm=test_pm) as rt:
         yield rt

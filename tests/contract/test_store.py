@@ -751,7 +751,10 @@ async def test_save_jobs_creates_updates_and_keeps_in_one_call(store: SqlStore) 
         now=T0,
     )
     assert [(r.job.name, r.change, r.job.version) for r in results] == [
-        ("new-1", "created", 1), ("old", "updated", 2), ("same", "unchanged", 1), ("new-2", "created", 1),
+        ("new-1", "created", 1),
+        ("old", "updated", 2),
+        ("same", "unchanged", 1),
+        ("new-2", "created", 1),
     ]
     assert (await store.get_job("new-2")).next_fire_at is None
     assert (await store.job_definition(results[0].job.id, 1)).name == "new-1"
@@ -766,11 +769,19 @@ async def test_a_late_mark_published_does_not_hide_a_retry(store: SqlStore) -> N
     job = await make_job(store)
     [execution] = await queued(store, job, 1)  # attempt 0, handed to the queue
     running = await claim_one(store, execution)
-    retry = Outcome(execution_id=running.id, owner="w1", attempt=1, status=ExecutionStatus.QUEUED,
-                    at=T0, not_before=T0 + timedelta(seconds=5))
+    retry = Outcome(
+        execution_id=running.id,
+        owner="w1",
+        attempt=1,
+        status=ExecutionStatus.QUEUED,
+        at=T0,
+        not_before=T0 + timedelta(seconds=5),
+    )
     assert await store.record([], [retry]) == [True]
     await store.mark_published([execution])  # stale: it was published at attempt 0
-    assert [e.id for e in await store.pending_publish(T0 + timedelta(seconds=5), 10)] == [running.id]
+    assert [e.id for e in await store.pending_publish(T0 + timedelta(seconds=5), 10)] == [
+        running.id
+    ]
 
 
 async def test_outcome_records_the_real_start_of_the_attempt(store: SqlStore) -> None:
@@ -778,8 +789,14 @@ async def test_outcome_records_the_real_start_of_the_attempt(store: SqlStore) ->
     [execution] = await queued(store, job, 1)
     running = await claim_one(store, execution)  # claimed at T0, ahead of its fire time
     real_start = T0 + timedelta(seconds=1, microseconds=7)
-    done = Outcome(execution_id=running.id, owner="w1", attempt=1, status=ExecutionStatus.SUCCEEDED,
-                   at=real_start + timedelta(seconds=1), started_at=real_start)
+    done = Outcome(
+        execution_id=running.id,
+        owner="w1",
+        attempt=1,
+        status=ExecutionStatus.SUCCEEDED,
+        at=real_start + timedelta(seconds=1),
+        started_at=real_start,
+    )
     assert await store.record([], [done]) == [True]
     assert (await store.get_execution(running.id)).started_at == real_start
 
@@ -787,7 +804,9 @@ async def test_outcome_records_the_real_start_of_the_attempt(store: SqlStore) ->
 async def test_job_definitions_in_one_call(store: SqlStore) -> None:
     first = await make_job(store, "first")
     second = await make_job(store, "second")
-    found = await store.job_definitions([(first.id, 1), (second.id, 1), (second.id, 7), ("nope", 1)])
+    found = await store.job_definitions(
+        [(first.id, 1), (second.id, 1), (second.id, 7), ("nope", 1)]
+    )
     assert set(found) == {(first.id, 1), (second.id, 1)}
     assert found[(second.id, 1)].name == "second"
 

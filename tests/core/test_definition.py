@@ -49,20 +49,42 @@ def test_no_triggers_means_manual_only(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("data", "field", "words"),
     [
-        (doc(steps=[{"id": "one", "type": "nope"}]), "steps[0].type", ["unknown step type 'nope'", "record"]),
-        (doc(steps=[{"id": "one", "type": "record", "colour": "red"}]), "steps[0].colour", ["unknown field"]),
+        (
+            doc(steps=[{"id": "one", "type": "nope"}]),
+            "steps[0].type",
+            ["unknown step type 'nope'", "record"],
+        ),
+        (
+            doc(steps=[{"id": "one", "type": "record", "colour": "red"}]),
+            "steps[0].colour",
+            ["unknown field"],
+        ),
         (doc(colour="red"), "colour", ["unknown field"]),
         (doc(timezone="Mars/Olympus"), "timezone", ["unknown time zone"]),
-        (doc(start_at="2026-05-01T00:00:00", end_at="2026-04-01T00:00:00"), "end_at", ["after start_at"]),
-        (doc(triggers=[{"type": "cron", "expression": "61 * * * * ?"}]), "triggers[0].expression", ["second"]),
+        (
+            doc(start_at="2026-05-01T00:00:00", end_at="2026-04-01T00:00:00"),
+            "end_at",
+            ["after start_at"],
+        ),
+        (
+            doc(triggers=[{"type": "cron", "expression": "61 * * * * ?"}]),
+            "triggers[0].expression",
+            ["second"],
+        ),
         (doc(triggers=[{"type": "hourly"}]), "triggers[0].type", ["unknown trigger type"]),
         (doc(steps=[]), "steps", ["at least 1"]),
-        (doc(steps=[{"id": "a", "type": "record"}, {"id": "a", "type": "record"}]), "steps[1].id", ["duplicate"]),
+        (
+            doc(steps=[{"id": "a", "type": "record"}, {"id": "a", "type": "record"}]),
+            "steps[1].id",
+            ["duplicate"],
+        ),
         (doc(retry={"max_attempts": 0}), "retry.max_attempts", ["greater than or equal to 1"]),
         (doc(name="bad name!"), "name", ["pattern"]),
     ],
 )
-def test_bad_documents_name_the_field(registry: Registry, data: Any, field: str, words: list[str]) -> None:
+def test_bad_documents_name_the_field(
+    registry: Registry, data: Any, field: str, words: list[str]
+) -> None:
     with pytest.raises(ValidationError) as info:
         parse(data, registry)
     assert info.value.field == field
@@ -83,7 +105,7 @@ def test_naive_start_and_end_are_wall_times_of_the_job_zone(registry: Registry) 
     [('{"name": "x",', "invalid JSON at line 1"), ("name: [unclosed", "invalid YAML at line 1")],
 )
 def test_malformed_text_names_source_and_line(text: str, words: str) -> None:
-    with pytest.raises(ValidationError, match="jobs/x.yaml") as info:
+    with pytest.raises(ValidationError, match=r"jobs/x\.yaml") as info:
         parse_text(text, source="jobs/x.yaml")
     assert words in str(info.value)
 
@@ -96,5 +118,7 @@ def test_schema_has_one_variant_per_installed_step_type(registry: Registry) -> N
     record = next(v for v in variants if v["properties"]["type"]["const"] == "record")
     assert {"id", "timeout", "label", "fail_times"} <= set(record["properties"])
     assert record["additionalProperties"] is False
-    trigger_kinds = {v["properties"]["type"]["const"] for v in schema["properties"]["triggers"]["items"]["oneOf"]}
+    trigger_kinds = {
+        v["properties"]["type"]["const"] for v in schema["properties"]["triggers"]["items"]["oneOf"]
+    }
     assert {"manual", "cron", "fixed_rate", "fixed_delay", "once"} <= trigger_kinds

@@ -7,13 +7,13 @@ from typing import Any
 import pluggy
 import pytest
 
+from tests.support import steps
+from tests.support.engine import apply, run_and_wait, running
 from vecron import hookimpl
 from vecron.errors import DuplicateKindError, PluginError
 from vecron.events import ExecutionEvent
 from vecron.plugins import build_registry, get_plugin_manager, list_plugins
 from vecron.runtime import Runtime
-from tests.support import steps
-from tests.support.engine import apply, run_and_wait, running
 
 
 def test_hook_vecron_register_executors(test_pm: pluggy.PluginManager) -> None:
@@ -47,13 +47,23 @@ async def test_hook_vecron_execution_event(runtime: Runtime) -> None:
 
     runtime.pm.register(Observer(), name="observer")
     runtime.pm.register(Broken(), name="broken")
-    await apply(runtime, {"name": "observed", "steps": [{"id": "a", "type": "record"},
-                                                         {"id": "b", "type": "record"}]})
+    await apply(
+        runtime,
+        {
+            "name": "observed",
+            "steps": [{"id": "a", "type": "record"}, {"id": "b", "type": "record"}],
+        },
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "observed")
     assert detail.execution.status.value == "succeeded"  # the broken observer failed nothing
     kinds = [(e.kind, e.step_id) for e in seen if e.execution_id == detail.execution.id]
-    assert kinds == [("started", None), ("step_finished", "a"), ("step_finished", "b"), ("finished", None)]
+    assert kinds == [
+        ("started", None),
+        ("step_finished", "a"),
+        ("step_finished", "b"),
+        ("finished", None),
+    ]
 
 
 def test_duplicate_kind_names_both_plugins(test_pm: pluggy.PluginManager) -> None:

@@ -17,7 +17,8 @@ T0 = datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)
 
 def every_10s(name: str, **policy: Any) -> dict[str, Any]:
     return {
-        "name": name, "timezone": "UTC",
+        "name": name,
+        "timezone": "UTC",
         "triggers": [{"type": "cron", "expression": "*/10 * * * * ?"}],
         "steps": [{"id": "a", "type": "record"}],
         "policy": {"misfire_grace": 1, **policy},
@@ -31,7 +32,9 @@ async def stale_job(rt: Runtime, doc: dict[str, Any]) -> Any:
 
 
 def scheduler(rt: Runtime) -> Scheduler:
-    return Scheduler(rt.store, rt.queue, rt.registry, wakeup=rt.wakeup, lookahead=1.0, clock=lambda: NOW)
+    return Scheduler(
+        rt.store, rt.queue, rt.registry, wakeup=rt.wakeup, lookahead=1.0, clock=lambda: NOW
+    )
 
 
 LATE = [T0 + timedelta(seconds=10 * i) for i in range(7)]  # 00:00:00 … 00:01:00
@@ -41,13 +44,24 @@ LATE = [T0 + timedelta(seconds=10 * i) for i in range(7)]  # 00:00:00 … 00:01:
     ("policy", "ran", "statuses"),
     [
         ({"misfire": "skip"}, [], {OccurrenceStatus.MISSED: 7}),
-        ({"misfire": "run_once"}, LATE[-1:], {OccurrenceStatus.COALESCED: 6, OccurrenceStatus.FIRED: 1}),
-        ({"misfire": "run_all", "run_all_cap": 3}, LATE[-3:],
-         {OccurrenceStatus.MISSED: 4, OccurrenceStatus.FIRED: 3}),
+        (
+            {"misfire": "run_once"},
+            LATE[-1:],
+            {OccurrenceStatus.COALESCED: 6, OccurrenceStatus.FIRED: 1},
+        ),
+        (
+            {"misfire": "run_all", "run_all_cap": 3},
+            LATE[-3:],
+            {OccurrenceStatus.MISSED: 4, OccurrenceStatus.FIRED: 3},
+        ),
     ],
 )
-async def test_misfire_policy(runtime: Runtime, policy: dict[str, Any], ran: list[datetime],
-                              statuses: dict[OccurrenceStatus, int]) -> None:
+async def test_misfire_policy(
+    runtime: Runtime,
+    policy: dict[str, Any],
+    ran: list[datetime],
+    statuses: dict[OccurrenceStatus, int],
+) -> None:
     job = await stale_job(runtime, every_10s("late", **policy))
     report = await scheduler(runtime).tick()
     assert sorted(e.scheduled_at for e in report.created if e.scheduled_at) == ran
@@ -78,8 +92,13 @@ async def test_disabled_job_is_not_fired(runtime: Runtime) -> None:
 
 
 async def test_manual_only_job_is_never_scheduled(runtime: Runtime) -> None:
-    definition = runtime.jobs.parse({"name": "by-hand", "triggers": [{"type": "manual"}],
-                                     "steps": [{"id": "a", "type": "record"}]})
+    definition = runtime.jobs.parse(
+        {
+            "name": "by-hand",
+            "triggers": [{"type": "manual"}],
+            "steps": [{"id": "a", "type": "record"}],
+        }
+    )
     saved = await runtime.jobs.save(definition)
     assert saved.job.next_fire_at is None
     assert (await runtime.store.next_wakeup()) is None

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.engine import apply, run_and_wait, running
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
-from tests.support.engine import apply, run_and_wait, running
 
 FAST_RETRY = {"max_attempts": 3, "delay": 0.05, "factor": 2, "jitter": 0.5}
 
 
 def job(name: str, *steps: dict[str, Any], **over: Any) -> dict[str, Any]:
-    return {"name": name, "triggers": [{"type": "manual"}], "steps": list(steps), "retry": FAST_RETRY, **over}
+    return {
+        "name": name,
+        "triggers": [{"type": "manual"}],
+        "steps": list(steps),
+        "retry": FAST_RETRY,
+        **over,
+    }
 
 
 async def test_steps_run_in_order_and_see_earlier_outputs(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("ordered", {"id": "a", "type": "record", "label": "a"},
-                             {"id": "b", "type": "record", "label": "b"},
-                             {"id": "c", "type": "record", "label": "c"}))
+    await apply(
+        runtime,
+        job(
+            "ordered",
+            {"id": "a", "type": "record", "label": "a"},
+            {"id": "b", "type": "record", "label": "b"},
+            {"id": "c", "type": "record", "label": "c"},
+        ),
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "ordered")
     assert detail.execution.status is ExecutionStatus.SUCCEEDED
@@ -28,7 +40,9 @@ async def test_steps_run_in_order_and_see_earlier_outputs(runtime: Runtime, call
 
 
 async def test_retryable_failure_backs_off_then_dead_letters(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("flaky", {"id": "a", "type": "record", "label": "f", "fail_times": 99}))
+    await apply(
+        runtime, job("flaky", {"id": "a", "type": "record", "label": "f", "fail_times": 99})
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "flaky")
     e = detail.execution
@@ -40,8 +54,13 @@ async def test_retryable_failure_backs_off_then_dead_letters(runtime: Runtime, c
 
 
 async def test_backoff_waits_between_attempts(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("slow-retry", {"id": "a", "type": "record", "label": "r", "fail_times": 1,
-                                            "retry_after": 0.4}))
+    await apply(
+        runtime,
+        job(
+            "slow-retry",
+            {"id": "a", "type": "record", "label": "r", "fail_times": 1, "retry_after": 0.4},
+        ),
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "slow-retry")
     assert detail.execution.status is ExecutionStatus.SUCCEEDED
@@ -67,8 +86,14 @@ async def test_final_error_is_not_retried(runtime: Runtime, calls: Any) -> None:
 
 
 async def test_step_timeout_cancels_and_records_timed_out(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("sleepy", {"id": "a", "type": "record", "label": "s", "sleep": 30, "timeout": 0.2},
-                             retry={"max_attempts": 1}))
+    await apply(
+        runtime,
+        job(
+            "sleepy",
+            {"id": "a", "type": "record", "label": "s", "sleep": 30, "timeout": 0.2},
+            retry={"max_attempts": 1},
+        ),
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "sleepy")
     assert detail.execution.status is ExecutionStatus.TIMED_OUT
@@ -77,8 +102,15 @@ async def test_step_timeout_cancels_and_records_timed_out(runtime: Runtime, call
 
 
 async def test_job_timeout_bounds_the_whole_execution(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("long", {"id": "a", "type": "record", "label": "l", "sleep": 30},
-                             timeout=0.3, retry={"max_attempts": 1}))
+    await apply(
+        runtime,
+        job(
+            "long",
+            {"id": "a", "type": "record", "label": "l", "sleep": 30},
+            timeout=0.3,
+            retry={"max_attempts": 1},
+        ),
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "long")
     assert detail.execution.status is ExecutionStatus.TIMED_OUT
@@ -86,8 +118,14 @@ async def test_job_timeout_bounds_the_whole_execution(runtime: Runtime, calls: A
 
 
 async def test_retry_resumes_at_the_failed_step(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("resume", {"id": "a", "type": "record", "label": "first"},
-                             {"id": "b", "type": "record", "label": "second", "fail_times": 1}))
+    await apply(
+        runtime,
+        job(
+            "resume",
+            {"id": "a", "type": "record", "label": "first"},
+            {"id": "b", "type": "record", "label": "second", "fail_times": 1},
+        ),
+    )
     async with running(runtime):
         detail = await run_and_wait(runtime, "resume")
     assert detail.execution.status is ExecutionStatus.SUCCEEDED

@@ -25,14 +25,22 @@ def cli(tmp_path: Path) -> Cli:
     [
         ("name: x\nsteps: [\n", "invalid YAML"),
         ('{"name": "x", ', "invalid JSON"),
-        (GOOD.replace("type: http", "type: teleport"), "unknown step type 'teleport'; installed: http"),
+        (
+            GOOD.replace("type: http", "type: teleport"),
+            "unknown step type 'teleport'; installed: http",
+        ),
         (GOOD.replace("url:", "colour: red, url:"), "steps[0].colour: unknown field"),
         (GOOD + "timezone: Mars/Base\n", "timezone: unknown time zone 'Mars/Base'"),
-        (GOOD + "start_at: 2026-05-01T00:00:00\nend_at: 2026-04-01T00:00:00\n", "end_at: must be after start_at"),
+        (
+            GOOD + "start_at: 2026-05-01T00:00:00\nend_at: 2026-04-01T00:00:00\n",
+            "end_at: must be after start_at",
+        ),
         (GOOD.replace("0 0 * * * ?", "0 0 25 * * ?"), "triggers[0].expression"),
     ],
 )
-def test_bad_document_is_one_line_and_writes_nothing(cli: Cli, tmp_path: Path, text: str, words: str) -> None:
+def test_bad_document_is_one_line_and_writes_nothing(
+    cli: Cli, tmp_path: Path, text: str, words: str
+) -> None:
     folder = tmp_path / "jobs"
     folder.mkdir()
     (folder / "a-good.yaml").write_text(GOOD.replace("name: good", "name: fine"))
@@ -76,12 +84,26 @@ def test_schedule_explain_rejects_a_bad_field(cli: Cli) -> None:
 
 
 def test_schedule_explain_lists_fire_times_in_the_zone(cli: Cli) -> None:
-    data = cli("schedule", "explain", "0 30 2 * * ?", "--tz", "Europe/Berlin", "--count", "3",
-               "--after", "2026-03-28T00:00:00", "--json").json()
+    data = cli(
+        "schedule",
+        "explain",
+        "0 30 2 * * ?",
+        "--tz",
+        "Europe/Berlin",
+        "--count",
+        "3",
+        "--after",
+        "2026-03-28T00:00:00",
+        "--json",
+    ).json()
     assert data["timezone"] == "Europe/Berlin"
     locals_ = [f["local"] for f in data["fires"]]
     # 02:30 does not exist on 2026-03-29 in Berlin: fired once at the first valid instant.
-    assert locals_ == ["2026-03-28T02:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]
+    assert locals_ == [
+        "2026-03-28T02:30:00+01:00",
+        "2026-03-29T03:00:00+02:00",
+        "2026-03-30T02:30:00+02:00",
+    ]
     assert data["fires"][1]["note"] and data["fires"][0]["note"] is None
 
 

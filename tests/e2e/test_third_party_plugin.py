@@ -63,8 +63,13 @@ class Plugin:
 
     def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            args, cwd=self.folder, env=self.env(), capture_output=True, text=True,
-            timeout=timeout, check=False,
+            args,
+            cwd=self.folder,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         assert result.returncode == 0, (
             f"{' '.join(args)} exited {result.returncode}\n"
@@ -102,16 +107,27 @@ def _install(root: Path) -> Plugin:
     installed = Plugin(folder=folder, venv=root / "venv", home=home)
     installed.run(uv(), "venv", "--python", "3.11", str(installed.venv))
     installed.run(
-        uv(), "pip", "install", "--python", installed.bin("python"),
-        "-e", str(REPO / "core"), "-e", f"{folder}[test]",
+        uv(),
+        "pip",
+        "install",
+        "--python",
+        installed.bin("python"),
+        "-e",
+        str(REPO / "core"),
+        "-e",
+        f"{folder}[test]",
     )
     return installed
 
 
 def test_the_guide_has_every_file_and_command() -> None:
     files = guide_files()
-    assert set(files) == {"pyproject.toml", "src/vecron_shout/__init__.py",
-                          "tests/test_shout.py", "job.yaml"}
+    assert set(files) == {
+        "pyproject.toml",
+        "src/vecron_shout/__init__.py",
+        "tests/test_shout.py",
+        "job.yaml",
+    }
     assert '[project.entry-points.vecron]\nshout = "vecron_shout"' in files["pyproject.toml"]
     text = GUIDE.read_text("utf-8")
     for command in DOCUMENTED_COMMANDS:
@@ -162,4 +178,3 @@ def test_a_job_runs_the_plugins_step(plugin: Plugin) -> None:
     assert execution["status"] == "succeeded", execution
     outputs = [step["output"] for step in execution["steps"]]
     assert outputs == [{"text": "HELLO, PLUGINS", "step": "greet"}]
-

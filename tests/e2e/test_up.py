@@ -41,7 +41,7 @@ def up(tmp_path: Path) -> Iterator[tuple[Cli, int]]:
         yield cli, port
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err[-2000:]
 
 
@@ -54,7 +54,9 @@ def executions(cli: Cli, job: str) -> list[dict[str, Any]]:
 def test_example_job_runs_and_changes_apply_live(up: tuple[Cli, int], tmp_path: Path) -> None:
     cli, port = up
     # The example job GETs /healthz every 5 s and succeeds.
-    done = eventually(lambda: [e for e in executions(cli, "example-healthz") if e["status"] == "succeeded"])
+    done = eventually(
+        lambda: [e for e in executions(cli, "example-healthz") if e["status"] == "succeeded"]
+    )
     first = done[0]
     assert first["trigger"] == "cron" and first["scheduled_at"]
     detail = cli("exec", "show", first["id"], "--json").json()
@@ -74,8 +76,11 @@ def test_example_job_runs_and_changes_apply_live(up: tuple[Cli, int], tmp_path: 
     # Changed: a new version is what runs next.
     path.write_text(path.read_text().replace("/healthz", "/readyz"))
     assert cli("job", "apply", "-f", str(path), "--json").json()[0]["version"] == 2
-    eventually(lambda: any(e["job_version"] == 2 and e["status"] == "succeeded"
-                           for e in executions(cli, "tick")))
+    eventually(
+        lambda: any(
+            e["job_version"] == 2 and e["status"] == "succeeded" for e in executions(cli, "tick")
+        )
+    )
 
     # Disabled: no new fires after the change is seen.
     cli("job", "disable", "tick")

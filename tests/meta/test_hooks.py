@@ -16,7 +16,9 @@ HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("vecron_"))
 
 def signature(name: str) -> str:
     fn = getattr(hookspecs, name)
-    params = ", ".join(f"{p.name}: {p.annotation}" for p in inspect.signature(fn).parameters.values())
+    params = ", ".join(
+        f"{p.name}: {p.annotation}" for p in inspect.signature(fn).parameters.values()
+    )
     return f"def {name}({params}) -> {inspect.signature(fn).return_annotation}"
 
 

@@ -37,13 +37,27 @@ class Cli:
         self.env.pop("VECRON_DEBUG", None)
 
     def __call__(self, *args: str, timeout: float = 60, check: bool = True) -> Result:
-        proc = subprocess.run([VECRON, *args], env=self.env, cwd=self.home, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [VECRON, *args],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"vecron {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
         return result
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([VECRON, *args], env=self.env, cwd=self.home, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [VECRON, *args],
+            env=self.env,
+            cwd=self.home,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )

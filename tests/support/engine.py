@@ -12,7 +12,9 @@ from vecron.services.executions import ExecutionDetail
 
 
 @asynccontextmanager
-async def running(rt: Runtime, *, scheduler: bool = True, worker: bool = True) -> AsyncIterator[asyncio.Event]:
+async def running(
+    rt: Runtime, *, scheduler: bool = True, worker: bool = True
+) -> AsyncIterator[asyncio.Event]:
     stop = asyncio.Event()
     tasks = []
     if scheduler:

@@ -49,10 +49,14 @@ class RecordExecutor(Executor):
         if config.final:
             raise FinalError(f"{config.label} refused")
         if ctx.attempt <= config.fail_times:
-            raise RetryableError(f"{config.label} attempt {ctx.attempt} failed",
-                                 retry_after=config.retry_after)
-        return {"label": config.label, "attempt": ctx.attempt,
-                "previous": sorted(ctx.extra.get("steps", {}))}
+            raise RetryableError(
+                f"{config.label} attempt {ctx.attempt} failed", retry_after=config.retry_after
+            )
+        return {
+            "label": config.label,
+            "attempt": ctx.attempt,
+            "previous": sorted(ctx.extra.get("steps", {})),
+        }
 
 
 @hookimpl

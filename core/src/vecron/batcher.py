@@ -7,6 +7,7 @@ finish; one transaction for all of them is what keeps lateness low on any databa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -49,10 +50,8 @@ class Batcher(Generic[T, R]):
         while self._items:
             if len(self._items) < self._max_size:
                 self._kick.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._kick.wait(), self._max_delay)
-                except TimeoutError:
-                    pass
             batch, self._items = self._items[: self._max_size], self._items[self._max_size :]
             try:
                 results = await self._flush([item for item, _ in batch])

@@ -28,7 +28,9 @@ def _loc(parts: Sequence[int | str]) -> str:
     return text
 
 
-def pydantic_error(exc: pydantic.ValidationError, prefix: Sequence[int | str] = ()) -> ValidationError:
+def pydantic_error(
+    exc: pydantic.ValidationError, prefix: Sequence[int | str] = ()
+) -> ValidationError:
     """The first problem of a pydantic error as one line naming its field."""
     errors = exc.errors(include_url=False)
     first = errors[0]
@@ -36,7 +38,11 @@ def pydantic_error(exc: pydantic.ValidationError, prefix: Sequence[int | str] = 
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown field"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
     return ValidationError(f"{message}{more}", field=_loc(loc) or None)
 
 
@@ -48,7 +54,9 @@ def parse_text(text: str, *, source: str = "<input>") -> Any:
             return json.loads(stripped)
         return yaml.safe_load(stripped)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise ValidationError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -60,10 +68,14 @@ def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {name!r} (use an IANA name such as Asia/Ho_Chi_Minh)", field=field) from None
+        raise ValidationError(
+            f"unknown time zone {name!r} (use an IANA name such as Asia/Ho_Chi_Minh)", field=field
+        ) from None
 
 
-def _split(item: Any, reserved: frozenset[str], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split(
+    item: Any, reserved: frozenset[str], where: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(item, Mapping):
         raise ValidationError("must be an object", field=where)
     if "type" not in item:
@@ -75,7 +87,9 @@ def _split(item: Any, reserved: frozenset[str], where: str) -> tuple[dict[str, A
     return own, config
 
 
-def _validate_config(model: type[pydantic.BaseModel], config: dict[str, Any], where: list[int | str]) -> None:
+def _validate_config(
+    model: type[pydantic.BaseModel], config: dict[str, Any], where: list[int | str]
+) -> None:
     # What the user wrote is stored; the model is applied again when the step runs.
     try:
         model.model_validate(config)
@@ -163,27 +177,42 @@ def json_schema(registry: Registry) -> dict[str, Any]:
     schema = JobDefinition.model_json_schema()
     defs = schema.setdefault("$defs", {})
 
-    def variants(table: Mapping[str, Any], common: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    def variants(
+        table: Mapping[str, Any], common: dict[str, Any], prefix: str
+    ) -> list[dict[str, Any]]:
         out = []
         for kind, cls in sorted(table.items()):
             sub = cls.Config.model_json_schema()
             defs.update(sub.pop("$defs", {}))
             props = {**common, **sub.get("properties", {}), "type": {"const": kind}}
-            out.append({
-                "title": f"{prefix} {kind}",
-                "description": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
-                "type": "object",
-                "properties": props,
-                "required": sorted({"type", *sub.get("required", []), *(["id"] if prefix == "step" else [])}),
-                "additionalProperties": False,
-            })
+            out.append(
+                {
+                    "title": f"{prefix} {kind}",
+                    "description": (cls.__doc__ or "").strip().splitlines()[0]
+                    if cls.__doc__
+                    else "",
+                    "type": "object",
+                    "properties": props,
+                    "required": sorted(
+                        {"type", *sub.get("required", []), *(["id"] if prefix == "step" else [])}
+                    ),
+                    "additionalProperties": False,
+                }
+            )
         return out
 
-    step_common = {k: v for k, v in defs["StepSpec"]["properties"].items() if k not in ("config", "type")}
-    schema["properties"]["steps"] = {"type": "array", "minItems": 1,
-                                     "items": {"oneOf": variants(registry.executors, step_common, "step")}}
-    schema["properties"]["triggers"] = {"type": "array",
-                                        "items": {"oneOf": variants(registry.triggers, {}, "trigger")}}
+    step_common = {
+        k: v for k, v in defs["StepSpec"]["properties"].items() if k not in ("config", "type")
+    }
+    schema["properties"]["steps"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"oneOf": variants(registry.executors, step_common, "step")},
+    }
+    schema["properties"]["triggers"] = {
+        "type": "array",
+        "items": {"oneOf": variants(registry.triggers, {}, "trigger")},
+    }
     for name in ("StepSpec", "TriggerSpec"):
         defs.pop(name, None)
     schema["properties"]["timezone"]["description"] = "IANA time zone; default from settings"

@@ -37,7 +37,11 @@ class JobSchedule:
         return any(t.after_finish for t in self.triggers)
 
     def next_after(
-        self, after: datetime, job: JobRecord | None, *, finished_at: datetime | None = None,
+        self,
+        after: datetime,
+        job: JobRecord | None,
+        *,
+        finished_at: datetime | None = None,
         include_after_finish: bool = True,
     ) -> datetime | None:
         """The earliest fire strictly after ``after`` over all scheduled triggers.

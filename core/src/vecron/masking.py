@@ -18,11 +18,15 @@ def masked_config(model: Any, config: dict[str, Any]) -> dict[str, Any]:
 
 def masked_document(definition: JobDefinition, registry: Registry) -> dict[str, Any]:
     masked_steps = [
-        step.model_copy(update={"config": masked_config(registry.executor(step.type).Config, step.config)})
+        step.model_copy(
+            update={"config": masked_config(registry.executor(step.type).Config, step.config)}
+        )
         for step in definition.steps
     ]
     masked_triggers = [
         t.model_copy(update={"config": masked_config(registry.trigger(t.type).Config, t.config)})
         for t in definition.triggers
     ]
-    return definition.model_copy(update={"steps": masked_steps, "triggers": masked_triggers}).document()
+    return definition.model_copy(
+        update={"steps": masked_steps, "triggers": masked_triggers}
+    ).document()

@@ -120,7 +120,9 @@ def list_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[PluginInf
 
 
 def _owned(registry: Registry, family: str, plugin: str) -> tuple[str, ...]:
-    return tuple(sorted(k for (f, k), owner in registry.owners.items() if f == family and owner == plugin))
+    return tuple(
+        sorted(k for (f, k), owner in registry.owners.items() if f == family and owner == plugin)
+    )
 
 
 def _core_version() -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from .errors import DuplicateKindError, PluginError, ValidationError
 from .executor import Executor, ExecutorConfig
 from .trigger import Trigger, TriggerConfig
@@ -31,7 +33,9 @@ class Registry:
         self._check(cls, "trigger", TriggerConfig, TRIGGER_KEYS)
         self._add(self.triggers, "trigger", cls)
 
-    def _check(self, cls: Any, family: str, base: type, reserved: frozenset[str]) -> None:
+    def _check(
+        self, cls: Any, family: str, base: type[BaseModel], reserved: frozenset[str]
+    ) -> None:
         kind = getattr(cls, "kind", None)
         if not isinstance(kind, str) or not kind.isidentifier():
             raise PluginError(f"{self.plugin}: {family} {cls!r} needs a `kind` identifier")

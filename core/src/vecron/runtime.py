@@ -43,25 +43,42 @@ class Runtime:
         await self.queue.start()
         self._stack.push_async_callback(self.queue.close)
         self.wakeup = Wakeup(self.store)
-        self.jobs = JobService(self.store, self.registry, default_timezone=settings.timezone,
-                               on_change=self.wakeup.notify)
+        self.jobs = JobService(
+            self.store,
+            self.registry,
+            default_timezone=settings.timezone,
+            on_change=self.wakeup.notify,
+        )
         self.executions = ExecutionService(self.store)
         return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None,
-                                          TracebackType | None] | Any) -> None:
+    async def __aexit__(
+        self,
+        *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None] | Any,
+    ) -> None:
         await self._stack.aclose()
 
     def scheduler(self) -> Scheduler:
-        return Scheduler(self.store, self.queue, self.registry, wakeup=self.wakeup,
-                         lookahead=self.settings.scheduler_lookahead,
-                         batch_size=self.settings.batch_size)
+        return Scheduler(
+            self.store,
+            self.queue,
+            self.registry,
+            wakeup=self.wakeup,
+            lookahead=self.settings.scheduler_lookahead,
+            batch_size=self.settings.batch_size,
+        )
 
     def worker(self, *, concurrency: int | None = None) -> Worker:
-        return Worker(self.store, self.queue, self.registry, pm=self.pm, wakeup=self.wakeup,
-                      concurrency=concurrency or self.settings.worker_concurrency,
-                      lease_seconds=self.settings.lease_seconds,
-                      batch_size=self.settings.batch_size)
+        return Worker(
+            self.store,
+            self.queue,
+            self.registry,
+            pm=self.pm,
+            wakeup=self.wakeup,
+            concurrency=concurrency or self.settings.worker_concurrency,
+            lease_seconds=self.settings.lease_seconds,
+            batch_size=self.settings.batch_size,
+        )
 
 
 def tune_gc() -> None:

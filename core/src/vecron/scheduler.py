@@ -124,8 +124,13 @@ class Scheduler:
                 break
         self.last_tick_seconds = loop.time() - started
         if report.created or report.republished:
-            log.debug("tick", jobs=report.jobs, created=len(report.created),
-                      republished=report.republished, seconds=round(self.last_tick_seconds, 4))
+            log.debug(
+                "tick",
+                jobs=report.jobs,
+                created=len(report.created),
+                republished=report.republished,
+                seconds=round(self.last_tick_seconds, 4),
+            )
         return report
 
     async def _publish(self, executions: list[Execution]) -> None:
@@ -161,9 +166,14 @@ class Scheduler:
         run: list[datetime] = list(on_time)
         occurrences: list[NewOccurrence] = []
         if summarised is not None:
-            occurrences.append(NewOccurrence(job_id=job.id, fire_time=summarised,
-                               status=OccurrenceStatus.MISSED,
-                               reason="scheduler was down; earlier misses not itemised"))
+            occurrences.append(
+                NewOccurrence(
+                    job_id=job.id,
+                    fire_time=summarised,
+                    status=OccurrenceStatus.MISSED,
+                    reason="scheduler was down; earlier misses not itemised",
+                )
+            )
         if late_fires:
             if policy.misfire is MisfirePolicy.SKIP:
                 kept: list[datetime] = []
@@ -175,30 +185,57 @@ class Scheduler:
                 if f in kept:
                     run.append(f)
                 elif policy.misfire is MisfirePolicy.RUN_ONCE:
-                    occurrences.append(NewOccurrence(job_id=job.id, fire_time=f,
-                                       status=OccurrenceStatus.COALESCED,
-                                       reason="misfire policy run_once"))
+                    occurrences.append(
+                        NewOccurrence(
+                            job_id=job.id,
+                            fire_time=f,
+                            status=OccurrenceStatus.COALESCED,
+                            reason="misfire policy run_once",
+                        )
+                    )
                 else:
-                    occurrences.append(NewOccurrence(job_id=job.id, fire_time=f,
-                                       status=OccurrenceStatus.MISSED,
-                                       reason=f"misfire policy {policy.misfire.value}"))
+                    occurrences.append(
+                        NewOccurrence(
+                            job_id=job.id,
+                            fire_time=f,
+                            status=OccurrenceStatus.MISSED,
+                            reason=f"misfire policy {policy.misfire.value}",
+                        )
+                    )
         executions = []
         for f in sorted(run):
             execution = NewExecution(
-                id=new_id(), job_id=job.id, job_name=job.name, job_version=job.version,
-                idempotency_key=fire_key(job.id, f), trigger=self._trigger_kind(schedule),
-                triggered_by="scheduler", scheduled_at=f,
+                id=new_id(),
+                job_id=job.id,
+                job_name=job.name,
+                job_version=job.version,
+                idempotency_key=fire_key(job.id, f),
+                trigger=self._trigger_kind(schedule),
+                triggered_by="scheduler",
+                scheduled_at=f,
                 not_before=max(f, now) + jitter_offset(job.id, f, policy.jitter),
-                max_attempts=definition.retry.max_attempts, created_at=now,
+                max_attempts=definition.retry.max_attempts,
+                created_at=now,
             )
             executions.append(execution)
-            occurrences.append(NewOccurrence(job_id=job.id, fire_time=f,
-                               status=OccurrenceStatus.FIRED, execution_id=execution.id))
+            occurrences.append(
+                NewOccurrence(
+                    job_id=job.id,
+                    fire_time=f,
+                    status=OccurrenceStatus.FIRED,
+                    execution_id=execution.id,
+                )
+            )
         if not executions and fire is None and schedule.waits_for_finish:
             # Nothing will finish to restart a fixed delay, so count it from now.
             fire = schedule.next_after(now, job, finished_at=now)
-        return JobFires(job_id=job.id, expected_next_fire_at=job.next_fire_at,
-                        new_next_fire_at=fire, executions=executions, occurrences=occurrences)
+        return JobFires(
+            job_id=job.id,
+            expected_next_fire_at=job.next_fire_at,
+            new_next_fire_at=fire,
+            executions=executions,
+            occurrences=occurrences,
+        )
 
     @staticmethod
     def _trigger_kind(schedule: JobSchedule) -> str:

@@ -12,7 +12,9 @@ import structlog
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     """Configure structlog once per process (the CLI calls it; libraries never do)."""
     console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
-    renderer: Any = structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

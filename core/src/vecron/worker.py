@@ -72,7 +72,9 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._definitions = DefinitionCache(store, registry)
-        self._claims: Batcher[str, Execution | None] = Batcher(self._claim_batch, max_size=batch_size)
+        self._claims: Batcher[str, Execution | None] = Batcher(
+            self._claim_batch, max_size=batch_size
+        )
         self._records: Batcher[tuple[list[StepResult], Outcome | None], bool] = Batcher(
             self._record_batch, max_size=batch_size
         )
@@ -82,10 +84,15 @@ class Worker:
     # -- batched store calls ------------------------------------------------------
     async def _claim_batch(self, ids: Sequence[str]) -> list[Execution | None]:
         now = self.clock()
-        claimed = {e.id: e for e in await self.store.claim(ids, self.owner, lease_until=now + self.lease, now=now)}
+        claimed = {
+            e.id: e
+            for e in await self.store.claim(ids, self.owner, lease_until=now + self.lease, now=now)
+        }
         return [claimed.get(i) for i in ids]
 
-    async def _record_batch(self, items: Sequence[tuple[list[StepResult], Outcome | None]]) -> list[bool]:
+    async def _record_batch(
+        self, items: Sequence[tuple[list[StepResult], Outcome | None]]
+    ) -> list[bool]:
         results = [r for rs, _ in items for r in rs]
         outcomes = [o for _, o in items if o is not None]
         applied = iter(await self.store.record(results, outcomes))
@@ -122,7 +129,9 @@ class Worker:
         while not stop.is_set():
             await asyncio.sleep(period)
             if self._running:
-                await self.store.extend_leases(list(self._running), self.owner, self.clock() + self.lease)
+                await self.store.extend_leases(
+                    list(self._running), self.owner, self.clock() + self.lease
+                )
 
     async def _handle(self, delivery: Delivery) -> None:
         """Claim and load at once (batched with every other delivery), then start the
@@ -162,19 +171,35 @@ class Worker:
             await delivery.nak(delay=1.0)
 
     # -- one execution ------------------------------------------------------------
-    async def execute(self, execution: Execution, definition: JobDefinition,
-                      configs: dict[str, Any], *, started: datetime | None = None) -> None:
+    async def execute(
+        self,
+        execution: Execution,
+        definition: JobDefinition,
+        configs: dict[str, Any],
+        *,
+        started: datetime | None = None,
+    ) -> None:
         started = started or self.clock()
-        bound = log.bind(execution_id=execution.id, job_id=execution.job_id, attempt=execution.attempt)
+        bound = log.bind(
+            execution_id=execution.id, job_id=execution.job_id, attempt=execution.attempt
+        )
         if definition.policy.overlap is OverlapPolicy.SKIP and await self._overlaps(execution):
-            await self._finish(execution, [], ExecutionStatus.SKIPPED, "another execution was running",
-                               started=started)
+            await self._finish(
+                execution,
+                [],
+                ExecutionStatus.SKIPPED,
+                "another execution was running",
+                started=started,
+            )
             return
         self._emit("started", execution)
         done: dict[str, StepResult] = {}
         if execution.attempt > 1:  # resume: steps already recorded are not run again
-            done = {r.step_id: r for r in await self.store.step_results(execution.id)
-                    if r.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)}
+            done = {
+                r.step_id: r
+                for r in await self.store.step_results(execution.id)
+                if r.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+            }
         outputs = {sid: r.output for sid, r in done.items()}
         pending: list[StepResult] = []
         try:
@@ -182,101 +207,196 @@ class Worker:
                 for index, step in enumerate(definition.steps):
                     if step.id in done:
                         continue
-                    result = await self._run_step(execution, definition, index, configs[step.id], outputs)
+                    result = await self._run_step(
+                        execution, definition, index, configs[step.id], outputs
+                    )
                     outputs[step.id] = result.output
                     if index < len(definition.steps) - 1:
-                        await self._records.submit(([result], None))  # checkpoint before the next step
-                        self._emit("step_finished", execution, step_id=step.id, status=result.status.value)
+                        await self._records.submit(
+                            ([result], None)
+                        )  # checkpoint before the next step
+                        self._emit(
+                            "step_finished", execution, step_id=step.id, status=result.status.value
+                        )
                     else:
                         pending.append(result)
         except _StepFailure as failure:
-            bound.warning("step failed", step_id=failure.step.step_id, error=failure.step.error,
-                          retryable=failure.retryable)
+            bound.warning(
+                "step failed",
+                step_id=failure.step.step_id,
+                error=failure.step.error,
+                retryable=failure.retryable,
+            )
             await self._fail(execution, definition, [failure.step], failure, started=started)
             return
         except TimeoutError:
             message = f"job timed out after {definition.timeout} s"
-            await self._fail(execution, definition, [], _StepFailure(
-                StepResult(execution_id=execution.id, step_id="-", attempt=execution.attempt,
-                           status=StepStatus.TIMED_OUT, started_at=self.clock(),
-                           finished_at=self.clock(), error=message), True, None),
-                started=started, job_timeout=True)
+            await self._fail(
+                execution,
+                definition,
+                [],
+                _StepFailure(
+                    StepResult(
+                        execution_id=execution.id,
+                        step_id="-",
+                        attempt=execution.attempt,
+                        status=StepStatus.TIMED_OUT,
+                        started_at=self.clock(),
+                        finished_at=self.clock(),
+                        error=message,
+                    ),
+                    True,
+                    None,
+                ),
+                started=started,
+                job_timeout=True,
+            )
             return
         await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None, started=started)
         bound.debug("execution succeeded")
 
     async def _run_step(
-        self, execution: Execution, definition: JobDefinition, index: int, config: Any,
+        self,
+        execution: Execution,
+        definition: JobDefinition,
+        index: int,
+        config: Any,
         outputs: dict[str, Any],
     ) -> StepResult:
         step = definition.steps[index]
         executor = await self._executors.get(step.type)
         ctx = StepContext(
-            execution_id=execution.id, job_id=execution.job_id, job_name=execution.job_name,
-            step_id=step.id, attempt=execution.attempt, scheduled_at=execution.scheduled_at,
-            timeout=step.timeout, extra={"steps": outputs, "params": execution.params},
+            execution_id=execution.id,
+            job_id=execution.job_id,
+            job_name=execution.job_name,
+            step_id=step.id,
+            attempt=execution.attempt,
+            scheduled_at=execution.scheduled_at,
+            timeout=step.timeout,
+            extra={"steps": outputs, "params": execution.params},
         )
         started = self.clock()
         status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
         try:
             async with asyncio.timeout(step.timeout):
                 value = await executor.run(ctx, config)
-            return StepResult(execution_id=execution.id, step_id=step.id, attempt=execution.attempt,
-                              status=StepStatus.SUCCEEDED, started_at=started,
-                              finished_at=self.clock(), output=dict(value))
+            return StepResult(
+                execution_id=execution.id,
+                step_id=step.id,
+                attempt=execution.attempt,
+                status=StepStatus.SUCCEEDED,
+                started_at=started,
+                finished_at=self.clock(),
+                output=dict(value),
+            )
         except TimeoutError:
             status, error = StepStatus.TIMED_OUT, f"step timed out after {step.timeout} s"
         except StepError as exc:
-            error, retryable, retry_after, output = exc.message, exc.retryable, exc.retry_after, exc.output
+            error, retryable, retry_after, output = (
+                exc.message,
+                exc.retryable,
+                exc.retry_after,
+                exc.output,
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an executor bug or an unclassified failure: retryable
             error = f"{type(exc).__name__}: {exc}"
-        result = StepResult(execution_id=execution.id, step_id=step.id, attempt=execution.attempt,
-                            status=status, started_at=started, finished_at=self.clock(),
-                            output=output, error=error)
+        result = StepResult(
+            execution_id=execution.id,
+            step_id=step.id,
+            attempt=execution.attempt,
+            status=status,
+            started_at=started,
+            finished_at=self.clock(),
+            output=output,
+            error=error,
+        )
         raise _StepFailure(result, retryable, retry_after)
 
     async def _overlaps(self, execution: Execution) -> bool:
         """Another running execution of the job that started first wins; ties by id."""
-        running = await self.store.list_executions(job_id=execution.job_id,
-                                                   status=ExecutionStatus.RUNNING, limit=20)
+        running = await self.store.list_executions(
+            job_id=execution.job_id, status=ExecutionStatus.RUNNING, limit=20
+        )
         mine = (execution.started_at or self.clock(), execution.id)
-        return any((e.started_at or self.clock(), e.id) < mine for e in running if e.id != execution.id)
+        return any(
+            (e.started_at or self.clock(), e.id) < mine for e in running if e.id != execution.id
+        )
 
-    async def _fail(self, execution: Execution, definition: JobDefinition,
-                    results: list[StepResult], failure: _StepFailure, *, started: datetime,
-                    job_timeout: bool = False) -> None:
+    async def _fail(
+        self,
+        execution: Execution,
+        definition: JobDefinition,
+        results: list[StepResult],
+        failure: _StepFailure,
+        *,
+        started: datetime,
+        job_timeout: bool = False,
+    ) -> None:
         timed_out = job_timeout or failure.step.status is StepStatus.TIMED_OUT
         if failure.retryable and execution.attempt < execution.max_attempts:
             delay = definition.retry.backoff(execution.attempt)
             if failure.retry_after is not None:
                 delay = max(delay, failure.retry_after)
             now = self.clock()
-            await self._records.submit((results, Outcome(
-                execution_id=execution.id, owner=self.owner, attempt=execution.attempt,
-                status=ExecutionStatus.QUEUED, at=now, error=failure.step.error,
-                not_before=now + timedelta(seconds=delay), started_at=started)))
+            await self._records.submit(
+                (
+                    results,
+                    Outcome(
+                        execution_id=execution.id,
+                        owner=self.owner,
+                        attempt=execution.attempt,
+                        status=ExecutionStatus.QUEUED,
+                        at=now,
+                        error=failure.step.error,
+                        not_before=now + timedelta(seconds=delay),
+                        started_at=started,
+                    ),
+                )
+            )
             if self.wakeup is not None:
                 self.wakeup.notify()
             self._emit("retry_scheduled", execution, status="queued", delay=delay)
             return
         status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
-        await self._finish(execution, results, status, failure.step.error, dead_letter=True,
-                           started=started)
+        await self._finish(
+            execution, results, status, failure.step.error, dead_letter=True, started=started
+        )
 
-    async def _finish(self, execution: Execution, results: list[StepResult], status: ExecutionStatus,
-                      error: str | None, *, dead_letter: bool = False,
-                      started: datetime | None = None) -> None:
+    async def _finish(
+        self,
+        execution: Execution,
+        results: list[StepResult],
+        status: ExecutionStatus,
+        error: str | None,
+        *,
+        dead_letter: bool = False,
+        started: datetime | None = None,
+    ) -> None:
         now = self.clock()
-        applied = await self._records.submit((results, Outcome(
-            execution_id=execution.id, owner=self.owner, attempt=execution.attempt,
-            status=status, at=now, error=error, dead_letter=dead_letter, started_at=started)))
+        applied = await self._records.submit(
+            (
+                results,
+                Outcome(
+                    execution_id=execution.id,
+                    owner=self.owner,
+                    attempt=execution.attempt,
+                    status=status,
+                    at=now,
+                    error=error,
+                    dead_letter=dead_letter,
+                    started_at=started,
+                ),
+            )
+        )
         if not applied:
             log.warning("lost the lease before finishing", execution_id=execution.id)
             return
         for result in results:
-            self._emit("step_finished", execution, step_id=result.step_id, status=result.status.value)
+            self._emit(
+                "step_finished", execution, step_id=result.step_id, status=result.status.value
+            )
         self._emit("finished", execution, status=status.value)
         await self._after_finish(execution, now)
 
@@ -294,21 +414,37 @@ class Worker:
         schedule = JobSchedule(job.definition, self.registry)
         candidate = schedule.next_after(finished_at, job, finished_at=finished_at)
         upcoming = [t for t in (job.next_fire_at, candidate) if t is not None]
-        await self.store.set_next_fire(job.id, min(upcoming) if upcoming else None,
-                                       last_finished_at=finished_at)
+        await self.store.set_next_fire(
+            job.id, min(upcoming) if upcoming else None, last_finished_at=finished_at
+        )
         if self.wakeup is not None:
             self.wakeup.notify()
 
-    def _emit(self, kind: str, execution: Execution, *, step_id: str | None = None,
-              status: str | None = None, **data: Any) -> None:
+    def _emit(
+        self,
+        kind: str,
+        execution: Execution,
+        *,
+        step_id: str | None = None,
+        status: str | None = None,
+        **data: Any,
+    ) -> None:
         if self.pm is None:
             return
-        event = ExecutionEvent(kind=kind, execution_id=execution.id, job_id=execution.job_id,
-                               at=self.clock(), status=status, step_id=step_id, data=data)
+        event = ExecutionEvent(
+            kind=kind,
+            execution_id=execution.id,
+            job_id=execution.job_id,
+            at=self.clock(),
+            status=status,
+            step_id=step_id,
+            data=data,
+        )
         # Each observer on its own: one that raises must not hide the event from the rest.
         for impl in self.pm.hook.vecron_execution_event.get_hookimpls():
             try:
                 impl.function(event=event)
             except Exception:  # an observer must never fail an execution
-                log.exception("execution event observer failed", plugin=impl.plugin_name,
-                              event_kind=kind)
+                log.exception(
+                    "execution event observer failed", plugin=impl.plugin_name, event_kind=kind
+                )

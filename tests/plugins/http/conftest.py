@@ -88,8 +88,9 @@ def _app(target: Target) -> web.Application:
         return web.Response(text="plain text ✓")
 
     async def latin1(request: web.Request) -> web.Response:
-        return web.Response(body="café".encode("latin-1"), content_type="text/plain",
-                            charset="iso-8859-1")
+        return web.Response(
+            body="café".encode("latin-1"), content_type="text/plain", charset="iso-8859-1"
+        )
 
     async def binary(request: web.Request) -> web.Response:
         return web.Response(body=b"\x89PNG\x00\xff\xfe", content_type="application/octet-stream")
@@ -100,8 +101,9 @@ def _app(target: Target) -> web.Application:
         if "retry_after" in request.query:
             headers["Retry-After"] = request.query["retry_after"]
         code = int(request.match_info["code"])
-        return web.json_response({"error": f"status {code} on purpose"}, status=code,
-                                 headers=headers)
+        return web.json_response(
+            {"error": f"status {code} on purpose"}, status=code, headers=headers
+        )
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(float(request.query["seconds"]))
@@ -127,8 +129,9 @@ def _app(target: Target) -> web.Application:
         item = await record(request)
         target.token_requests.append(item)
         if target.token_status != 200:
-            return web.json_response({"error": "temporarily_unavailable"},
-                                     status=target.token_status)
+            return web.json_response(
+                {"error": "temporarily_unavailable"}, status=target.token_status
+            )
         form = await request.post()
         client = (form.get("client_id"), form.get("client_secret"))
         if "Authorization" in request.headers:

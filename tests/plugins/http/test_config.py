@@ -24,10 +24,18 @@ URL = "https://api.example.com/v1/items"
         ({"url": "/relative"}, "scheme must be http or https"),
         ({"url": URL, "json": {}, "form": {"a": 1}}, "at most one of json, form and body"),
         ({"url": URL, "content_type": "text/csv"}, "content_type applies to a raw `body`"),
-        ({"url": URL, "body": "x", "content_type": "a/b", "headers": {"content-type": "c/d"}},
-         "either as content_type or as a header"),
-        ({"url": URL, "auth": {"type": "bearer", "token": "t"},
-          "headers": {"Authorization": "x"}}, "either `auth` or an Authorization header"),
+        (
+            {"url": URL, "body": "x", "content_type": "a/b", "headers": {"content-type": "c/d"}},
+            "either as content_type or as a header",
+        ),
+        (
+            {
+                "url": URL,
+                "auth": {"type": "bearer", "token": "t"},
+                "headers": {"Authorization": "x"},
+            },
+            "either `auth` or an Authorization header",
+        ),
         ({"url": URL, "headers": {"X-A": "1"}, "secret_headers": {"x-a": "2"}}, "given twice"),
         ({"url": URL, "expected_status": ["6xx"]}, "neither a status code"),
         ({"url": URL, "expected_status": [99]}, "not an HTTP status"),
@@ -74,9 +82,14 @@ def test_secrets_stay_out_of_repr_and_json() -> None:
     for text in (repr(config), str(config), config.model_dump_json()):
         assert "secret-header-value" not in text
         assert "secret-client-value" not in text
-    assert "secret-client-value" not in repr(HttpConfig.model_validate(
-        {"url": URL, "auth": {"type": "basic", "username": "u", "password": "secret-client-value"}}
-    ))
+    assert "secret-client-value" not in repr(
+        HttpConfig.model_validate(
+            {
+                "url": URL,
+                "auth": {"type": "basic", "username": "u", "password": "secret-client-value"},
+            }
+        )
+    )
 
 
 def test_the_json_schema_marks_secrets_and_uses_user_names() -> None:

@@ -105,8 +105,9 @@ async def test_a_response_over_max_response_bytes_is_final(
     executor: HttpExecutor, target: Target, chunked: str
 ) -> None:
     with pytest.raises(FinalError, match="max_response_bytes=1000") as caught:
-        await run(executor, url=target.url(f"/big?size=5000&chunked={chunked}"),
-                  max_response_bytes=1000)
+        await run(
+            executor, url=target.url(f"/big?size=5000&chunked={chunked}"), max_response_bytes=1000
+        )
     assert caught.value.output is not None
     assert caught.value.output["status"] == 200
     assert caught.value.output["body"] is None

@@ -27,8 +27,9 @@ def oauth(target: Target, **overrides: Any) -> dict[str, Any]:
 
 
 async def call(executor: HttpExecutor, target: Target, **auth: Any) -> Any:
-    config = HttpConfig.model_validate({"url": target.url("/protected"),
-                                        "auth": oauth(target, **auth)})
+    config = HttpConfig.model_validate(
+        {"url": target.url("/protected"), "auth": oauth(target, **auth)}
+    )
     return await executor.run(make_step_context(), config)
 
 
@@ -104,9 +105,7 @@ async def test_a_wrong_secret_does_not_borrow_a_cached_token(
     assert len(target.token_requests) == 2
 
 
-async def test_a_token_endpoint_outage_is_retryable(
-    executor: HttpExecutor, target: Target
-) -> None:
+async def test_a_token_endpoint_outage_is_retryable(executor: HttpExecutor, target: Target) -> None:
     target.token_status = 503
     with pytest.raises(RetryableError, match="answered 503"):
         await call(executor, target)

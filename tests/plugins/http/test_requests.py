@@ -62,7 +62,12 @@ async def test_query_parameters_are_added_to_the_url_query(
         query={"q": "a b&c", "page": 2, "flag": True, "tag": ["x", "y"]},
     )
     assert target.requests[-1].query == [
-        ("fixed", "1"), ("q", "a b&c"), ("page", "2"), ("flag", "true"), ("tag", "x"), ("tag", "y"),
+        ("fixed", "1"),
+        ("q", "a b&c"),
+        ("page", "2"),
+        ("flag", "true"),
+        ("tag", "x"),
+        ("tag", "y"),
     ]
 
 
@@ -75,16 +80,18 @@ async def test_json_body(executor: HttpExecutor, target: Target) -> None:
 
 
 async def test_form_body(executor: HttpExecutor, target: Target) -> None:
-    await run(executor, method="POST", url=target.url("/echo"),
-              form={"a": "1 2", "b": 3, "ok": False})
+    await run(
+        executor, method="POST", url=target.url("/echo"), form={"a": "1 2", "b": 3, "ok": False}
+    )
     sent = target.requests[-1]
     assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert parse_qsl(sent.body.decode()) == [("a", "1 2"), ("b", "3"), ("ok", "false")]
 
 
 async def test_raw_body_with_content_type(executor: HttpExecutor, target: Target) -> None:
-    await run(executor, method="PUT", url=target.url("/echo"), body="a;b\n1;2\n",
-              content_type="text/csv")
+    await run(
+        executor, method="PUT", url=target.url("/echo"), body="a;b\n1;2\n", content_type="text/csv"
+    )
     sent = target.requests[-1]
     assert sent.headers["Content-Type"] == "text/csv"
     assert sent.body == b"a;b\n1;2\n"
@@ -176,8 +183,9 @@ async def test_redirects_are_followed_by_default(executor: HttpExecutor, target:
 
 
 async def test_redirects_can_be_returned(executor: HttpExecutor, target: Target) -> None:
-    out = await run(executor, url=target.url("/redirect"), follow_redirects=False,
-                    expected_status=["3xx"])
+    out = await run(
+        executor, url=target.url("/redirect"), follow_redirects=False, expected_status=["3xx"]
+    )
     assert out["status"] == 302
     assert out["headers"]["location"] == "/echo?redirected=yes"
 

@@ -35,7 +35,10 @@ def main() -> None:
             sys.exit(exc.exit_code)
         if os.environ.get("VECRON_DEBUG"):
             raise
-        print(f"error: {type(exc).__name__}: {exc} (set VECRON_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"error: {type(exc).__name__}: {exc} (set VECRON_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 

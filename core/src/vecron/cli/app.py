@@ -22,10 +22,16 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(help="Settings file (default ./vecron.toml; env VECRON_CONFIG).")] = None,
-    database_url: Annotated[str | None, typer.Option(help="Database URL (env VECRON_DATABASE_URL).")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Settings file (default ./vecron.toml; env VECRON_CONFIG).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL (env VECRON_DATABASE_URL).")
+    ] = None,
     queue_url: Annotated[str | None, typer.Option(help="Queue URL (env VECRON_QUEUE_URL).")] = None,
-    storage_url: Annotated[str | None, typer.Option(help="Object storage URL (env VECRON_STORAGE_URL).")] = None,
+    storage_url: Annotated[
+        str | None, typer.Option(help="Object storage URL (env VECRON_STORAGE_URL).")
+    ] = None,
     timezone: Annotated[str | None, typer.Option(help="Default time zone of new jobs.")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
 ) -> None:
@@ -34,10 +40,15 @@ def root(
 
     if config is not None:
         os.environ["VECRON_CONFIG"] = str(config)
-    ctx.obj = CliState(overrides={
-        "database_url": database_url, "queue_url": queue_url, "storage_url": storage_url,
-        "timezone": timezone, "log_level": log_level,
-    })
+    ctx.obj = CliState(
+        overrides={
+            "database_url": database_url,
+            "queue_url": queue_url,
+            "storage_url": storage_url,
+            "timezone": timezone,
+            "log_level": log_level,
+        }
+    )
     _configure_logging(ctx.obj)
 
 

@@ -41,7 +41,9 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
-async def with_runtime(ctx: typer.Context, body: Callable[[Any], Awaitable[T]], **settings: Any) -> T:
+async def with_runtime(
+    ctx: typer.Context, body: Callable[[Any], Awaitable[T]], **settings: Any
+) -> T:
     from ..runtime import Runtime
 
     async with Runtime(state(ctx).settings(**settings)) as rt:

@@ -29,8 +29,10 @@ def list_(
     try:
         wanted = ExecutionStatus(status) if status else None
     except ValueError:
-        raise ValidationError(f"unknown status {status!r}; one of: "
-                              + ", ".join(s.value for s in ExecutionStatus), field="--status") from None
+        raise ValidationError(
+            f"unknown status {status!r}; one of: " + ", ".join(s.value for s in ExecutionStatus),
+            field="--status",
+        ) from None
 
     async def body(rt: Any) -> Any:
         job_id = (await rt.jobs.get(job)).id if job else None
@@ -42,8 +44,16 @@ def list_(
         return
     table = Table("id", "job", "status", "trigger", "attempt", "scheduled", "started", "finished")
     for e in executions:
-        table.add_row(e.id, e.job_name, e.status.value, e.trigger, f"{e.attempt}/{e.max_attempts}",
-                      _t(e.scheduled_at), _t(e.started_at), _t(e.finished_at))
+        table.add_row(
+            e.id,
+            e.job_name,
+            e.status.value,
+            e.trigger,
+            f"{e.attempt}/{e.max_attempts}",
+            _t(e.scheduled_at),
+            _t(e.started_at),
+            _t(e.finished_at),
+        )
     out.print(table)
 
 

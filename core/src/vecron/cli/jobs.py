@@ -25,8 +25,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def job_summary(job: JobRecord) -> dict[str, Any]:
     d = job.definition
     return {
-        "id": job.id, "name": job.name, "enabled": job.enabled, "version": job.version,
-        "timezone": d.timezone, "triggers": [t.type for t in d.triggers],
+        "id": job.id,
+        "name": job.name,
+        "enabled": job.enabled,
+        "version": job.version,
+        "timezone": d.timezone,
+        "triggers": [t.type for t in d.triggers],
         "steps": [s.id for s in d.steps],
         "next_fire_at": job.next_fire_at.isoformat() if job.next_fire_at else None,
         "last_finished_at": job.last_finished_at.isoformat() if job.last_finished_at else None,
@@ -37,8 +41,12 @@ def job_summary(job: JobRecord) -> dict[str, Any]:
 @app.command("apply")
 def apply(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Option("-f", "--file", help="A job document (JSON/YAML) or a folder of them.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; save nothing.")] = False,
+    file: Annotated[
+        Path, typer.Option("-f", "--file", help="A job document (JSON/YAML) or a folder of them.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; save nothing.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create or update jobs from files and show what changed (a diff for updates).
@@ -47,8 +55,18 @@ def apply(
     """
     changes = run(with_runtime(ctx, lambda rt: rt.jobs.apply(file, dry_run=dry_run)))
     if as_json:
-        print_json([{"name": c.name, "source": c.source, "change": c.change, "version": c.version,
-                     "diff": c.diff} for c in changes])
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "source": c.source,
+                    "change": c.change,
+                    "version": c.version,
+                    "diff": c.diff,
+                }
+                for c in changes
+            ]
+        )
         return
     for c in changes:
         style = {"created": "green", "updated": "yellow", "unchanged": "dim"}[c.change]
@@ -68,8 +86,14 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     table = Table("name", "enabled", "v", "triggers", "steps", "next fire (UTC)")
     for j in jobs:
         s = job_summary(j)
-        table.add_row(j.name, "yes" if j.enabled else "no", str(j.version), ", ".join(s["triggers"]),
-                      ", ".join(s["steps"]), s["next_fire_at"] or "-")
+        table.add_row(
+            j.name,
+            "yes" if j.enabled else "no",
+            str(j.version),
+            ", ".join(s["triggers"]),
+            ", ".join(s["steps"]),
+            s["next_fire_at"] or "-",
+        )
     out.print(table)
 
 
@@ -105,18 +129,30 @@ def _params(items: list[str]) -> dict[str, str]:
 def run_(
     ctx: typer.Context,
     name: str,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for the end; exit 1 if it fails.")] = False,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE, repeatable.")] = None,
-    idempotency_key: Annotated[str | None, typer.Option(help="Same key twice gives the same execution.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="With --wait: give up after this many seconds.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the end; exit 1 if it fails.")
+    ] = False,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE, repeatable.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Same key twice gives the same execution.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --wait: give up after this many seconds.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run a job now (manual trigger)."""
     params = _params(param or [])
 
     async def body(rt: Any) -> Any:
-        execution, created = await rt.jobs.run_now(
-            name, params=params, triggered_by=f"cli:{getpass.getuser()}", idempotency_key=idempotency_key)
+        execution, _ = await rt.jobs.run_now(
+            name,
+            params=params,
+            triggered_by=f"cli:{getpass.getuser()}",
+            idempotency_key=idempotency_key,
+        )
         if not wait:
             return await rt.executions.get(execution.id)
         if rt.settings.queue_url.startswith("memory:"):
@@ -126,8 +162,10 @@ def run_(
     detail = run(with_runtime(ctx, body))
     print_execution(detail, as_json=as_json)
     if wait and detail.execution.status is not ExecutionStatus.SUCCEEDED:
-        raise ExecutionFailed(f"execution {detail.execution.id} ended {detail.execution.status.value}"
-                              + (f": {detail.execution.error}" if detail.execution.error else ""))
+        raise ExecutionFailed(
+            f"execution {detail.execution.id} ended {detail.execution.status.value}"
+            + (f": {detail.execution.error}" if detail.execution.error else "")
+        )
 
 
 async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
@@ -144,7 +182,11 @@ async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
                 current = await rt.store.get_execution(execution.id)
                 if current.status.finished:
                     return await rt.executions.get(execution.id)
-                if current.status is ExecutionStatus.QUEUED and current.attempt > 0 and not current.published:
+                if (
+                    current.status is ExecutionStatus.QUEUED
+                    and current.attempt > 0
+                    and not current.published
+                ):
                     await rt.queue.publish([QueueMessage(current.id, current.not_before)])
                     await rt.store.mark_published([current])
                 await asyncio.sleep(0.05)
@@ -175,7 +217,8 @@ def disable(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
 
 @app.command("delete")
 def delete(
-    ctx: typer.Context, name: str,
+    ctx: typer.Context,
+    name: str,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
     as_json: JsonFlag = False,
 ) -> None:

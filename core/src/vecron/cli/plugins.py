@@ -24,6 +24,12 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         return
     table = Table("plugin", "distribution", "version", "executors", "triggers", "hooks")
     for i in infos:
-        table.add_row(i.name, i.distribution or "", i.version or "", ", ".join(i.executors),
-                      ", ".join(i.triggers), ", ".join(i.hooks))
+        table.add_row(
+            i.name,
+            i.distribution or "",
+            i.version or "",
+            ", ".join(i.executors),
+            ", ".join(i.triggers),
+            ", ".join(i.hooks),
+        )
     out.print(table)

@@ -17,8 +17,10 @@ def print_execution(detail: ExecutionDetail, *, as_json: bool) -> None:
     e = detail.execution
     colour = {"succeeded": "green", "running": "cyan", "queued": "blue"}.get(e.status.value, "red")
     out.print(f"execution {e.id}  job {e.job_name} v{e.job_version}  [{colour}]{e.status.value}[/]")
-    out.print(f"trigger {e.trigger} by {e.triggered_by or '-'}  attempt {e.attempt}/{e.max_attempts}"
-              f"  scheduled {e.scheduled_at.isoformat() if e.scheduled_at else '-'}")
+    out.print(
+        f"trigger {e.trigger} by {e.triggered_by or '-'}  attempt {e.attempt}/{e.max_attempts}"
+        f"  scheduled {e.scheduled_at.isoformat() if e.scheduled_at else '-'}"
+    )
     if e.error:
         out.print(f"error: {e.error}", markup=False)
     if detail.steps:
@@ -26,6 +28,11 @@ def print_execution(detail: ExecutionDetail, *, as_json: bool) -> None:
         for s in detail.steps:
             ms = int((s.finished_at - s.started_at).total_seconds() * 1000)
             text = s.error or json.dumps(s.output, ensure_ascii=False, default=str)
-            table.add_row(s.step_id, s.status.value, str(s.attempt), str(ms),
-                          text if len(text) < 300 else text[:297] + "...")
+            table.add_row(
+                s.step_id,
+                s.status.value,
+                str(s.attempt),
+                str(ms),
+                text if len(text) < 300 else text[:297] + "...",
+            )
         out.print(table)

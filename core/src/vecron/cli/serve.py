@@ -20,18 +20,32 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def _serve(ctx: typer.Context, *, scheduler: bool, worker: bool, example: bool,
-                 port: int | None, concurrency: int | None) -> None:
+async def _serve(
+    ctx: typer.Context,
+    *,
+    scheduler: bool,
+    worker: bool,
+    example: bool,
+    port: int | None,
+    concurrency: int | None,
+) -> None:
     from ..health import serve_health
     from ..runtime import Runtime, tune_gc
 
     settings = state(ctx).settings(port=port)
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    async with Runtime(settings) as rt, serve_health(rt.store, settings.host, settings.port) as bound:
+    async with (
+        Runtime(settings) as rt,
+        serve_health(rt.store, settings.host, settings.port) as bound,
+    ):
         tune_gc()
-        log.info("probes listening", healthz=f"http://{settings.host}:{bound}/healthz",
-                 database=settings.database_url, queue=settings.queue_url)
+        log.info(
+            "probes listening",
+            healthz=f"http://{settings.host}:{bound}/healthz",
+            database=settings.database_url,
+            queue=settings.queue_url,
+        )
         if example:
             await _seed_example(rt, settings.host, bound)
         tasks = []
@@ -39,8 +53,9 @@ async def _serve(ctx: typer.Context, *, scheduler: bool, worker: bool, example: 
             tasks.append(asyncio.create_task(rt.scheduler().run(stop)))
         if worker:
             tasks.append(asyncio.create_task(rt.worker(concurrency=concurrency).run(stop)))
-        done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
-                                     return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
         stop.set()
         for task in tasks:
             await task  # re-raises a crash of the scheduler or worker
@@ -50,31 +65,50 @@ async def _seed_example(rt: Any, host: str, port: int) -> None:
     """A fresh database gets one job that visibly runs: GET our own /healthz every 5 s."""
     if await rt.jobs.list() or "http" not in rt.registry.executors:
         return
-    definition = rt.jobs.parse({
-        "name": "example-healthz",
-        "description": "Example: GET vecron's own /healthz every 5 seconds.",
-        "triggers": [{"type": "cron", "expression": "*/5 * * * * ?"}],
-        "steps": [{"id": "ping", "type": "http", "method": "GET",
-                   "url": f"http://{host}:{port}/healthz", "timeout": 10}],
-        "retry": {"max_attempts": 3, "delay": 1},
-    })
+    definition = rt.jobs.parse(
+        {
+            "name": "example-healthz",
+            "description": "Example: GET vecron's own /healthz every 5 seconds.",
+            "triggers": [{"type": "cron", "expression": "*/5 * * * * ?"}],
+            "steps": [
+                {
+                    "id": "ping",
+                    "type": "http",
+                    "method": "GET",
+                    "url": f"http://{host}:{port}/healthz",
+                    "timeout": 10,
+                }
+            ],
+            "retry": {"max_attempts": 3, "delay": 1},
+        }
+    )
     await rt.jobs.save(definition)
-    out.print("created example job 'example-healthz' (GET /healthz every 5 s); "
-              "watch it with `vecron exec list`, stop it with `vecron job disable example-healthz`")
+    out.print(
+        "created example job 'example-healthz' (GET /healthz every 5 s); "
+        "watch it with `vecron exec list`, stop it with `vecron job disable example-healthz`"
+    )
 
 
 Port = Annotated[int | None, typer.Option(help="Port of /healthz and /readyz (env VECRON_PORT).")]
-Concurrency = Annotated[int | None, typer.Option(help="Executions run at once (env VECRON_WORKER_CONCURRENCY).")]
+Concurrency = Annotated[
+    int | None, typer.Option(help="Executions run at once (env VECRON_WORKER_CONCURRENCY).")
+]
 
 
 def up(
     ctx: typer.Context,
     port: Port = None,
     concurrency: Concurrency = None,
-    example: Annotated[bool, typer.Option(help="Create the example job in an empty database.")] = True,
+    example: Annotated[
+        bool, typer.Option(help="Create the example job in an empty database.")
+    ] = True,
 ) -> None:
     """Run scheduler and worker in one process on the configured backends (embedded by default)."""
-    run(_serve(ctx, scheduler=True, worker=True, example=example, port=port, concurrency=concurrency))
+    run(
+        _serve(
+            ctx, scheduler=True, worker=True, example=example, port=port, concurrency=concurrency
+        )
+    )
 
 
 def scheduler(ctx: typer.Context, port: Port = None) -> None:
@@ -84,4 +118,6 @@ def scheduler(ctx: typer.Context, port: Port = None) -> None:
 
 def worker(ctx: typer.Context, port: Port = None, concurrency: Concurrency = None) -> None:
     """Run only a worker."""
-    run(_serve(ctx, scheduler=False, worker=True, example=False, port=port, concurrency=concurrency))
+    run(
+        _serve(ctx, scheduler=False, worker=True, example=False, port=port, concurrency=concurrency)
+    )

@@ -106,9 +106,9 @@ class JobDefinition(_Strict):
     triggers: list[TriggerSpec]
     steps: list[StepSpec] = Field(min_length=1)
     timeout: float | None = Field(None, gt=0, description="Seconds for the whole execution.")
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)  # type: ignore[arg-type]
-    policy: SchedulePolicy = Field(default_factory=SchedulePolicy)  # type: ignore[arg-type]
-    dst: DstPolicy = Field(default_factory=DstPolicy)  # type: ignore[arg-type]
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    policy: SchedulePolicy = Field(default_factory=SchedulePolicy)
+    dst: DstPolicy = Field(default_factory=DstPolicy)
     start_at: datetime | None = None
     end_at: datetime | None = None
     tags: list[str] = Field(default_factory=list)
@@ -118,8 +118,11 @@ class JobDefinition(_Strict):
         data = self.model_dump(mode="json", exclude_none=True)
         data["triggers"] = [{"type": t.type, **t.config} for t in self.triggers]
         data["steps"] = [
-            {k: v for k, v in {**s.model_dump(mode="json", exclude={"config"}), **s.config}.items()
-             if v is not None}
+            {
+                k: v
+                for k, v in {**s.model_dump(mode="json", exclude={"config"}), **s.config}.items()
+                if v is not None
+            }
             for s in self.steps
         ]
         return data

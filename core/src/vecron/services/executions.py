@@ -21,18 +21,25 @@ class ExecutionDetail:
 
 def execution_dict(e: Execution) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in e.__slots__:  # type: ignore[attr-defined]
+    for name in e.__slots__:
         value = getattr(e, name)
-        out[name] = value.isoformat() if hasattr(value, "isoformat") else (
-            value.value if isinstance(value, ExecutionStatus) else value)
+        out[name] = (
+            value.isoformat()
+            if hasattr(value, "isoformat")
+            else (value.value if isinstance(value, ExecutionStatus) else value)
+        )
     return out
 
 
 def step_dict(s: StepResult) -> dict[str, Any]:
     return {
-        "step_id": s.step_id, "attempt": s.attempt, "status": s.status.value,
-        "started_at": s.started_at.isoformat(), "finished_at": s.finished_at.isoformat(),
-        "output": s.output, "error": s.error,
+        "step_id": s.step_id,
+        "attempt": s.attempt,
+        "status": s.status.value,
+        "started_at": s.started_at.isoformat(),
+        "finished_at": s.finished_at.isoformat(),
+        "output": s.output,
+        "error": s.error,
     }
 
 
@@ -44,11 +51,14 @@ class ExecutionService:
         execution = await self.store.get_execution(execution_id)
         return ExecutionDetail(execution, await self.store.step_results(execution_id))
 
-    async def list(self, *, job_id: str | None = None, status: ExecutionStatus | None = None,
-                   limit: int = 50) -> list[Execution]:
+    async def list(
+        self, *, job_id: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
+    ) -> list[Execution]:
         return await self.store.list_executions(job_id=job_id, status=status, limit=limit)
 
-    async def wait(self, execution_id: str, *, poll: float = 0.05, timeout: float | None = None) -> ExecutionDetail:
+    async def wait(
+        self, execution_id: str, *, poll: float = 0.05, timeout: float | None = None
+    ) -> ExecutionDetail:
         """Until the execution is finished (or ``timeout`` seconds pass)."""
         async with asyncio.timeout(timeout):
             while True:

@@ -66,7 +66,9 @@ class JobService:
         :raises ValidationError: the first bad document, naming file and field.
         """
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
+            files = sorted(
+                p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file()
+            )
             if not files:
                 raise ValidationError(f"{path}: no .json, .yaml or .yml job documents found")
         elif path.is_file():
@@ -88,14 +90,16 @@ class JobService:
                 except ValidationError as exc:
                     raise ValidationError(f"{where}: {exc.one_line()}") from None
                 if definition.name in names:
-                    raise ValidationError(
-                        f"{where}: job {definition.name!r} is also defined in {names[definition.name]}")
+                    other = names[definition.name]
+                    raise ValidationError(f"{where}: job {definition.name!r} is also in {other}")
                 names[definition.name] = where
                 out.append((where, definition))
         return out
 
     # -- writing --------------------------------------------------------------------
-    def first_fire(self, definition: JobDefinition, job: JobRecord | None, now: datetime) -> datetime | None:
+    def first_fire(
+        self, definition: JobDefinition, job: JobRecord | None, now: datetime
+    ) -> datetime | None:
         if not definition.enabled:
             return None
         schedule = JobSchedule(definition, self.registry)
@@ -136,16 +140,26 @@ class JobService:
             versions = []
             for _, definition in loaded:
                 job = current.get(definition.name)
-                change = "created" if job is None else (
-                    "unchanged" if job.definition == definition else "updated")
+                change = (
+                    "created"
+                    if job is None
+                    else ("unchanged" if job.definition == definition else "updated")
+                )
                 versions.append((change, (job.version if job else 0) + (change != "unchanged")))
         else:
             saved = await self.save_many([d for _, d in loaded])
             versions = [(r.change, r.job.version) for r in saved]
         return [
-            ApplyChange(definition.name, source, change, version,
-                        _diff(current[definition.name].definition if definition.name in current else None,
-                              definition))
+            ApplyChange(
+                definition.name,
+                source,
+                change,
+                version,
+                _diff(
+                    current[definition.name].definition if definition.name in current else None,
+                    definition,
+                ),
+            )
             for (source, definition), (change, version) in zip(loaded, versions, strict=True)
         ]
 
@@ -158,7 +172,11 @@ class JobService:
     async def set_enabled(self, ref: str, enabled: bool) -> JobRecord:
         job = await self.store.get_job(ref)
         now = self.clock()
-        next_fire = self.first_fire(job.definition.model_copy(update={"enabled": True}), job, now) if enabled else None
+        next_fire = (
+            self.first_fire(job.definition.model_copy(update={"enabled": True}), job, now)
+            if enabled
+            else None
+        )
         record = await self.store.set_enabled(job.id, enabled, next_fire_at=next_fire, now=now)
         self._changed()
         return record
@@ -182,16 +200,28 @@ class JobService:
         :raises ConflictError: the job does not allow overlap and is already running.
         """
         job = await self.store.get_job(ref)
-        if job.definition.policy.overlap is OverlapPolicy.SKIP and await self.store.active_jobs([job.id]):
+        if job.definition.policy.overlap is OverlapPolicy.SKIP and await self.store.active_jobs(
+            [job.id]
+        ):
             raise ConflictError(f"job {job.name!r} is already running and does not allow overlap")
         now = self.clock()
         key = f"{job.id}:manual:{idempotency_key or new_id()}"
-        execution, created = await self.store.create_execution(NewExecution(
-            id=new_id(), job_id=job.id, job_name=job.name, job_version=job.version,
-            idempotency_key=key, trigger="manual", triggered_by=triggered_by, scheduled_at=None,
-            not_before=now, max_attempts=job.definition.retry.max_attempts, created_at=now,
-            params=params or {},
-        ))
+        execution, created = await self.store.create_execution(
+            NewExecution(
+                id=new_id(),
+                job_id=job.id,
+                job_name=job.name,
+                job_version=job.version,
+                idempotency_key=key,
+                trigger="manual",
+                triggered_by=triggered_by,
+                scheduled_at=None,
+                not_before=now,
+                max_attempts=job.definition.retry.max_attempts,
+                created_at=now,
+                params=params or {},
+            )
+        )
         self._changed()
         return execution, created
 
@@ -205,6 +235,10 @@ class JobService:
 
 def _diff(old: JobDefinition | None, new: JobDefinition) -> str:
     def lines(d: JobDefinition | None) -> list[str]:
-        return [] if d is None else json.dumps(d.document(), indent=2, sort_keys=True, default=str).splitlines()
+        return (
+            []
+            if d is None
+            else json.dumps(d.document(), indent=2, sort_keys=True, default=str).splitlines()
+        )
 
     return "\n".join(difflib.unified_diff(lines(old), lines(new), "current", "new", lineterm=""))

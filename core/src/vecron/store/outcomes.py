@@ -89,7 +89,9 @@ async def apply_outcomes(
         state.status = outcome.status.value  # so a second outcome in the batch is stale
         fence = (outcome.execution_id, outcome.owner, outcome.attempt)
         if outcome.status is ExecutionStatus.QUEUED:
-            retries.append((*fence, outcome.not_before or outcome.at, outcome.error, outcome.started_at))
+            retries.append(
+                (*fence, outcome.not_before or outcome.at, outcome.error, outcome.started_at)
+            )
         else:
             dead = outcome.at if outcome.dead_letter else None
             finished.append(
@@ -125,7 +127,12 @@ async def apply_outcomes(
     )
     await statements.update_each(
         conn,
-        [*fence_columns, ("not_before", UtcDateTime()), ("error", Text()), ("started", UtcDateTime())],
+        [
+            *fence_columns,
+            ("not_before", UtcDateTime()),
+            ("error", Text()),
+            ("started", UtcDateTime()),
+        ],
         retries,
         _requeue,
     )

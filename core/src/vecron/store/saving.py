@@ -108,9 +108,15 @@ async def save_jobs(
         if definition.name in existing or definition.name in fresh:
             continue
         fresh[definition.name] = {
-            "id": new_id(), "name": definition.name, "enabled": definition.enabled,
-            "version": 1, "definition": rows.definition_json(definition), "created_at": now,
-            "updated_at": now, "next_fire_at": next_fire_at, "last_finished_at": None,
+            "id": new_id(),
+            "name": definition.name,
+            "enabled": definition.enabled,
+            "version": 1,
+            "definition": rows.definition_json(definition),
+            "created_at": now,
+            "updated_at": now,
+            "next_fire_at": next_fire_at,
+            "last_finished_at": None,
         }
     created: dict[str, SaveResult] = {}
     if fresh:

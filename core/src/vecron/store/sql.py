@@ -31,8 +31,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.dml import Update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Update
 
 from vecron.errors import NotFoundError, ValidationError, VecronError
 from vecron.models.definition import JobDefinition
@@ -259,8 +259,9 @@ class SqlStore(Store):
         async with self._read() as conn:
             for chunk in chunks(sorted({job_id for job_id, _ in wanted})):
                 result = await conn.execute(
-                    select(job_versions.c.job_id, job_versions.c.version, job_versions.c.definition)
-                    .where(job_versions.c.job_id.in_(chunk))
+                    select(
+                        job_versions.c.job_id, job_versions.c.version, job_versions.c.definition
+                    ).where(job_versions.c.job_id.in_(chunk))
                 )
                 for job_id, version, document in result:
                     if (job_id, version) in wanted:

@@ -162,7 +162,8 @@ class ExecutorContract:
         plain = sorted(
             name
             for name, prop in _secret_properties(schema)
-            if SECRET_NAME.search(name) and name not in self.public_fields
+            if SECRET_NAME.search(name)
+            and name not in self.public_fields
             and not _schema_is_secret(prop)
         )
         assert not plain, f"type {plain} as pydantic.SecretStr (or list them in public_fields)"
