@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,3 +112,45 @@ async def test_jitter_delays_start_but_not_the_fire_time(runtime: Runtime) -> No
     for e in report.created:
         assert e.scheduled_at in LATE
         assert NOW <= e.not_before <= NOW + timedelta(seconds=5)
+
+
+async def test_overlap_skip_runs_one_and_records_the_rest_as_skipped(runtime: Runtime) -> None:
+    from tests.support.engine import running
+
+    doc = every_10s("exclusive", misfire="run_all", overlap="skip")
+    doc["steps"] = [{"id": "a", "type": "record", "sleep": 0.5}]
+    job = await stale_job(runtime, doc)
+    report = await scheduler(runtime).tick()
+    assert len(report.created) == 7
+    async with running(runtime, scheduler=False):
+        for _ in range(100):
+            executions = await runtime.store.list_executions(job_id=job.id)
+            if all(e.status.finished for e in executions):
+                break
+            await asyncio.sleep(0.05)
+    statuses = sorted(e.status.value for e in executions)
+    assert statuses == ["skipped"] * 6 + ["succeeded"]
+    winner = next(e for e in executions if e.status.value == "succeeded")
+    assert winner.scheduled_at == LATE[0]  # claimed together: the earliest fire time wins
+    ledger = {o.fire_time: o for o in await runtime.store.occurrences(job.id)}
+    assert ledger[LATE[0]].status is OccurrenceStatus.FIRED
+    assert all(ledger[f].status is OccurrenceStatus.SKIPPED for f in LATE[1:])
+    assert all("another execution" in (ledger[f].reason or "") for f in LATE[1:])
+
+
+async def test_manual_run_of_a_busy_no_overlap_job_is_refused(runtime: Runtime) -> None:
+    from vecron.errors import ConflictError
+
+    await runtime.jobs.save(
+        runtime.jobs.parse(
+            {
+                "name": "single",
+                "triggers": [{"type": "manual"}],
+                "steps": [{"id": "a", "type": "record"}],
+                "policy": {"overlap": "skip"},
+            }
+        )
+    )
+    await runtime.jobs.run_now("single")
+    with pytest.raises(ConflictError, match="already running"):
+        await runtime.jobs.run_now("single")

@@ -73,6 +73,10 @@ def test_example_job_runs_and_changes_apply_live(up: tuple[Cli, int], tmp_path: 
     cli("job", "apply", "-f", str(path))
     eventually(lambda: len([e for e in executions(cli, "tick") if e["status"] == "succeeded"]) >= 2)
 
+    ledger = cli("job", "ledger", "tick", "--json").json()
+    assert ledger and {o["status"] for o in ledger} == {"fired"}
+    assert all(o["execution_id"] for o in ledger)
+
     # Changed: a new version is what runs next.
     path.write_text(path.read_text().replace("/healthz", "/readyz"))
     assert cli("job", "apply", "-f", str(path), "--json").json()[0]["version"] == 2

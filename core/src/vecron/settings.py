@@ -43,8 +43,12 @@ class Settings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         from .definition import check_timezone
+        from .errors import ValidationError as BadValue
 
-        check_timezone(value, field="timezone")
+        try:
+            check_timezone(value, field="timezone")
+        except BadValue as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @classmethod

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pluggy
+import structlog
 
 from .batcher import Batcher
 from .clock import utcnow
@@ -180,8 +181,13 @@ class Worker:
         started: datetime | None = None,
     ) -> None:
         started = started or self.clock()
-        bound = log.bind(
-            execution_id=execution.id, job_id=execution.job_id, attempt=execution.attempt
+        # Every log line of this execution, executors' included, carries its ids (the
+        # task runs in its own context, so these never leak into other executions).
+        structlog.contextvars.bind_contextvars(
+            execution_id=execution.id,
+            job_id=execution.job_id,
+            job=execution.job_name,
+            attempt=execution.attempt,
         )
         if definition.policy.overlap is OverlapPolicy.SKIP and await self._overlaps(execution):
             await self._finish(
@@ -221,7 +227,7 @@ class Worker:
                     else:
                         pending.append(result)
         except _StepFailure as failure:
-            bound.warning(
+            log.warning(
                 "step failed",
                 step_id=failure.step.step_id,
                 error=failure.step.error,
@@ -253,7 +259,6 @@ class Worker:
             )
             return
         await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None, started=started)
-        bound.debug("execution succeeded")
 
     async def _run_step(
         self,
@@ -315,14 +320,16 @@ class Worker:
         raise _StepFailure(result, retryable, retry_after)
 
     async def _overlaps(self, execution: Execution) -> bool:
-        """Another running execution of the job that started first wins; ties by id."""
+        """Is another execution of the job running that came first? The earliest claim
+        wins; executions claimed together are ordered by fire time, then id."""
+
+        def order(e: Execution) -> tuple[datetime, datetime, str]:
+            return (e.started_at or e.created_at, e.scheduled_at or e.created_at, e.id)
+
         running = await self.store.list_executions(
-            job_id=execution.job_id, status=ExecutionStatus.RUNNING, limit=20
+            job_id=execution.job_id, status=ExecutionStatus.RUNNING, limit=50
         )
-        mine = (execution.started_at or self.clock(), execution.id)
-        return any(
-            (e.started_at or self.clock(), e.id) < mine for e in running if e.id != execution.id
-        )
+        return any(order(e) < order(execution) for e in running if e.id != execution.id)
 
     async def _fail(
         self,
@@ -398,6 +405,15 @@ class Worker:
                 "step_finished", execution, step_id=result.step_id, status=result.status.value
             )
         self._emit("finished", execution, status=status.value)
+        log.info(
+            "execution finished",
+            execution_id=execution.id,
+            job=execution.job_name,
+            status=status.value,
+            attempt=execution.attempt,
+            seconds=round((now - started).total_seconds(), 3) if started else None,
+            error=error,
+        )
         await self._after_finish(execution, now)
 
     async def _after_finish(self, execution: Execution, finished_at: datetime) -> None:

@@ -36,7 +36,7 @@ def list_(
 
     async def body(rt: Any) -> Any:
         job_id = (await rt.jobs.get(job)).id if job else None
-        return await rt.executions.list(job_id=job_id, status=wanted, limit=limit)
+        return await rt.executions.list_executions(job_id=job_id, status=wanted, limit=limit)
 
     executions = run(with_runtime(ctx, body))
     if as_json:

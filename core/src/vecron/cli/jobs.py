@@ -79,7 +79,7 @@ def apply(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """All jobs with their next fire time."""
-    jobs = run(with_runtime(ctx, lambda rt: rt.jobs.list()))
+    jobs = run(with_runtime(ctx, lambda rt: rt.jobs.list_jobs()))
     if as_json:
         print_json([job_summary(j) for j in jobs])
         return
@@ -230,6 +230,34 @@ def delete(
         print_json({"deleted": job.name, "id": job.id})
     else:
         out.print(f"{job.name}: deleted")
+
+
+@app.command("ledger")
+def ledger(
+    ctx: typer.Context,
+    name: str,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """The job's planned fires, newest first: fired, skipped, missed or coalesced, and why."""
+    _, occurrences = run(with_runtime(ctx, lambda rt: rt.jobs.ledger(name, limit=limit)))
+    rows = [
+        {
+            "fire_time": o.fire_time.isoformat(),
+            "status": o.status.value,
+            "reason": o.reason,
+            "execution_id": o.execution_id,
+            "recorded_at": o.recorded_at.isoformat(),
+        }
+        for o in occurrences
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("fire time (UTC)", "status", "reason", "execution")
+    for r in rows:
+        table.add_row(r["fire_time"], r["status"], r["reason"] or "", r["execution_id"] or "")
+    out.print(table)
 
 
 @app.command("schema")

@@ -63,7 +63,7 @@ async def _serve(
 
 async def _seed_example(rt: Any, host: str, port: int) -> None:
     """A fresh database gets one job that visibly runs: GET our own /healthz every 5 s."""
-    if await rt.jobs.list() or "http" not in rt.registry.executors:
+    if await rt.jobs.list_jobs() or "http" not in rt.registry.executors:
         return
     definition = rt.jobs.parse(
         {

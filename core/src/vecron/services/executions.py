@@ -51,7 +51,7 @@ class ExecutionService:
         execution = await self.store.get_execution(execution_id)
         return ExecutionDetail(execution, await self.store.step_results(execution_id))
 
-    async def list(
+    async def list_executions(
         self, *, job_id: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
     ) -> list[Execution]:
         return await self.store.list_executions(job_id=job_id, status=status, limit=limit)

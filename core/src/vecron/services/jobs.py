@@ -16,7 +16,7 @@ from ..errors import ConflictError, ValidationError, VecronError
 from ..ids import new_id
 from ..jobschedule import JobSchedule
 from ..models.definition import JobDefinition, OverlapPolicy
-from ..models.execution import Execution, NewExecution
+from ..models.execution import Execution, NewExecution, Occurrence
 from ..models.job import JobRecord
 from ..registry import Registry
 from ..store.base import SaveResult, Store
@@ -166,7 +166,7 @@ class JobService:
     async def get(self, ref: str) -> JobRecord:
         return await self.store.get_job(ref)
 
-    async def list(self) -> list[JobRecord]:
+    async def list_jobs(self) -> list[JobRecord]:
         return await self.store.list_jobs()
 
     async def set_enabled(self, ref: str, enabled: bool) -> JobRecord:
@@ -224,6 +224,11 @@ class JobService:
         )
         self._changed()
         return execution, created
+
+    async def ledger(self, ref: str, *, limit: int = 100) -> tuple[JobRecord, list[Occurrence]]:
+        """What became of the job's planned fires: fired, skipped, missed, coalesced."""
+        job = await self.store.get_job(ref)
+        return job, await self.store.occurrences(job.id, limit)
 
     def schema(self) -> dict[str, Any]:
         return json_schema(self.registry)

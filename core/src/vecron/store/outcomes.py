@@ -13,10 +13,10 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from vecron.models.execution import ExecutionStatus, Outcome, StepResult
+from vecron.models.execution import ExecutionStatus, OccurrenceStatus, Outcome, StepResult
 
 from . import rows
-from .schema import executions, jobs, step_results
+from .schema import executions, jobs, occurrences, step_results
 from .statements import RowSource, Statements, bump_revision, chunks
 from .timestamp import UtcDateTime
 
@@ -136,6 +136,14 @@ async def apply_outcomes(
         retries,
         _requeue,
     )
+    skipped = [
+        (o.execution_id, o.error or "overlap")
+        for o, ok in zip(outcomes, applied, strict=True)
+        if ok and o.status is ExecutionStatus.SKIPPED
+    ]
+    await statements.update_each(
+        conn, [("id", String()), ("reason", Text())], skipped, _ledger_skipped
+    )
     if retries:
         await bump_revision(conn)
     return applied
@@ -167,6 +175,15 @@ def _finish(row: RowSource) -> Update:
             dead_lettered_at=row["dead"],
             started_at=_started(row),
         )
+    )
+
+
+def _ledger_skipped(row: RowSource) -> Update:
+    # The fire was planned as fired; the overlap policy turned it into a skip at start.
+    return (
+        occurrences.update()
+        .where(occurrences.c.execution_id == row["id"])
+        .values(status=OccurrenceStatus.SKIPPED.value, reason=row["reason"])
     )
 
 

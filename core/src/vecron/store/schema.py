@@ -133,6 +133,7 @@ occurrences = Table(
     Column("execution_id", String(ID_LENGTH)),
     Column("recorded_at", UtcDateTime, nullable=False),
     UniqueConstraint("job_id", "fire_time", name="uq_occurrences_job_fire"),
+    Index("ix_occurrences_execution", "execution_id"),
 )
 
 revision = Table(
