@@ -36,3 +36,9 @@ ensure_postgres() {
 }
 
 ensure_postgres
+# One file per further service (redis, nats, ...): each defines and calls its ensure_*.
+for extra in "$(dirname "$0")"/services.d/*.sh; do
+  [ -e "$extra" ] || continue
+  # shellcheck source=/dev/null
+  . "$extra"
+done
