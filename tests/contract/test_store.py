@@ -1052,3 +1052,99 @@ def test_store_repr_hides_the_password() -> None:
     store = SqlStore("postgresql+asyncpg://vecron:s3cret@db.example/vecron")
     assert "s3cret" not in repr(store)
     assert make_url(store.url).password == "s3cret"
+
+
+# -- distributed mode: leadership, clock, reconciliation, re-runs ---------------------
+
+
+async def test_a_new_leader_fences_the_previous_one(store: SqlStore) -> None:
+    from vecron.errors import FencedOut
+
+    job = await make_job(store)
+    first = await store.elect("scheduler-a", T0)
+    second = await store.elect("scheduler-b", T0)
+    assert second > first
+    stale = fire(job, T0, following=T0 + timedelta(minutes=5))
+    with pytest.raises(FencedOut):
+        await store.apply_fires([stale], epoch=first)
+    assert await store.list_executions() == []  # the paused ex-leader wrote nothing
+    assert (await store.get_job(job.id)).next_fire_at == T0
+    assert len(await store.apply_fires([stale], epoch=second)) == 1
+
+
+async def test_the_database_clock_is_aware_and_close(store: SqlStore) -> None:
+    now = await store.now()
+    assert now.tzinfo is not None
+    assert abs((now - datetime.now(UTC)).total_seconds()) < 5
+
+
+async def test_stranded_finds_dead_leases_and_lost_messages(store: SqlStore) -> None:
+    job = await make_job(store)
+    lost, taken, fresh = await queued(store, job, 3)
+    await store.mark_published([lost, taken, fresh])
+    running = await claim_one(store, taken)  # lease until T0 + 30 s
+    later = T0 + timedelta(minutes=5)
+    found = await store.stranded(now=later, unclaimed_before=later, limit=10)
+    assert {e.id for e in found} == {lost.id, running.id, fresh.id}
+    # Within the lease and the grace, nothing is stranded.
+    assert await store.stranded(now=T0, unclaimed_before=T0 - timedelta(minutes=1), limit=10) == []
+
+
+async def test_rerun_puts_a_dead_letter_back_with_more_attempts(store: SqlStore) -> None:
+    from vecron.errors import ConflictError
+
+    job = await make_job(store)
+    [execution] = await queued(store, job, 1)
+    running = await claim_one(store, execution)
+    step = StepResult(
+        execution_id=running.id,
+        step_id="call",
+        attempt=1,
+        status=StepStatus.SUCCEEDED,
+        started_at=T0,
+        finished_at=T0,
+        output={"ok": True},
+    )
+    dead = Outcome(
+        execution_id=running.id,
+        owner="w1",
+        attempt=1,
+        status=ExecutionStatus.FAILED,
+        at=T0,
+        error="boom",
+        dead_letter=True,
+    )
+    assert await store.record([step], [dead]) == [True]
+    [not_dead] = await queued(store, job, 1)
+    with pytest.raises(ConflictError):
+        await store.rerun(not_dead.id, extra_attempts=3, now=T0)
+    again = await store.rerun(running.id, extra_attempts=3, now=T0 + timedelta(hours=1))
+    assert (again.status, again.max_attempts, again.dead_lettered_at, again.error) == (
+        ExecutionStatus.QUEUED,
+        4,
+        None,
+        None,
+    )
+    assert [e.id for e in await store.pending_publish(T0 + timedelta(hours=1), 10)][
+        -1
+    ] == running.id
+    assert [r.step_id for r in await store.step_results(running.id)] == ["call"]  # resumes after it
+    with pytest.raises(NotFoundError):
+        await store.rerun("nope", extra_attempts=1, now=T0)
+
+
+async def test_a_refunded_hand_back_does_not_use_an_attempt(store: SqlStore) -> None:
+    job = await make_job(store)
+    [execution] = await queued(store, job, 1)
+    running = await claim_one(store, execution)
+    back = Outcome(
+        execution_id=running.id,
+        owner="w1",
+        attempt=1,
+        status=ExecutionStatus.QUEUED,
+        at=T0,
+        not_before=T0,
+        refund_attempt=True,
+    )
+    assert await store.record([], [back]) == [True]
+    assert (await store.get_execution(running.id)).attempt == 0

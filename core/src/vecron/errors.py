@@ -91,6 +91,26 @@ class ConflictError(VecronError):
     code = "conflict"
 
 
+class FencedOut(VecronError):
+    """A scheduler's write was refused: another scheduler was elected since (S5.5)."""
+
+    status = 409
+    exit_code = 75
+    code = "fenced-out"
+
+
+class BackendUnavailable(VecronError):
+    """A backend (Redis, NATS, ...) cannot be reached right now; worth trying again later.
+
+    Callers that use a backend only for efficiency (the scheduler lock, the breaker) treat
+    it as "not leader" or "let the call through" rather than failing.
+    """
+
+    status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+    code = "backend-unavailable"
+
+
 class StepError(VecronError):
     """A step failed. ``retryable`` decides whether the execution is tried again."""
 

@@ -10,6 +10,7 @@ from typing import Any
 import pluggy
 
 from .plugins import build_registry, get_plugin_manager
+from .lock import Lock, open_lock
 from .queue import Queue, open_queue
 from .registry import Registry
 from .scheduler import Scheduler
@@ -42,6 +43,9 @@ class Runtime:
         self.queue: Queue = open_queue(settings.queue_url)
         await self.queue.start()
         self._stack.push_async_callback(self.queue.close)
+        self.lock: Lock = open_lock(settings.lock_url)
+        await self.lock.start()
+        self._stack.push_async_callback(self.lock.close)
         self.wakeup = Wakeup(self.store)
         self.jobs = JobService(
             self.store,
@@ -64,6 +68,9 @@ class Runtime:
             self.queue,
             self.registry,
             wakeup=self.wakeup,
+            lock=self.lock,
+            lock_ttl=self.settings.lock_ttl,
+            reconcile_grace=self.settings.reconcile_grace,
             lookahead=self.settings.scheduler_lookahead,
             batch_size=self.settings.batch_size,
         )
@@ -78,6 +85,7 @@ class Runtime:
             concurrency=concurrency or self.settings.worker_concurrency,
             lease_seconds=self.settings.lease_seconds,
             batch_size=self.settings.batch_size,
+            shutdown_grace=self.settings.shutdown_grace,
         )
 
 

@@ -20,6 +20,8 @@ from .jobschedule import JobSchedule
 from .models.definition import MisfirePolicy
 from .models.execution import Execution, NewExecution, OccurrenceStatus
 from .models.job import JobRecord
+from .errors import FencedOut, VecronError
+from .lock.base import Lock
 from .queue.base import Queue, QueueMessage
 from .registry import Registry
 from .store.base import JobFires, NewOccurrence, Store
@@ -27,6 +29,9 @@ from .telemetry import get_logger
 from .wakeup import Wakeup
 
 log = get_logger("vecron.scheduler")
+
+#: How often the leader looks for stranded executions.
+RECONCILE_EVERY = timedelta(seconds=5)
 
 #: Missed fires itemised in the ledger per job and tick; older ones are summarised.
 MAX_ITEMISED_MISSES = 1000
@@ -59,19 +64,37 @@ class Scheduler:
         registry: Registry,
         *,
         wakeup: Wakeup,
+        lock: Lock | None = None,
+        lock_ttl: float = 10.0,
         lookahead: float = 1.0,
         batch_size: int = 500,
-        clock: Callable[[], datetime] = utcnow,
+        reconcile_grace: float = 60.0,
+        clock: Callable[[], datetime] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.registry = registry
         self.wakeup = wakeup
+        self.lock = lock
+        self.lock_ttl = lock_ttl
         self.lookahead = timedelta(seconds=lookahead)
         self.batch_size = batch_size
-        self.clock = clock
+        self.reconcile_grace = timedelta(seconds=reconcile_grace)
+        self._fixed_clock = clock
+        self._offset = timedelta(0)
+        self.owner = owner or f"scheduler-{new_id()}"
+        #: The leadership epoch this scheduler writes under; None while not leading.
+        self.epoch: int | None = None
         self._schedules: dict[tuple[str, int], JobSchedule] = {}
+        self._last_reconcile: datetime | None = None
         self.last_tick_seconds = 0.0
+
+    def clock(self) -> datetime:
+        """The database's time: every scheduler agrees on when a job is due."""
+        if self._fixed_clock is not None:
+            return self._fixed_clock()
+        return utcnow() + self._offset
 
     def schedule_of(self, job: JobRecord) -> JobSchedule:
         key = (job.id, job.version)
@@ -83,18 +106,74 @@ class Scheduler:
         return schedule
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("scheduler started", lookahead=self.lookahead.total_seconds())
-        while not stop.is_set():
-            await self.tick()
-            wake = await self.store.next_wakeup()
-            delay = None if wake is None else (wake - self.lookahead - self.clock()).total_seconds()
-            if delay is None or delay > 0:
-                stopping = asyncio.create_task(stop.wait())
-                waiting = asyncio.create_task(self.wakeup.wait(delay))
-                await asyncio.wait({stopping, waiting}, return_when=asyncio.FIRST_COMPLETED)
-                for task in (stopping, waiting):
-                    task.cancel()
-        log.info("scheduler stopped")
+        """Lead (or stand by) until ``stop``; then finish the tick and release the lock."""
+        log.info("scheduler started", owner=self.owner, lookahead=self.lookahead.total_seconds())
+        renew = self.lock_ttl / 3
+        try:
+            while not stop.is_set():
+                try:
+                    leading = await self.lead()
+                    if not leading:
+                        await self._sleep(stop, renew)  # standby: try again within the TTL
+                        continue
+                    await self.tick()
+                    wake = await self.store.next_wakeup()
+                except FencedOut as exc:
+                    log.warning("fenced out: another scheduler leads", error=str(exc))
+                    await self._step_down()
+                    continue
+                except (VecronError, OSError) as exc:  # a backend is down: retry, not crash
+                    log.warning("scheduler tick failed; retrying", error=str(exc))
+                    await self._sleep(stop, 1.0)
+                    continue
+                delay = (
+                    None if wake is None else (wake - self.lookahead - self.clock()).total_seconds()
+                )
+                if delay is None or delay > 0:
+                    # Never sleep past the lock renewal, or a standby would take over.
+                    await self._sleep(
+                        stop, renew if delay is None else min(delay, renew), wake=True
+                    )
+        finally:
+            await self._step_down()
+            log.info("scheduler stopped", owner=self.owner)
+
+    async def lead(self) -> bool:
+        """Hold (or take) the lock; on taking it, be elected: a new epoch fences the last
+        leader's writes, and the database clock is sampled."""
+        if self.lock is not None:
+            try:
+                held = await self.lock.acquire("scheduler", self.owner, self.lock_ttl)
+            except VecronError as exc:
+                log.warning("scheduler lock unavailable", error=str(exc))
+                held = False
+            if not held:
+                if self.epoch is not None:
+                    log.warning("lost the scheduler lock; standing by", owner=self.owner)
+                    self.epoch = None
+                return False
+        if self.epoch is None:
+            local = utcnow()
+            self._offset = (await self.store.now()) - local
+            self.epoch = await self.store.elect(self.owner, self.clock())
+            self._last_reconcile = None  # adopt whatever the last leader left behind
+            log.info("leading the schedule", owner=self.owner, epoch=self.epoch)
+        return True
+
+    async def _step_down(self) -> None:
+        self.epoch = None
+        if self.lock is not None:
+            try:
+                await self.lock.release("scheduler", self.owner)
+            except VecronError as exc:
+                log.warning("could not release the scheduler lock", error=str(exc))
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wake: bool = False) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        waiting = asyncio.create_task(self.wakeup.wait(seconds) if wake else asyncio.sleep(seconds))
+        await asyncio.wait({stopping, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, waiting):
+            task.cancel()
 
     async def tick(self) -> TickReport:
         """Create every execution due up to now + look-ahead, then publish pending ones."""
@@ -108,7 +187,7 @@ class Scheduler:
             if not jobs:
                 break
             fires = [self.plan(job, now, horizon) for job in jobs]
-            created = await self.store.apply_fires(fires)
+            created = await self.store.apply_fires(fires, epoch=self.epoch)
             report.jobs += len(jobs)
             report.created.extend(created)
             await self._publish(created)
@@ -122,6 +201,7 @@ class Scheduler:
             report.republished += len(pending)
             if len(pending) < self.batch_size:
                 break
+        await self.reconcile(now)
         self.last_tick_seconds = loop.time() - started
         if report.created or report.republished:
             log.debug(
@@ -133,9 +213,31 @@ class Scheduler:
             )
         return report
 
+    async def reconcile(self, now: datetime) -> int:
+        """Hand stranded executions to the queue again (ARCHITECTURE §5 step 7): running
+        ones whose worker died (lease expired) and queued ones the broker lost. Claims
+        de-duplicate, so re-sending one that was not lost costs nothing but a message."""
+        if self._last_reconcile is not None and now - self._last_reconcile < RECONCILE_EVERY:
+            return 0
+        # Right after an election everything unclaimed is adopted at once: with the
+        # in-process queue nothing survived the previous process.
+        grace = timedelta(0) if self._last_reconcile is None else self.reconcile_grace
+        self._last_reconcile = now
+        stranded = await self.store.stranded(
+            now=now, unclaimed_before=now - grace, limit=self.batch_size * 4
+        )
+        if stranded:
+            log.warning("re-sending stranded executions", count=len(stranded))
+            await self.queue.publish(
+                [QueueMessage(e.id, e.not_before, e.attempt, resend=True) for e in stranded]
+            )
+        return len(stranded)
+
     async def _publish(self, executions: list[Execution]) -> None:
         if executions:
-            await self.queue.publish([QueueMessage(e.id, e.not_before) for e in executions])
+            await self.queue.publish(
+                [QueueMessage(e.id, e.not_before, e.attempt) for e in executions]
+            )
             await self.store.mark_published(executions)
 
     def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:

@@ -36,6 +36,17 @@ class Settings(BaseSettings):
         1.0, ge=0, le=60, description="Seconds ahead the scheduler creates executions."
     )
     lease_seconds: float = Field(60.0, gt=1, description="How long a worker's claim lasts.")
+    lock_ttl: float = Field(
+        10.0, gt=0.5, description="Scheduler lock TTL: a standby takes over within it."
+    )
+    reconcile_grace: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a published execution may wait unclaimed before re-sending.",
+    )
+    shutdown_grace: float = Field(
+        30.0, ge=0, description="Seconds a stopping worker lets running executions finish."
+    )
     batch_size: int = Field(500, ge=1, le=10_000)
     auto_migrate: bool = Field(True, description="Apply database migrations at start-up.")
 

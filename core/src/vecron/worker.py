@@ -60,8 +60,10 @@ class Worker:
         lease_seconds: float = 60.0,
         batch_size: int = 500,
         owner: str | None = None,
+        shutdown_grace: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.shutdown_grace = shutdown_grace
         self.store = store
         self.queue = queue
         self.registry = registry
@@ -80,6 +82,7 @@ class Worker:
             self._record_batch, max_size=batch_size
         )
         self._running: dict[str, Execution] = {}
+        self._deliveries: dict[str, Delivery] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- batched store calls ------------------------------------------------------
@@ -100,7 +103,10 @@ class Worker:
         return [next(applied) if o is not None else True for _, o in items]
 
     # -- main loop ----------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, *, grace: float = 30.0) -> None:
+    async def run(self, stop: asyncio.Event, *, grace: float | None = None) -> None:
+        """Work until ``stop``; then let running executions finish for ``grace`` seconds
+        (default ``shutdown_grace``) and hand the rest back (S5.6)."""
+        grace = self.shutdown_grace if grace is None else grace
         async with AsyncExitStack() as stack:
             self._executors = ExecutorPool(self.registry, stack)
             lease_task = asyncio.create_task(self._renew_leases(stop))
@@ -117,22 +123,57 @@ class Worker:
                     task.add_done_callback(self._tasks.discard)
             if self._tasks:
                 _, pending = await asyncio.wait(self._tasks, timeout=grace)
+                unfinished = list(self._running.values())
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
+                await self._hand_back(unfinished)
             lease_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lease_task
         log.info("worker stopped", owner=self.owner)
 
+    async def _hand_back(self, executions: Sequence[Execution]) -> None:
+        """Give executions still held at shutdown back to the queue at once, instead of
+        leaving them to wait out their lease; their finished steps stay recorded."""
+        if not executions:
+            return
+        now = self.clock()
+        outcomes = [
+            Outcome(
+                execution_id=e.id,
+                owner=self.owner,
+                attempt=e.attempt,
+                status=ExecutionStatus.QUEUED,
+                at=now,
+                not_before=now,
+                error="handed back at worker shutdown",
+                refund_attempt=True,
+            )
+            for e in executions
+        ]
+        try:
+            await self.store.record([], outcomes)
+        except VecronError as exc:  # their leases expire and the reconciler re-sends them
+            log.warning("could not hand executions back", count=len(outcomes), error=str(exc))
+            return
+        log.info("handed executions back", count=len(outcomes))
+
     async def _renew_leases(self, stop: asyncio.Event) -> None:
         period = self.lease.total_seconds() / 3
         while not stop.is_set():
             await asyncio.sleep(period)
-            if self._running:
+            if not self._running:
+                continue
+            try:
                 await self.store.extend_leases(
                     list(self._running), self.owner, self.clock() + self.lease
                 )
+                # Long steps: tell the broker the work goes on, so it does not redeliver.
+                for delivery in list(self._deliveries.values()):
+                    await delivery.in_progress()
+            except (VecronError, OSError) as exc:  # try again next period
+                log.warning("could not renew leases", error=str(exc))
 
     async def _handle(self, delivery: Delivery) -> None:
         """Claim and load at once (batched with every other delivery), then start the
@@ -144,6 +185,7 @@ class Worker:
                 await delivery.ack()
                 return
             self._running[execution.id] = execution
+            self._deliveries[execution.id] = delivery
             try:
                 try:
                     loaded = await self._definitions.get(execution.job_id, execution.job_version)
@@ -163,6 +205,7 @@ class Worker:
                         await self.execute(execution, *loaded, started=started)
             finally:
                 self._running.pop(execution.id, None)
+                self._deliveries.pop(execution.id, None)
             await delivery.ack()
         except asyncio.CancelledError:
             await delivery.nak()
@@ -342,11 +385,15 @@ class Worker:
         job_timeout: bool = False,
     ) -> None:
         timed_out = job_timeout or failure.step.status is StepStatus.TIMED_OUT
-        if failure.retryable and execution.attempt < execution.max_attempts:
-            delay = definition.retry.backoff(execution.attempt)
-            if failure.retry_after is not None:
-                delay = max(delay, failure.retry_after)
-            now = self.clock()
+        delay = definition.retry.backoff(execution.attempt)
+        if failure.retry_after is not None:
+            delay = max(delay, failure.retry_after)
+        now = self.clock()
+        budget = definition.retry.budget
+        within_budget = budget is None or (
+            now + timedelta(seconds=delay) - (execution.scheduled_at or execution.created_at)
+        ) <= timedelta(seconds=budget)
+        if failure.retryable and execution.attempt < execution.max_attempts and within_budget:
             await self._records.submit(
                 (
                     results,
@@ -367,9 +414,11 @@ class Worker:
             self._emit("retry_scheduled", execution, status="queued", delay=delay)
             return
         status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
-        await self._finish(
-            execution, results, status, failure.step.error, dead_letter=True, started=started
-        )
+        error = failure.step.error
+        if failure.retryable and not within_budget:
+            error = f"{error} (retry budget of {budget} s spent)"
+        await self._finish(execution, results, status, error, dead_letter=True, started=started)
+        await self.queue.dead_letter(execution.id, error or status.value)
 
     async def _finish(
         self,

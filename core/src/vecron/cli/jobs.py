@@ -176,7 +176,9 @@ async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
     worker = rt.worker(concurrency=4)
     task = asyncio.create_task(worker.run(stop, grace=5))
     try:
-        await rt.queue.publish([QueueMessage(execution.id, execution.not_before)])
+        await rt.queue.publish(
+            [QueueMessage(execution.id, execution.not_before, execution.attempt)]
+        )
         async with asyncio.timeout(timeout):
             while True:  # retries come back unpublished: hand each attempt to the worker
                 current = await rt.store.get_execution(execution.id)
@@ -187,7 +189,9 @@ async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
                     and current.attempt > 0
                     and not current.published
                 ):
-                    await rt.queue.publish([QueueMessage(current.id, current.not_before)])
+                    await rt.queue.publish(
+                        [QueueMessage(current.id, current.not_before, current.attempt)]
+                    )
                     await rt.store.mark_published([current])
                 await asyncio.sleep(0.05)
     finally:

@@ -18,6 +18,10 @@ class Lock(metaclass=ABCMeta):
     async def close(self) -> None:  # noqa: B027
         """Disconnect."""
 
+    async def ping(self) -> None:  # noqa: B027
+        """Raise :class:`~vecron.errors.BackendUnavailable` when the backend cannot be
+        reached (for ``/readyz``); in-process locks are always reachable."""
+
     @abstractmethod
     async def acquire(self, name: str, owner: str, ttl: float) -> bool:
         """Take ``name`` for ``ttl`` seconds if free or expired, or extend it if ``owner``

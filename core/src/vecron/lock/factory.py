@@ -7,8 +7,13 @@ from .base import Lock
 
 
 def open_lock(url: str) -> Lock:
-    if url.split("://", 1)[0] == "local":
+    scheme = url.split("://", 1)[0]
+    if scheme == "local":
         from .local import LocalLock
 
         return LocalLock(url)
-    raise ConfigurationError(f"unsupported lock URL {url!r}", hint="use local://")
+    if scheme in ("redis", "rediss"):
+        from .redis import RedisLock
+
+        return RedisLock(url)
+    raise ConfigurationError(f"unsupported lock URL {url!r}", hint="use local:// or redis://")

@@ -36,6 +36,9 @@ class RetryPolicy(_Strict):
     factor: float = Field(3.0, ge=1, description="Growth of the delay per attempt.")
     max_delay: float = Field(1800.0, ge=0, description="Cap on one delay, seconds.")
     jitter: float = Field(0.2, ge=0, le=1, description="Random spread, fraction of the delay.")
+    budget: float | None = Field(
+        None, gt=0, description="Seconds from the fire time after which no retry starts."
+    )
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

@@ -112,6 +112,9 @@ class Outcome:
     dead_letter: bool = False
     #: When this attempt's first step started (the claim may come a little earlier).
     started_at: datetime | None = None
+    #: A QUEUED outcome that was no attempt at all (handed back at shutdown, held by an
+    #: open circuit breaker): the attempt count goes back down.
+    refund_attempt: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,8 +15,14 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class QueueMessage:
+    """``attempt`` is the execution's attempt count when published: a retry is a new
+    message, a second publish of the same attempt a duplicate the broker may drop.
+    ``resend`` marks a reconciler's re-send, which must get past that de-duplication."""
+
     execution_id: str
     not_before: datetime
+    attempt: int = 0
+    resend: bool = False
 
 
 class Delivery(metaclass=ABCMeta):
@@ -52,3 +58,10 @@ class Queue(metaclass=ABCMeta):
     @abstractmethod
     async def fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
         """Up to ``max_messages`` deliveries; waits at most ``timeout`` s for the first."""
+
+    async def dead_letter(self, execution_id: str, reason: str) -> None:  # noqa: B027
+        """Announce a dead-lettered execution to broker-side consumers (best effort).
+
+        The store's dead-letter record is the truth; brokers without a dead-letter
+        subject do nothing, and a broker failure here is logged, never raised.
+        """

@@ -12,4 +12,10 @@ def open_queue(url: str) -> Queue:
         from .memory import MemoryQueue
 
         return MemoryQueue(url)
-    raise ConfigurationError(f"unsupported queue URL {url!r}", hint="use memory://")
+    if scheme == "nats":
+        from .nats import NatsQueue
+
+        return NatsQueue(url)
+    raise ConfigurationError(
+        f"unsupported queue URL {url!r}", hint="use memory:// or nats://host:4222"
+    )

@@ -177,8 +177,41 @@ class Store(metaclass=ABCMeta):
         unpublished executions. None when nothing is pending."""
 
     @abstractmethod
-    async def apply_fires(self, fires: Sequence[JobFires]) -> list[Execution]:
-        """Apply scheduler decisions in one transaction; return the executions created."""
+    async def apply_fires(
+        self, fires: Sequence[JobFires], *, epoch: int | None = None
+    ) -> list[Execution]:
+        """Apply scheduler decisions in one transaction; return the executions created.
+
+        With ``epoch``, the transaction first checks that it is still the scheduler
+        leadership epoch in the database; a paused ex-leader's batch is refused whole.
+
+        :raises FencedOut: another scheduler was elected since ``epoch``.
+        """
+
+    @abstractmethod
+    async def elect(self, owner: str, now: datetime) -> int:
+        """Record ``owner`` as the scheduler leader and return the new, higher epoch."""
+
+    @abstractmethod
+    async def now(self) -> datetime:
+        """The database's clock (every scheduler agrees on it)."""
+
+    @abstractmethod
+    async def stranded(
+        self, *, now: datetime, unclaimed_before: datetime, limit: int
+    ) -> list[Execution]:
+        """Executions a worker should have but does not: ``running`` with a lease that
+        expired before ``now`` (its worker died), and ``queued``, published, due before
+        ``unclaimed_before`` yet never claimed (the broker lost the message)."""
+
+    @abstractmethod
+    async def rerun(self, execution_id: str, *, extra_attempts: int, now: datetime) -> Execution:
+        """Put a dead-lettered execution back in the queue with ``extra_attempts`` more
+        attempts; its recorded step results stay, so it resumes at the failed step.
+
+        :raises NotFoundError: no such execution.
+        :raises ConflictError: it is not dead-lettered.
+        """
 
     @abstractmethod
     async def active_jobs(self, job_ids: Sequence[str]) -> set[str]:

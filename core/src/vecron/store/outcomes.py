@@ -90,7 +90,13 @@ async def apply_outcomes(
         fence = (outcome.execution_id, outcome.owner, outcome.attempt)
         if outcome.status is ExecutionStatus.QUEUED:
             retries.append(
-                (*fence, outcome.not_before or outcome.at, outcome.error, outcome.started_at)
+                (
+                    *fence,
+                    outcome.not_before or outcome.at,
+                    outcome.error,
+                    outcome.started_at,
+                    int(outcome.refund_attempt),
+                )
             )
         else:
             dead = outcome.at if outcome.dead_letter else None
@@ -132,6 +138,7 @@ async def apply_outcomes(
             ("not_before", UtcDateTime()),
             ("error", Text()),
             ("started", UtcDateTime()),
+            ("refund", Integer()),
         ],
         retries,
         _requeue,
@@ -210,5 +217,6 @@ def _requeue(row: RowSource) -> Update:
             lease_expires_at=None,
             published=False,
             started_at=_started(row),
+            attempt=executions.c.attempt - row["refund"],
         )
     )

@@ -136,6 +136,15 @@ occurrences = Table(
     Index("ix_occurrences_execution", "execution_id"),
 )
 
+scheduler_leader = Table(
+    "scheduler_leader",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("elected_at", UtcDateTime, nullable=False),
+)
+
 revision = Table(
     "revision",
     metadata,

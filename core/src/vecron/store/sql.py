@@ -28,13 +28,14 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Update
 
-from vecron.errors import NotFoundError, ValidationError, VecronError
+from vecron.errors import ConflictError, FencedOut, NotFoundError, ValidationError, VecronError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     Execution,
@@ -52,7 +53,15 @@ from . import rows, saving
 from .base import JobFires, SaveResult, Store
 from .engine import create_engine, is_sqlite, writer
 from .migrate import upgrade_to_head
-from .schema import REVISION_ROW, executions, job_versions, jobs, occurrences, revision
+from .schema import (
+    REVISION_ROW,
+    executions,
+    job_versions,
+    jobs,
+    occurrences,
+    revision,
+    scheduler_leader,
+)
 from .schema import step_results as step_results_table
 from .statements import RowSource, Statements, bump_revision, chunks
 from .timestamp import UtcDateTime
@@ -60,6 +69,8 @@ from .timestamp import UtcDateTime
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``upgrade()`` calls.
 MIGRATION_LOCK_KEY = 0x7665_6372_6F6E
 QUEUED = ExecutionStatus.QUEUED.value
+#: The one row of ``scheduler_leader``.
+LEADER_ROW = "scheduler"
 RUNNING = ExecutionStatus.RUNNING.value
 CANCELLED = ExecutionStatus.CANCELLED.value
 
@@ -293,11 +304,112 @@ class SqlStore(Store):
         candidates = [moment for moment in (first, second) if moment is not None]
         return min(candidates) if candidates else None
 
-    async def apply_fires(self, fires: Sequence[JobFires]) -> list[Execution]:
+    async def apply_fires(
+        self, fires: Sequence[JobFires], *, epoch: int | None = None
+    ) -> list[Execution]:
         if not fires:
             return []
         async with self._write() as conn:
+            if epoch is not None:
+                current = (
+                    await conn.execute(
+                        select(scheduler_leader.c.epoch)
+                        .where(scheduler_leader.c.name == LEADER_ROW)
+                        .with_for_update()
+                    )
+                ).scalar_one_or_none()
+                if current != epoch:
+                    raise FencedOut(
+                        f"scheduler epoch {epoch} was superseded by {current}; not writing"
+                    )
             return await fires_module.apply_fires(conn, self._statements, fires, self._clock())
+
+    async def elect(self, owner: str, now: datetime) -> int:
+        async with self._write() as conn:
+            current = (
+                await conn.execute(
+                    select(scheduler_leader.c.epoch)
+                    .where(scheduler_leader.c.name == LEADER_ROW)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if current is None:
+                inserted = await conn.execute(
+                    self._statements.insert(scheduler_leader)
+                    .values(name=LEADER_ROW, epoch=1, owner=owner, elected_at=now)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                if inserted.rowcount == 1:
+                    return 1
+            result = await conn.execute(
+                update(scheduler_leader)
+                .where(scheduler_leader.c.name == LEADER_ROW)
+                .values(epoch=scheduler_leader.c.epoch + 1, owner=owner, elected_at=now)
+                .returning(scheduler_leader.c.epoch)
+            )
+            return int(result.scalar_one())
+
+    async def now(self) -> datetime:
+        if self._sqlite:  # one machine: the database clock is this clock
+            return self._clock()
+        async with self._read() as conn:
+            value = (await conn.execute(select(func.clock_timestamp()))).scalar_one()
+        return value.astimezone(UTC) if isinstance(value, datetime) else self._clock()
+
+    async def stranded(
+        self, *, now: datetime, unclaimed_before: datetime, limit: int
+    ) -> list[Execution]:
+        query = (
+            select(executions)
+            .where(
+                or_(
+                    and_(executions.c.status == RUNNING, executions.c.lease_expires_at < now),
+                    and_(
+                        executions.c.status == QUEUED,
+                        executions.c.published == true(),
+                        executions.c.not_before < unclaimed_before,
+                    ),
+                )
+            )
+            .order_by(executions.c.not_before)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [rows.execution(row) for row in found]
+
+    async def rerun(self, execution_id: str, *, extra_attempts: int, now: datetime) -> Execution:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(executions)
+                .where(executions.c.id == execution_id, executions.c.dead_lettered_at.is_not(None))
+                .values(
+                    status=QUEUED,
+                    dead_lettered_at=None,
+                    finished_at=None,
+                    error=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    not_before=now,
+                    published=False,
+                    max_attempts=executions.c.attempt + extra_attempts,
+                )
+                .returning(*executions.c)
+            )
+            row = result.mappings().first()
+            if row is None:
+                exists = (
+                    await conn.execute(
+                        select(executions.c.status).where(executions.c.id == execution_id)
+                    )
+                ).scalar_one_or_none()
+                if exists is None:
+                    raise NotFoundError(f"execution {execution_id!r} not found")
+                raise ConflictError(
+                    f"execution {execution_id!r} is {exists}, not dead-lettered; only those re-run"
+                )
+            await bump_revision(conn)
+        return rows.execution(row)
 
     async def active_jobs(self, job_ids: Sequence[str]) -> set[str]:
         active: set[str] = set()

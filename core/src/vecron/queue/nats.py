@@ -1,0 +1,471 @@
+"""``nats://``: a NATS JetStream work queue shared by schedulers and workers.
+
+    nats://host:port[,host2:port2][?stream=VECRON&subject=vecron.executions
+        &durable=vecron-workers&ack_wait=60&max_deliver=20&duplicate_window=120]
+
+One file-backed work-queue stream holds ``<subject>`` (executions to run) and
+``<subject>.dlq`` (dead-letter announcements); every worker pulls from one durable
+consumer with explicit acks, so each message goes to one worker at a time and comes back
+after ``ack_wait`` if that worker dies. The store stays the truth (reliability D1): a
+worker claims the execution there before running it, so a redelivery is harmless.
+
+Each message carries ``Nats-Msg-Id: <execution_id>:<attempt>``: the server drops a second
+publish of the same attempt inside ``duplicate_window`` (a scheduler retrying a publish
+whose PubAck it never saw), while a retry of the execution is a new attempt and a new
+message. The reconciler's re-sends carry no id, because the message they replace may
+have been consumed inside the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from ..errors import BackendUnavailable, ConfigurationError
+from ..telemetry import get_logger
+from .base import Delivery, Queue, QueueMessage
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.js.client import JetStreamContext
+
+log = get_logger("vecron.queue.nats")
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+#: The scheduler retries an unacknowledged publish on a later tick; the window must
+#: outlast that, or a retried publish is stored twice.
+MIN_DUPLICATE_WINDOW = 120.0
+#: After a broken fetch, wait this long so a worker loop does not spin while the
+#: client reconnects.
+FETCH_ERROR_PAUSE = 0.5
+
+_INT_OPTIONS = ("max_deliver", "max_ack_pending")
+_FLOAT_OPTIONS = (
+    "ack_wait",
+    "duplicate_window",
+    "max_age",
+    "publish_timeout",
+    "connect_timeout",
+    "reconnect_wait",
+)
+
+
+def encode_message(message: QueueMessage) -> bytes:
+    """The payload: the ids a worker needs to claim the execution, nothing else."""
+    return json.dumps(
+        {
+            "execution_id": message.execution_id,
+            "not_before": message.not_before.isoformat(),
+            "attempt": message.attempt,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_message(data: bytes) -> QueueMessage:
+    """Inverse of :func:`encode_message`; ``ValueError`` for anything else."""
+    try:
+        body = json.loads(data)
+        execution_id = body["execution_id"]
+        not_before = datetime.fromisoformat(body["not_before"])
+        attempt = body.get("attempt", 0)
+    except (TypeError, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a vecron queue message: {exc}") from exc
+    if not isinstance(execution_id, str) or not isinstance(attempt, int):
+        raise ValueError("not a vecron queue message: bad field types")
+    if not_before.tzinfo is None:
+        not_before = not_before.replace(tzinfo=UTC)
+    return QueueMessage(execution_id, not_before, attempt)
+
+
+def message_id(message: QueueMessage) -> str:
+    """The de-duplication id of a first publish of ``message``'s attempt."""
+    return f"{message.execution_id}:{message.attempt}"
+
+
+class NatsSettings:
+    """What a ``nats://`` URL asks for, checked before anything connects."""
+
+    __slots__ = (
+        "ack_wait",
+        "connect_timeout",
+        "duplicate_window",
+        "durable",
+        "max_ack_pending",
+        "max_age",
+        "max_deliver",
+        "publish_timeout",
+        "reconnect_wait",
+        "servers",
+        "stream",
+        "subject",
+    )
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "nats" or not parts.netloc:
+            raise ConfigurationError(
+                f"not a NATS URL: {url!r}", hint="use nats://host:4222[?stream=...]"
+            )
+        credentials, _, hosts = parts.netloc.rpartition("@")
+        prefix = f"nats://{credentials}@" if credentials else "nats://"
+        self.servers = [prefix + host for host in hosts.split(",") if host]
+        self.stream = "VECRON"
+        self.subject = "vecron.executions"
+        self.durable = "vecron-workers"
+        self.ack_wait = 60.0
+        self.max_deliver = 20
+        self.duplicate_window = MIN_DUPLICATE_WINDOW
+        self.max_ack_pending = 20_000
+        # Messages live seconds; a week bounds what a forgotten stream keeps on disk. The
+        # store's reconciler re-sends whatever was queued and never claimed.
+        self.max_age = 7 * 24 * 3600.0
+        self.publish_timeout = 10.0
+        self.connect_timeout = 10.0
+        self.reconnect_wait = 1.0
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            self._set(key, value)
+        self._check()
+
+    def _set(self, key: str, value: str) -> None:
+        if key in ("stream", "subject", "durable"):
+            setattr(self, key, value)
+        elif key in _INT_OPTIONS or key in _FLOAT_OPTIONS:
+            kind = int if key in _INT_OPTIONS else float
+            try:
+                setattr(self, key, kind(value))
+            except ValueError:
+                raise ConfigurationError(
+                    f"{key}={value!r} is not a number", field=f"queue_url.{key}"
+                ) from None
+        else:
+            raise ConfigurationError(
+                f"unknown NATS queue option {key!r}",
+                field="queue_url",
+                hint="options: stream, subject, durable, "
+                + ", ".join(_INT_OPTIONS + _FLOAT_OPTIONS),
+            )
+
+    def _check(self) -> None:
+        for name in ("stream", "durable"):
+            value: str = getattr(self, name)
+            if not value or any(c in value for c in ".*> \t"):
+                raise ConfigurationError(
+                    f"{name}={value!r}: a NATS name has no '.', '*', '>' or spaces",
+                    field=f"queue_url.{name}",
+                )
+        if not self.subject or any(c in self.subject for c in "*> \t"):
+            raise ConfigurationError(
+                f"subject={self.subject!r}: one literal subject, no wildcards",
+                field="queue_url.subject",
+            )
+        if self.duplicate_window < MIN_DUPLICATE_WINDOW:
+            raise ConfigurationError(
+                f"duplicate_window={self.duplicate_window:g} s is too short",
+                field="queue_url.duplicate_window",
+                hint=f"at least {MIN_DUPLICATE_WINDOW:g} s, so retried publishes are dropped",
+            )
+        if 0 < self.max_age < self.duplicate_window:
+            raise ConfigurationError(
+                "max_age must be at least duplicate_window", field="queue_url.max_age"
+            )
+        if self.max_deliver == 0 or self.max_deliver < -1:
+            raise ConfigurationError(
+                "max_deliver must be positive (or -1: unlimited)", field="queue_url.max_deliver"
+            )
+        for name in ("ack_wait", "publish_timeout", "connect_timeout", "reconnect_wait"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name} must be positive", field=f"queue_url.{name}")
+
+    @property
+    def dlq_subject(self) -> str:
+        return f"{self.subject}.dlq"
+
+
+class _NatsDelivery(Delivery):
+    __slots__ = ("_msg", "message")
+
+    def __init__(self, msg: Msg, message: QueueMessage) -> None:
+        self._msg = msg
+        self.message = message
+
+    async def ack(self) -> None:
+        await self._reply("ack")
+
+    async def nak(self, delay: float = 0.0) -> None:
+        await self._reply("nak", delay)
+
+    async def in_progress(self) -> None:
+        await self._reply("in_progress")
+
+    async def _reply(self, kind: str, delay: float = 0.0) -> None:
+        """Acks are fire-and-forget: one the server never sees ends in a redelivery after
+        ``ack_wait``, which the store's claim turns into a no-op. So a broken connection
+        is logged here, never raised into the worker."""
+        from nats.errors import Error as NatsError
+
+        if self._msg.is_acked:  # one terminal reply per delivery
+            return
+        try:
+            if kind == "ack":
+                await self._msg.ack()
+            elif kind == "nak":
+                await self._msg.nak(delay=delay if delay > 0 else None)
+            else:
+                await self._msg.in_progress()
+        except NatsError as exc:
+            log.warning(
+                "queue reply not sent",
+                reply=kind,
+                execution_id=self.message.execution_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+
+class NatsQueue(Queue):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.settings = NatsSettings(url)
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._setup_lock = asyncio.Lock()
+        self._closing = False
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            import nats
+        except ImportError as exc:
+            raise ConfigurationError(
+                "the nats:// queue needs the nats-py package", hint="install vecron-core[nats]"
+            ) from exc
+        s = self.settings
+        nc = nats.NATS()
+        try:
+            # Reconnect forever: a nats-server restart must not end a worker. The first
+            # connect is bounded, so a wrong URL fails at start-up instead of hanging.
+            await asyncio.wait_for(
+                nc.connect(
+                    servers=s.servers,
+                    name="vecron",
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=s.reconnect_wait,  # type: ignore[arg-type]
+                    connect_timeout=min(s.connect_timeout, 5.0),  # type: ignore[arg-type]
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                ),
+                timeout=s.connect_timeout,
+            )
+        except (TimeoutError, OSError, nats.errors.Error) as exc:
+            await nc.close()
+            raise BackendUnavailable(
+                f"cannot connect to NATS at {', '.join(_shown(u) for u in s.servers)}: "
+                f"{type(exc).__name__} {exc}".strip(),
+                hint="start nats-server with JetStream (-js) or fix queue_url",
+            ) from exc
+        self._nc = nc
+        self._js = nc.jetstream(timeout=s.publish_timeout)
+        try:
+            await self._setup()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        nc, self._nc, self._js, self._sub = self._nc, None, None, None
+        if nc is None or nc.is_closed:
+            return
+        self._closing = True
+        try:
+            # Acks are buffered writes: a flush (PING/PONG) makes sure the ones already
+            # sent reach the server before the socket closes. (No drain: it waits for
+            # the pull subscription's buffer to be consumed, which never happens.)
+            await nc.flush(timeout=5)
+        except Exception as exc:  # closing anyway: unacked messages come back by ack_wait
+            log.warning("NATS flush before close failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            await nc.close()
+
+    async def _setup(self) -> None:
+        """Create or update the stream and the durable consumer, and bind the pull
+        subscription (again, after the stream was lost)."""
+        import nats.js.errors
+        from nats.js.api import (
+            AckPolicy,
+            ConsumerConfig,
+            DiscardPolicy,
+            RetentionPolicy,
+            StorageType,
+            StreamConfig,
+        )
+
+        js = self._jetstream()
+        s = self.settings
+        stream = StreamConfig(
+            name=s.stream,
+            subjects=[s.subject, s.dlq_subject],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            # Refuse new work when full rather than silently dropping queued work.
+            discard=DiscardPolicy.NEW,
+            duplicate_window=s.duplicate_window,
+            max_age=s.max_age if s.max_age > 0 else None,
+        )
+        try:
+            try:
+                await js.add_stream(stream)
+            except nats.js.errors.BadRequestError:  # exists: bring it to this config
+                await js.update_stream(stream)
+            consumer = ConsumerConfig(
+                name=s.durable,
+                durable_name=s.durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=s.ack_wait,
+                max_deliver=s.max_deliver,
+                max_ack_pending=s.max_ack_pending,
+                filter_subject=s.subject,
+            )
+            await js.add_consumer(s.stream, consumer)
+            self._sub = await js.pull_subscribe_bind(durable=s.durable, stream=s.stream)
+        except nats.js.errors.APIError as exc:
+            raise ConfigurationError(
+                f"NATS refused stream {s.stream!r} / consumer {s.durable!r}: {exc}",
+                field="queue_url",
+                hint="another stream may hold the subject, or the stream has an incompatible "
+                "retention; pick another stream= or delete the old one",
+            ) from exc
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise BackendUnavailable(
+                f"NATS JetStream did not answer: {type(exc).__name__} {exc}".strip(),
+                hint="is JetStream enabled (nats-server -js)?",
+            ) from exc
+
+    def _jetstream(self) -> JetStreamContext:
+        if self._js is None:
+            raise BackendUnavailable("the NATS queue is not started", hint="call start() first")
+        return self._js
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("NATS connection error", error=f"{type(exc).__name__}: {exc}")
+
+    async def _on_disconnected(self) -> None:
+        if not self._closing:
+            log.warning("NATS disconnected; reconnecting")
+
+    async def _on_reconnected(self) -> None:
+        log.info("NATS reconnected")
+
+    # -- the queue ------------------------------------------------------------------
+    async def publish(self, messages: Sequence[QueueMessage]) -> None:
+        """Publish all at once and return when every PubAck is in; otherwise raise
+        ``BackendUnavailable`` and the caller keeps the executions unpublished."""
+        if not messages:
+            return
+        import nats.errors
+
+        js = self._jetstream()
+        s = self.settings
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            async with asyncio.timeout(s.publish_timeout):
+                for message in messages:
+                    headers = None if message.resend else {MSG_ID_HEADER: message_id(message)}
+                    futures.append(
+                        await js.publish_async(
+                            s.subject, encode_message(message), stream=s.stream, headers=headers
+                        )
+                    )
+                await asyncio.gather(*futures)
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise BackendUnavailable(
+                f"NATS did not store {len(messages)} message(s): "
+                f"{type(exc).__name__} {exc}".strip(),
+                hint="the executions stay unpublished and are sent again",
+            ) from exc
+        finally:
+            for future in futures:  # frees the client's pending-ack slots of the rest
+                future.cancel()
+
+    async def fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
+        import nats.errors
+
+        if max_messages < 1:
+            return []
+        try:
+            if self._sub is None:
+                async with self._setup_lock:
+                    if self._sub is None:
+                        await self._setup()
+            assert self._sub is not None
+            msgs = await self._sub.fetch(max_messages, timeout=max(timeout, 0.01))
+        except TimeoutError:  # nothing arrived (nats' TimeoutError is one too)
+            return []
+        except (nats.errors.Error, BackendUnavailable, ConfigurationError) as exc:
+            # A fetch during a reconnect, or a consumer lost with its stream: the worker
+            # loop goes on; the next fetch sets the stream up again if it is gone.
+            log.warning("NATS fetch failed", error=f"{type(exc).__name__}: {exc}")
+            if _lost_consumer(exc):
+                self._sub = None
+            await asyncio.sleep(FETCH_ERROR_PAUSE)
+            return []
+        out: list[Delivery] = []
+        for msg in msgs:
+            try:
+                out.append(_NatsDelivery(msg, decode_message(msg.data)))
+            except ValueError as exc:
+                # Nobody can run it: redelivering it would only come back here.
+                log.error("dropping a malformed queue message", error=str(exc))
+                await _NatsDelivery(msg, _UNREADABLE).ack()
+        return out
+
+    async def dead_letter(self, execution_id: str, reason: str) -> None:
+        import nats.errors
+
+        body = json.dumps(
+            {
+                "execution_id": execution_id,
+                "reason": reason,
+                "at": datetime.now(UTC).isoformat(),
+            },
+            separators=(",", ":"),
+        ).encode()
+        try:
+            js = self._jetstream()
+            await js.publish(
+                self.settings.dlq_subject,
+                body,
+                stream=self.settings.stream,
+                timeout=self.settings.publish_timeout,
+            )
+        except (TimeoutError, nats.errors.Error, BackendUnavailable) as exc:
+            log.warning(
+                "dead-letter announcement not published",
+                execution_id=execution_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+
+_UNREADABLE = QueueMessage("", datetime.min.replace(tzinfo=UTC))
+
+
+def _lost_consumer(exc: Exception) -> bool:
+    import nats.js.errors
+
+    if isinstance(exc, BackendUnavailable | ConfigurationError):
+        return True
+    # 404 / 409 "Consumer Deleted": the stream or consumer is gone; recreate it.
+    return isinstance(exc, nats.js.errors.APIError) and exc.code in (404, 409)
+
+
+def _shown(server: str) -> str:
+    """A server URL without its password, for messages."""
+    parts = urlsplit(server)
+    return f"nats://{parts.hostname}:{parts.port or 4222}"

@@ -1,0 +1,264 @@
+"""Object storage in a local folder: ``file://./.vecron/storage`` or ``file:///abs/path``.
+
+Every blocking call runs in a thread. Each key is resolved (symlinks included) and
+checked to lie under the resolved root before any file is touched, so neither a key nor
+a symlink planted inside the root reaches a file outside it. Writes go to a temporary
+file in the target's folder and are renamed over the target: readers see the old object
+or the new one, never a part.
+
+``?fsync=true`` also flushes each write to disk before renaming it (survives power loss,
+at the cost of a disk flush per write; a crashed process loses nothing either way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import os
+import stat as stat_mode
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import parse_qs
+
+from ..errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
+from .base import CHUNK_SIZE, RESERVED_PREFIX, ObjectInfo, ObjectStorage, check_key, check_prefix
+
+SCHEME = "file://"
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
+
+
+def parse_file_url(url: str) -> tuple[Path, bool]:
+    """The absolute root folder and the fsync flag of a ``file://`` URL.
+
+    :raises ConfigurationError: not a ``file://`` URL, no path, or an unknown option.
+    """
+    if not url.startswith(SCHEME):
+        raise ConfigurationError(f"not a file:// storage URL: {url!r}")
+    location, _, query = url[len(SCHEME) :].partition("?")
+    if not location:
+        raise ConfigurationError(
+            f"storage URL {url!r} has no folder", hint="e.g. file://./.vecron/storage"
+        )
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = set(options) - {"fsync"}
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option(s) {', '.join(sorted(unknown))} in storage URL {url!r}",
+            hint="file:// storage accepts fsync=true|false",
+        )
+    fsync = False
+    if "fsync" in options:
+        value = options["fsync"][-1].lower()
+        if value not in TRUE + FALSE:
+            raise ConfigurationError(f"fsync must be true or false in storage URL {url!r}")
+        fsync = value in TRUE
+    # Relative folders are relative to the working directory, like the SQLite default.
+    return Path(location).absolute(), fsync
+
+
+class FileStorage(ObjectStorage):
+    """Objects as files under one root folder."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.root, self.fsync = parse_file_url(url)
+        self._real_root: Path | None = None
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._make_root)
+
+    # -- paths ----------------------------------------------------------------------
+    def _make_root(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._real_root = Path(os.path.realpath(self.root))
+        return self._real_root
+
+    def _resolved_root(self) -> Path:
+        if self._real_root is None:
+            return self._make_root()
+        return self._real_root
+
+    def _path(self, key: str) -> Path:
+        """The resolved file of ``key``; refuses any key that resolves outside the root."""
+        check_key(key)
+        root = self._resolved_root()
+        target = Path(os.path.realpath(root / key))
+        if target == root or not target.is_relative_to(root):
+            raise ValidationError(f"object key {key!r} leads outside the storage", field="key")
+        return target
+
+    # -- writes ---------------------------------------------------------------------
+    def _open_temp(self, key: str, target: Path) -> tuple[BinaryIO, Path]:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ConflictError(
+                f"cannot store {key!r}: a part of its path is an object, not a folder"
+            ) from None
+        # mkstemp's 0600 mode is kept on purpose: contexts may hold step outputs.
+        fd, name = tempfile.mkstemp(prefix=RESERVED_PREFIX, dir=target.parent)
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def _commit(self, key: str, file: BinaryIO, temp: Path, target: Path) -> None:
+        file.flush()
+        if self.fsync:
+            os.fsync(file.fileno())
+        file.close()
+        try:
+            os.replace(temp, target)
+        except IsADirectoryError:
+            raise ConflictError(f"cannot store {key!r}: it is a folder of other keys") from None
+        if self.fsync:
+            folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+
+    @staticmethod
+    def _discard(file: BinaryIO, temp: Path) -> None:
+        # Synchronous on purpose: it also runs when the task is being cancelled, where
+        # awaiting a thread is not reliable; closing and unlinking do not block long.
+        file.close()
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+    def _write_all(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        file, temp = self._open_temp(key, target)
+        try:
+            file.write(data)
+            self._commit(key, file, temp, target)
+        except BaseException:
+            self._discard(file, temp)
+            raise
+
+    async def put_bytes(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> None:
+        await asyncio.to_thread(self._write_all, key, bytes(data))
+
+    async def put_stream(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        size: int | None = None,
+        *,
+        content_type: str = "application/octet-stream",
+    ) -> None:
+        target = await asyncio.to_thread(self._path, key)
+        file, temp = await asyncio.to_thread(self._open_temp, key, target)
+        try:
+            total = 0
+            # Small chunks are gathered so that a thread hop moves about CHUNK_SIZE bytes.
+            pending = bytearray()
+            async for chunk in chunks:
+                total += len(chunk)
+                if size is not None and total > size:
+                    raise ValidationError(f"stream for {key!r} is longer than {size} bytes")
+                pending += chunk
+                if len(pending) >= CHUNK_SIZE:
+                    await asyncio.to_thread(file.write, pending)
+                    pending = bytearray()
+            if size is not None and total != size:
+                raise ValidationError(f"stream for {key!r} has {total} bytes, not {size}")
+            if pending:
+                await asyncio.to_thread(file.write, pending)
+            del pending
+            await asyncio.to_thread(self._commit, key, file, temp, target)
+        except BaseException:
+            self._discard(file, temp)
+            raise
+
+    # -- reads ----------------------------------------------------------------------
+    def _open_read(self, key: str) -> BinaryIO:
+        target = self._path(key)
+        try:
+            # The target is resolved already; O_NOFOLLOW catches a symlink swapped in since.
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError(f"no object at {key!r}") from None
+        except OSError as exc:
+            raise ValidationError(f"object key {key!r} cannot be read: {exc.strerror}") from None
+        if not stat_mode.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise NotFoundError(f"no object at {key!r}")
+        return os.fdopen(fd, "rb")
+
+    def _read_all(self, key: str) -> bytes:
+        with self._open_read(key) as file:
+            return file.read()
+
+    async def get_bytes(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._read_all, key)
+
+    async def open_stream(self, key: str) -> AsyncIterator[bytes]:
+        file = await asyncio.to_thread(self._open_read, key)
+        try:
+            while chunk := await asyncio.to_thread(file.read, CHUNK_SIZE):
+                yield chunk
+        finally:
+            file.close()
+
+    def _stat(self, key: str) -> ObjectInfo | None:
+        try:
+            info = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat_mode.S_ISREG(info.st_mode):
+            return None
+        return ObjectInfo(key, info.st_size, datetime.fromtimestamp(info.st_mtime, tz=UTC))
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._stat, key) is not None
+
+    async def stat(self, key: str) -> ObjectInfo:
+        info = await asyncio.to_thread(self._stat, key)
+        if info is None:
+            raise NotFoundError(f"no object at {key!r}")
+        return info
+
+    def _delete(self, key: str) -> None:
+        # A folder is not an object: unlink refuses it, and that is "nothing there".
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            self._path(key).unlink()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+    def _list(self, prefix: str) -> builtins.list[ObjectInfo]:
+        check_prefix(prefix)
+        root = self._resolved_root()
+        folder_key, _, start = prefix.rpartition("/")
+        folder = Path(os.path.realpath(root / folder_key)) if folder_key else root
+        if folder != root and not folder.is_relative_to(root):
+            raise ValidationError(f"prefix {prefix!r} leads outside the storage", field="prefix")
+        found: builtins.list[ObjectInfo] = []
+        # (folder on disk, its key with a trailing "/", first-level name filter)
+        todo = [(folder, f"{folder_key}/" if folder_key else "", start)]
+        while todo:
+            path, base, name_start = todo.pop()
+            try:
+                entries = list(os.scandir(path))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if not entry.name.startswith(name_start) or entry.name.startswith(RESERVED_PREFIX):
+                    continue
+                # Symlinks are never followed: they could lead out of the root.
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((Path(entry.path), f"{base}{entry.name}/", ""))
+                elif entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    modified = datetime.fromtimestamp(info.st_mtime, tz=UTC)
+                    found.append(ObjectInfo(base + entry.name, info.st_size, modified))
+        found.sort(key=lambda item: item.key)
+        return found
+
+    async def list(self, prefix: str = "") -> builtins.list[ObjectInfo]:
+        return await asyncio.to_thread(self._list, prefix)
