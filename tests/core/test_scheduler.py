@@ -154,3 +154,28 @@ async def test_manual_run_of_a_busy_no_overlap_job_is_refused(runtime: Runtime) 
     await runtime.jobs.run_now("single")
     with pytest.raises(ConflictError, match="already running"):
         await runtime.jobs.run_now("single")
+
+
+async def test_a_fenced_scheduler_writes_nothing(runtime: Runtime) -> None:
+    from vecron.errors import FencedOut
+
+    job = await stale_job(runtime, every_10s("fenced", misfire="run_all"))
+    paused = scheduler(runtime)
+    assert await paused.lead()
+    await runtime.store.elect("the-new-leader", NOW)  # elected while `paused` slept
+    with pytest.raises(FencedOut):
+        await paused.tick()
+    assert await runtime.store.list_executions(job_id=job.id) == []
+
+
+async def test_new_leader_resends_what_the_last_process_left_unclaimed(runtime: Runtime) -> None:
+    await runtime.jobs.save(runtime.jobs.parse({"name": "orphan", "steps": [{"id": "a", "type": "record"}]}))
+    execution, _ = await runtime.jobs.run_now("orphan")
+    await runtime.store.mark_published([execution])  # published to a queue that died with its process
+    fresh = Scheduler(runtime.store, runtime.queue, runtime.registry, wakeup=runtime.wakeup)
+    assert await fresh.lead()
+    report = await fresh.tick()
+    assert report.created == []
+    deliveries = await runtime.queue.fetch(10, timeout=0.1)
+    assert [d.message.execution_id for d in deliveries] == [execution.id]
+    assert deliveries[0].message.resend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.support.engine import apply, run_and_wait, running
@@ -140,3 +141,72 @@ async def test_manual_idempotency_key_gives_the_same_execution(runtime: Runtime)
     again, created_again = await runtime.jobs.run_now("once-only", idempotency_key="k1")
     assert created and not created_again
     assert first.id == again.id
+
+
+async def test_retry_budget_ends_retries_early(runtime: Runtime, calls: Any) -> None:
+    await apply(
+        runtime,
+        job("budgeted", {"id": "a", "type": "record", "label": "b", "fail_times": 99},
+            retry={"max_attempts": 50, "delay": 0.2, "factor": 1, "jitter": 0, "budget": 0.5}),
+    )
+    async with running(runtime):
+        detail = await run_and_wait(runtime, "budgeted")
+    assert detail.execution.status is ExecutionStatus.FAILED
+    assert detail.execution.attempt < 50
+    assert "retry budget of 0.5 s spent" in (detail.execution.error or "")
+
+
+async def test_dead_letter_rerun_resumes_at_the_failed_step(runtime: Runtime, calls: Any) -> None:
+    await apply(runtime, job("rerun-me", {"id": "a", "type": "record", "label": "first"},
+                             {"id": "b", "type": "record", "label": "second", "fail_times": 3},
+                             retry={"max_attempts": 2, "delay": 0.01}))
+    async with running(runtime):
+        dead = await run_and_wait(runtime, "rerun-me")
+        assert dead.execution.status is ExecutionStatus.FAILED and dead.execution.dead_lettered_at
+        again = await runtime.executions.rerun(dead.execution.id)
+        runtime.wakeup.notify()
+        assert again.id == dead.execution.id
+        done = await runtime.executions.wait(again.id, timeout=20)
+    assert done.execution.status is ExecutionStatus.SUCCEEDED
+    assert calls.counts["first"] == 1  # step a's result was kept: not run again
+    assert calls.counts["second"] == 4
+    keys = {(e, s) for e, s, _ in calls.attempts}
+    assert keys == {(dead.execution.id, "a"), (dead.execution.id, "b")}  # same idempotency keys
+
+
+async def test_stopping_worker_hands_back_what_it_cannot_finish(runtime: Runtime, calls: Any) -> None:
+    import asyncio
+
+    await apply(runtime, job("slow", {"id": "a", "type": "record", "label": "s", "sleep": 30}))
+    execution, _ = await runtime.jobs.run_now("slow")
+    stop = asyncio.Event()
+    worker = runtime.worker()
+    scheduler_stop = asyncio.Event()
+    scheduler = asyncio.create_task(runtime.scheduler().run(scheduler_stop))
+    task = asyncio.create_task(worker.run(stop, grace=0.2))
+    for _ in range(100):
+        if calls.counts["s"]:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    scheduler_stop.set()
+    await scheduler
+    back = await runtime.store.get_execution(execution.id)
+    assert back.status is ExecutionStatus.QUEUED
+    assert back.attempt == 0  # handing back used no attempt
+    assert back.lease_owner is None and not back.published
+
+
+async def test_duplicate_deliveries_in_one_batch_run_once(runtime: Runtime, calls: Any) -> None:
+    from vecron.queue import QueueMessage
+
+    await apply(runtime, job("dup", {"id": "a", "type": "record", "label": "d"}))
+    execution, _ = await runtime.jobs.run_now("dup")
+    message = QueueMessage(execution.id, execution.not_before, execution.attempt)
+    await runtime.queue.publish([message, message, message])  # e.g. a re-send and the original
+    async with running(runtime, scheduler=False):
+        done = await runtime.executions.wait(execution.id, timeout=20)
+        await asyncio.sleep(0.3)
+    assert done.execution.status is ExecutionStatus.SUCCEEDED
+    assert calls.counts["d"] == 1

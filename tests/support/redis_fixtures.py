@@ -3,13 +3,14 @@
 afterwards. Redis being unreachable fails the test; it is never skipped.
 
 A test module imports all four, since pytest resolves a fixture's own fixtures by
-name in the module that uses it::
+name in the module that uses it. The functions end in ``_fixture`` so that a test's
+``redis_url`` argument does not shadow an import::
 
     from tests.support.redis_fixtures import (  # noqa: F401
-        redis_client,
-        redis_prefix,
-        redis_server_url,
-        redis_url,
+        redis_client_fixture,
+        redis_prefix_fixture,
+        redis_server_url_fixture,
+        redis_url_fixture,
     )
 """
 
@@ -30,18 +31,18 @@ START_HINT = (
 )
 
 
-@pytest.fixture
-def redis_server_url() -> str:
+@pytest.fixture(name="redis_server_url")
+def redis_server_url_fixture() -> str:
     return os.environ.get(REDIS_URL_ENV, DEFAULT_REDIS_URL)
 
 
-@pytest.fixture
-def redis_prefix() -> str:
+@pytest.fixture(name="redis_prefix")
+def redis_prefix_fixture() -> str:
     return f"vecron-test-{uuid.uuid4().hex[:16]}"
 
 
-@pytest.fixture
-async def redis_client(redis_server_url: str, redis_prefix: str) -> AsyncIterator[Redis]:
+@pytest.fixture(name="redis_client")
+async def redis_client_fixture(redis_server_url: str, redis_prefix: str) -> AsyncIterator[Redis]:
     """A client for looking at the server directly; deletes the test's keys afterwards."""
     client = Redis.from_url(redis_server_url, socket_connect_timeout=2)
     try:
@@ -61,8 +62,8 @@ async def redis_client(redis_server_url: str, redis_prefix: str) -> AsyncIterato
         await client.aclose()
 
 
-@pytest.fixture
-def redis_url(redis_server_url: str, redis_prefix: str, redis_client: Redis) -> str:
+@pytest.fixture(name="redis_url")
+def redis_url_fixture(redis_server_url: str, redis_prefix: str, redis_client: Redis) -> str:
     """The server's URL with this test's key prefix (checked reachable)."""
     joiner = "&" if "?" in redis_server_url else "?"
     return f"{redis_server_url}{joiner}prefix={redis_prefix}"

@@ -92,7 +92,9 @@ class Worker:
             e.id: e
             for e in await self.store.claim(ids, self.owner, lease_until=now + self.lease, now=now)
         }
-        return [claimed.get(i) for i in ids]
+        # Two deliveries of one execution in the same batch (a re-send beside the
+        # original) must not both run it: the first one gets it, the rest nothing.
+        return [claimed.pop(i, None) for i in ids]
 
     async def _record_batch(
         self, items: Sequence[tuple[list[StepResult], Outcome | None]]
@@ -243,7 +245,7 @@ class Worker:
             return
         self._emit("started", execution)
         done: dict[str, StepResult] = {}
-        if execution.attempt > 1:  # resume: steps already recorded are not run again
+        if execution.may_have_progress:  # resume: steps already recorded are not run again
             done = {
                 r.step_id: r
                 for r in await self.store.step_results(execution.id)

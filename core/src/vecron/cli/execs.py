@@ -66,3 +66,26 @@ def show(ctx: typer.Context, execution_id: str, as_json: JsonFlag = False) -> No
     """One execution with each step's result."""
     detail = run(with_runtime(ctx, lambda rt: rt.executions.get(execution_id)))
     print_execution(detail, as_json=as_json)
+
+
+@app.command("rerun")
+def rerun(
+    ctx: typer.Context,
+    execution_id: str,
+    attempts: Annotated[
+        int | None, typer.Option(min=1, help="Attempts it gets (default: the job's max).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-run a dead-lettered execution; it resumes at the step that failed."""
+
+    async def body(rt: Any) -> Any:
+        execution = await rt.executions.rerun(execution_id, extra_attempts=attempts)
+        rt.wakeup.notify()
+        return execution
+
+    execution = run(with_runtime(ctx, body))
+    if as_json:
+        print_json(execution_dict(execution))
+    else:
+        out.print(f"execution {execution.id}: queued again ({execution.max_attempts - execution.attempt} attempts)")

@@ -64,6 +64,13 @@ class Execution:
     dead_lettered_at: datetime | None = None
     published: bool = False
 
+    @property
+    def may_have_progress(self) -> bool:
+        """Could steps of it be recorded already? Not for a first claim of a new one
+        (the common case, which then costs no query); yes after any retry, hand-back or
+        re-run, which all leave an ``error`` or a higher attempt behind."""
+        return self.attempt > 1 or self.error is not None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewExecution:

@@ -240,13 +240,14 @@ class NatsQueue(Queue):
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
         try:
-            import nats
+            import nats.errors
+            from nats.aio.client import Client as NatsClient
         except ImportError as exc:
             raise ConfigurationError(
                 "the nats:// queue needs the nats-py package", hint="install vecron-core[nats]"
             ) from exc
         s = self.settings
-        nc = nats.NATS()
+        nc = NatsClient()
         try:
             # Reconnect forever: a nats-server restart must not end a worker. The first
             # connect is bounded, so a wrong URL fails at start-up instead of hanging.
@@ -272,6 +273,7 @@ class NatsQueue(Queue):
                 hint="start nats-server with JetStream (-js) or fix queue_url",
             ) from exc
         self._nc = nc
+        self._closing = False
         self._js = nc.jetstream(timeout=s.publish_timeout)
         try:
             await self._setup()
@@ -348,6 +350,15 @@ class NatsQueue(Queue):
                 hint="is JetStream enabled (nats-server -js)?",
             ) from exc
 
+    async def _ensure_setup(self) -> JetStreamContext.PullSubscription:
+        """The pull subscription, set up again if the stream or consumer was lost."""
+        if self._sub is None:
+            async with self._setup_lock:
+                if self._sub is None:
+                    await self._setup()
+        assert self._sub is not None
+        return self._sub
+
     def _jetstream(self) -> JetStreamContext:
         if self._js is None:
             raise BackendUnavailable("the NATS queue is not started", hint="call start() first")
@@ -376,6 +387,7 @@ class NatsQueue(Queue):
         futures: list[asyncio.Future[Any]] = []
         try:
             async with asyncio.timeout(s.publish_timeout):
+                await self._ensure_setup()
                 for message in messages:
                     headers = None if message.resend else {MSG_ID_HEADER: message_id(message)}
                     futures.append(
@@ -384,7 +396,9 @@ class NatsQueue(Queue):
                         )
                     )
                 await asyncio.gather(*futures)
-        except (TimeoutError, nats.errors.Error) as exc:
+        except (TimeoutError, nats.errors.Error, BackendUnavailable, ConfigurationError) as exc:
+            if _lost_stream(exc):
+                self._sub = None
             raise BackendUnavailable(
                 f"NATS did not store {len(messages)} message(s): "
                 f"{type(exc).__name__} {exc}".strip(),
@@ -400,19 +414,15 @@ class NatsQueue(Queue):
         if max_messages < 1:
             return []
         try:
-            if self._sub is None:
-                async with self._setup_lock:
-                    if self._sub is None:
-                        await self._setup()
-            assert self._sub is not None
-            msgs = await self._sub.fetch(max_messages, timeout=max(timeout, 0.01))
+            sub = await self._ensure_setup()
+            msgs = await sub.fetch(max_messages, timeout=max(timeout, 0.01))
         except TimeoutError:  # nothing arrived (nats' TimeoutError is one too)
             return []
         except (nats.errors.Error, BackendUnavailable, ConfigurationError) as exc:
             # A fetch during a reconnect, or a consumer lost with its stream: the worker
             # loop goes on; the next fetch sets the stream up again if it is gone.
             log.warning("NATS fetch failed", error=f"{type(exc).__name__}: {exc}")
-            if _lost_consumer(exc):
+            if _lost_stream(exc):
                 self._sub = None
             await asyncio.sleep(FETCH_ERROR_PAUSE)
             return []
@@ -456,12 +466,16 @@ class NatsQueue(Queue):
 _UNREADABLE = QueueMessage("", datetime.min.replace(tzinfo=UTC))
 
 
-def _lost_consumer(exc: Exception) -> bool:
+def _lost_stream(exc: BaseException) -> bool:
+    """Does ``exc`` say the stream or consumer is gone (deleted, or a server that lost
+    its state), so the next call should set them up again?"""
     import nats.js.errors
 
     if isinstance(exc, BackendUnavailable | ConfigurationError):
         return True
-    # 404 / 409 "Consumer Deleted": the stream or consumer is gone; recreate it.
+    if isinstance(exc, nats.js.errors.NoStreamResponseError):  # nobody stores the subject
+        return True
+    # 404 / 409 "Consumer Deleted" from a pull request.
     return isinstance(exc, nats.js.errors.APIError) and exc.code in (404, 409)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.execution import Execution, ExecutionStatus, StepResult
+from ..clock import utcnow
+from ..errors import NotFoundError
 from ..store.base import Store
 
 
@@ -55,6 +57,22 @@ class ExecutionService:
         self, *, job_id: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
     ) -> list[Execution]:
         return await self.store.list_executions(job_id=job_id, status=status, limit=limit)
+
+    async def rerun(self, execution_id: str, *, extra_attempts: int | None = None) -> Execution:
+        """Re-run a dead-lettered execution by hand (S5.3). It keeps its id, so every
+        step keeps its idempotency key, and resumes at the step that failed; it gets the
+        job's ``retry.max_attempts`` more attempts unless ``extra_attempts`` says.
+
+        :raises ConflictError: the execution is not dead-lettered.
+        """
+        execution = await self.store.get_execution(execution_id)
+        if extra_attempts is None:
+            try:
+                definition = await self.store.job_definition(execution.job_id, execution.job_version)
+                extra_attempts = definition.retry.max_attempts
+            except NotFoundError:
+                extra_attempts = 1
+        return await self.store.rerun(execution_id, extra_attempts=extra_attempts, now=utcnow())
 
     async def wait(
         self, execution_id: str, *, poll: float = 0.05, timeout: float | None = None

@@ -1,0 +1,28 @@
+"""Pick an object storage backend by URL scheme."""
+
+from __future__ import annotations
+
+from ..errors import ConfigurationError
+from .base import ObjectStorage
+
+
+def open_storage(url: str) -> ObjectStorage:
+    """The storage for ``url``, not started yet: call ``await storage.start()``.
+
+    :raises ConfigurationError: unknown scheme or malformed URL.
+    """
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme == "file":
+        from .file import FileStorage
+
+        return FileStorage(url)
+    if scheme == "s3":
+        from .s3 import S3Storage
+
+        return S3Storage(url)
+    from .s3 import redact
+
+    raise ConfigurationError(
+        f"unsupported storage URL {redact(url)!r}",
+        hint="use file://./.vecron/storage or s3://ACCESS:SECRET@host:port/bucket",
+    )
