@@ -3,12 +3,13 @@
     uv run python bench/queue_nats.py [--server nats://127.0.0.1:4222] [--messages 10000]
         [--batch 500] [--rounds 3]
 
-Each round uses a fresh stream (deleted afterwards) and runs the work twice:
+Each round uses a fresh stream per measurement (deleted afterwards):
 
-* pipelined: one task publishes the messages in batches (each ``publish`` returns after
-  every PubAck), another fetches batches of the same size and acks every message, as a
-  scheduler and a worker would;
-* phased: publish everything, then fetch and ack everything, timing each half.
+* two processes: this process publishes the messages in batches (each ``publish``
+  returns after every PubAck) while a second process fetches batches of the same size and
+  acks every message, as a scheduler and a worker do; timed until the last ack;
+* one process, pipelined: the same with both sides in one event loop;
+* one process, phased: publish everything, then fetch and ack everything, timing each half.
 
 It checks that every message arrived exactly once and that the work-queue stream is
 empty afterwards (every ack reached the server), and prints messages/s.
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -80,9 +83,68 @@ def check(seen: Counter[str], messages: list[QueueMessage]) -> tuple[int, int]:
     return lost, duplicated
 
 
+async def consumer_process(url: str, total: int, batch: int) -> None:
+    """``--consume URL``: the worker side of the two-process measurement."""
+    queue = NatsQueue(url)
+    await queue.start()
+    seen: Counter[str] = Counter()
+    print("ready", flush=True)
+    try:
+        await consume(queue, total, batch, seen)
+    finally:
+        await queue.close()  # flushes: every ack is at the server
+    print(json.dumps(dict(seen)), flush=True)
+
+
+async def two_processes(server: str, total: int, batch: int) -> float:
+    url = new_url(server)
+    queue = NatsQueue(url)
+    await queue.start()  # creates the stream and consumer before the worker binds
+    messages = [QueueMessage(f"two-{i}", datetime.now(UTC), 0) for i in range(total)]
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--consume",
+        url,
+        "--messages",
+        str(total),
+        "--batch",
+        str(batch),
+        stdout=asyncio.subprocess.PIPE,
+        limit=1 << 24,  # the final line lists every id seen
+    )
+    assert worker.stdout is not None
+    try:
+        assert (await worker.stdout.readline()).strip() == b"ready"
+        started = time.perf_counter()
+        await publish(queue, messages, batch)
+        line = await worker.stdout.readline()
+        elapsed = time.perf_counter() - started
+        seen: Counter[str] = Counter(json.loads(line))
+        if await worker.wait() != 0:
+            raise SystemExit("the consumer process failed")
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+        await queue.close()
+    await verify("two processes", server, queue, seen, messages)
+    return total / elapsed
+
+
+async def verify(
+    mode: str, server: str, queue: NatsQueue, seen: Counter[str], messages: list[QueueMessage]
+) -> None:
+    lost, duplicated = check(seen, messages)
+    left = await leftover(server, queue.settings.stream)
+    await delete_stream(server, queue.settings.stream)
+    if lost or duplicated or left:
+        raise SystemExit(f"{mode}: lost={lost} duplicated={duplicated} left in stream={left}")
+
+
 async def one_round(server: str, total: int, batch: int) -> dict[str, float]:
     not_before = datetime.now(UTC)
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"two_processes_per_s": await two_processes(server, total, batch)}
     for mode in ("pipelined", "phased"):
         queue = NatsQueue(new_url(server))
         await queue.start()
@@ -104,11 +166,7 @@ async def one_round(server: str, total: int, batch: int) -> dict[str, float]:
             out[f"{mode}_per_s"] = total / elapsed
         finally:
             await queue.close()
-        lost, duplicated = check(seen, messages)
-        left = await leftover(server, queue.settings.stream)
-        await delete_stream(server, queue.settings.stream)
-        if lost or duplicated or left:
-            raise SystemExit(f"{mode}: lost={lost} duplicated={duplicated} left in stream={left}")
+        await verify(mode, server, queue, seen, messages)
     return out
 
 
@@ -118,15 +176,20 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--consume", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.consume:
+        await consumer_process(args.consume, args.messages, args.batch)
+        return
     results = [await one_round(args.server, args.messages, args.batch) for _ in range(args.rounds)]
     print(
         f"nats:// queue, {args.messages} messages in batches of {args.batch}, "
         f"{args.rounds} rounds (median; lost=0, duplicated=0, stream empty after every round)"
     )
     for key, label in (
-        ("pipelined_per_s", "publish→fetch→ack, pipelined"),
-        ("phased_per_s", "publish all, then fetch+ack all"),
+        ("two_processes_per_s", "publish→fetch→ack, two processes"),
+        ("pipelined_per_s", "the same in one process"),
+        ("phased_per_s", "one process: publish, then consume"),
         ("publish_per_s", "  publish (PubAck awaited)"),
         ("consume_per_s", "  fetch + ack"),
     ):

@@ -26,9 +26,9 @@ from nats.js.api import ConsumerConfig
 from tests.support.nats_fixtures import (  # noqa: F401 - fixtures
     NatsUrlFactory,
     TcpProxy,
-    nats_admin,
-    nats_server,
-    nats_url_factory,
+    nats_admin_fixture,
+    nats_server_fixture,
+    nats_url_factory_fixture,
 )
 from vecron.errors import BackendUnavailable, ConfigurationError
 from vecron.queue import Delivery, Queue, QueueMessage, open_queue

@@ -169,9 +169,13 @@ async def test_a_fenced_scheduler_writes_nothing(runtime: Runtime) -> None:
 
 
 async def test_new_leader_resends_what_the_last_process_left_unclaimed(runtime: Runtime) -> None:
-    await runtime.jobs.save(runtime.jobs.parse({"name": "orphan", "steps": [{"id": "a", "type": "record"}]}))
+    await runtime.jobs.save(
+        runtime.jobs.parse({"name": "orphan", "steps": [{"id": "a", "type": "record"}]})
+    )
     execution, _ = await runtime.jobs.run_now("orphan")
-    await runtime.store.mark_published([execution])  # published to a queue that died with its process
+    await runtime.store.mark_published(
+        [execution]
+    )  # published to a queue that died with its process
     fresh = Scheduler(runtime.store, runtime.queue, runtime.registry, wakeup=runtime.wakeup)
     assert await fresh.lead()
     report = await fresh.tick()

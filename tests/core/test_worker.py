@@ -146,8 +146,11 @@ async def test_manual_idempotency_key_gives_the_same_execution(runtime: Runtime)
 async def test_retry_budget_ends_retries_early(runtime: Runtime, calls: Any) -> None:
     await apply(
         runtime,
-        job("budgeted", {"id": "a", "type": "record", "label": "b", "fail_times": 99},
-            retry={"max_attempts": 50, "delay": 0.2, "factor": 1, "jitter": 0, "budget": 0.5}),
+        job(
+            "budgeted",
+            {"id": "a", "type": "record", "label": "b", "fail_times": 99},
+            retry={"max_attempts": 50, "delay": 0.2, "factor": 1, "jitter": 0, "budget": 0.5},
+        ),
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "budgeted")
@@ -157,9 +160,15 @@ async def test_retry_budget_ends_retries_early(runtime: Runtime, calls: Any) -> 
 
 
 async def test_dead_letter_rerun_resumes_at_the_failed_step(runtime: Runtime, calls: Any) -> None:
-    await apply(runtime, job("rerun-me", {"id": "a", "type": "record", "label": "first"},
-                             {"id": "b", "type": "record", "label": "second", "fail_times": 3},
-                             retry={"max_attempts": 2, "delay": 0.01}))
+    await apply(
+        runtime,
+        job(
+            "rerun-me",
+            {"id": "a", "type": "record", "label": "first"},
+            {"id": "b", "type": "record", "label": "second", "fail_times": 3},
+            retry={"max_attempts": 2, "delay": 0.01},
+        ),
+    )
     async with running(runtime):
         dead = await run_and_wait(runtime, "rerun-me")
         assert dead.execution.status is ExecutionStatus.FAILED and dead.execution.dead_lettered_at
@@ -174,7 +183,9 @@ async def test_dead_letter_rerun_resumes_at_the_failed_step(runtime: Runtime, ca
     assert keys == {(dead.execution.id, "a"), (dead.execution.id, "b")}  # same idempotency keys
 
 
-async def test_stopping_worker_hands_back_what_it_cannot_finish(runtime: Runtime, calls: Any) -> None:
+async def test_stopping_worker_hands_back_what_it_cannot_finish(
+    runtime: Runtime, calls: Any
+) -> None:
     import asyncio
 
     await apply(runtime, job("slow", {"id": "a", "type": "record", "label": "s", "sleep": 30}))

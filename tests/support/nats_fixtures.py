@@ -6,9 +6,14 @@ JetStream; it is never skipped. Every ``nats_url_factory()`` call names a new st
 subject and durable, so tests never see each other's messages; the streams are deleted
 afterwards.
 
-Import into a test module with::
+Import into a test module (the fixtures are named ``nats_admin``, ``nats_server`` and
+``nats_url_factory``; the ``_fixture`` suffix keeps test parameters from shadowing them)::
 
-    from tests.support.nats_fixtures import nats_admin, nats_server, nats_url_factory  # noqa: F401
+    from tests.support.nats_fixtures import (  # noqa: F401 - fixtures
+        nats_admin_fixture,
+        nats_server_fixture,
+        nats_url_factory_fixture,
+    )
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ async def connect_admin(server: str) -> Client:
     )
 
 
-@pytest.fixture
-async def nats_admin() -> AsyncIterator[JetStreamContext]:
+@pytest.fixture(name="nats_admin")
+async def nats_admin_fixture() -> AsyncIterator[JetStreamContext]:
     """JetStream on the test server; fails the test if there is none."""
     server = os.environ.get(NATS_URL_ENV, DEFAULT_NATS_URL)
     try:
@@ -76,14 +81,14 @@ async def nats_admin() -> AsyncIterator[JetStreamContext]:
         await nc.close()
 
 
-@pytest.fixture
-def nats_server(nats_admin: JetStreamContext) -> str:
+@pytest.fixture(name="nats_server")
+def nats_server_fixture(nats_admin: JetStreamContext) -> str:
     """The test server's URL, checked to have JetStream."""
     return os.environ.get(NATS_URL_ENV, DEFAULT_NATS_URL)
 
 
-@pytest.fixture
-async def nats_url_factory(
+@pytest.fixture(name="nats_url_factory")
+async def nats_url_factory_fixture(
     nats_server: str, nats_admin: JetStreamContext
 ) -> AsyncIterator[NatsUrlFactory]:
     """``make(**options)`` → a queue URL with its own stream/subject/durable. Pass

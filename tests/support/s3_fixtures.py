@@ -175,6 +175,9 @@ def s3_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Se
         "-admin.ui=false",
         "-master.telemetry=false",
         f"-s3.config={folder / 's3.json'}",
+        # Its own folder rather than /tmp/seaweedfs-*.sock, which weed leaves behind.
+        f"-s3.localSocket={folder / 's3.sock'}",
+        f"-filer.localSocket={folder / 'filer.sock'}",
     ]
     (folder / "data").mkdir()
     log_path = folder / "weed.log"

@@ -109,6 +109,7 @@ class Scheduler:
         """Lead (or stand by) until ``stop``; then finish the tick and release the lock."""
         log.info("scheduler started", owner=self.owner, lookahead=self.lookahead.total_seconds())
         renew = self.lock_ttl / 3
+        backoff = 0.5
         try:
             while not stop.is_set():
                 try:
@@ -122,10 +123,14 @@ class Scheduler:
                     log.warning("fenced out: another scheduler leads", error=str(exc))
                     await self._step_down()
                     continue
-                except (VecronError, OSError) as exc:  # a backend is down: retry, not crash
-                    log.warning("scheduler tick failed; retrying", error=str(exc))
-                    await self._sleep(stop, 1.0)
+                except Exception as exc:  # a backend is down or restarting: retry, never crash
+                    log.warning(
+                        "scheduler tick failed; retrying", error=str(exc)[:500], retry_in=backoff
+                    )
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2, 10.0)
                     continue
+                backoff = 0.5
                 delay = (
                     None if wake is None else (wake - self.lookahead - self.clock()).total_seconds()
                 )

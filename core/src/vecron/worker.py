@@ -101,7 +101,22 @@ class Worker:
     ) -> list[bool]:
         results = [r for rs, _ in items for r in rs]
         outcomes = [o for _, o in items if o is not None]
-        applied = iter(await self.store.record(results, outcomes))
+        # The steps have run: keep trying to record that while the lease lasts (a
+        # database restart), rather than leave them to run again after the lease.
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.lease.total_seconds() / 2
+        delay = 0.2
+        while True:
+            try:
+                recorded = await self.store.record(results, outcomes)
+                break
+            except Exception as exc:
+                if loop.time() + delay > give_up:
+                    raise
+                log.warning("recording results failed; retrying", error=str(exc)[:300])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        applied = iter(recorded)
         return [next(applied) if o is not None else True for _, o in items]
 
     # -- main loop ----------------------------------------------------------------
@@ -118,7 +133,12 @@ class Worker:
                 if room <= 0:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                deliveries = await self.queue.fetch(room, timeout=0.2)
+                try:
+                    deliveries = await self.queue.fetch(room, timeout=0.2)
+                except Exception as exc:  # the broker is away: wait, the store keeps the work
+                    log.warning("fetching from the queue failed", error=str(exc)[:300])
+                    await asyncio.sleep(1.0)
+                    continue
                 for delivery in deliveries:
                     task = asyncio.create_task(self._handle(delivery))
                     self._tasks.add(task)
@@ -174,8 +194,8 @@ class Worker:
                 # Long steps: tell the broker the work goes on, so it does not redeliver.
                 for delivery in list(self._deliveries.values()):
                     await delivery.in_progress()
-            except (VecronError, OSError) as exc:  # try again next period
-                log.warning("could not renew leases", error=str(exc))
+            except Exception as exc:  # try again next period
+                log.warning("could not renew leases", error=str(exc)[:300])
 
     async def _handle(self, delivery: Delivery) -> None:
         """Claim and load at once (batched with every other delivery), then start the

@@ -88,4 +88,6 @@ def rerun(
     if as_json:
         print_json(execution_dict(execution))
     else:
-        out.print(f"execution {execution.id}: queued again ({execution.max_attempts - execution.attempt} attempts)")
+        out.print(
+            f"execution {execution.id}: queued again ({execution.max_attempts - execution.attempt} attempts)"
+        )

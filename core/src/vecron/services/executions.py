@@ -68,7 +68,9 @@ class ExecutionService:
         execution = await self.store.get_execution(execution_id)
         if extra_attempts is None:
             try:
-                definition = await self.store.job_definition(execution.job_id, execution.job_version)
+                definition = await self.store.job_definition(
+                    execution.job_id, execution.job_version
+                )
                 extra_attempts = definition.retry.max_attempts
             except NotFoundError:
                 extra_attempts = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 from abc import ABCMeta, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,7 +120,7 @@ class ObjectStorage(metaclass=ABCMeta):
         """
 
     @abstractmethod
-    def open_stream(self, key: str) -> AsyncIterator[bytes]:
+    def open_stream(self, key: str) -> AsyncGenerator[bytes, None]:
         """Iterate over the object in chunks of at most :data:`CHUNK_SIZE` bytes.
 
         Raises :class:`NotFoundError` on the first iteration when nothing is at ``key``.

@@ -18,7 +18,7 @@ import contextlib
 import os
 import stat as stat_mode
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -141,7 +141,7 @@ class FileStorage(ObjectStorage):
     async def put_bytes(
         self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
     ) -> None:
-        await asyncio.to_thread(self._write_all, key, bytes(data))
+        await asyncio.to_thread(self._write_all, key, data)
 
     async def put_stream(
         self,
@@ -197,7 +197,7 @@ class FileStorage(ObjectStorage):
     async def get_bytes(self, key: str) -> bytes:
         return await asyncio.to_thread(self._read_all, key)
 
-    async def open_stream(self, key: str) -> AsyncIterator[bytes]:
+    async def open_stream(self, key: str) -> AsyncGenerator[bytes, None]:
         file = await asyncio.to_thread(self._open_read, key)
         try:
             while chunk := await asyncio.to_thread(file.read, CHUNK_SIZE):
