@@ -9,8 +9,8 @@ from typing import Any
 
 import pluggy
 
-from .plugins import build_registry, get_plugin_manager
 from .lock import Lock, open_lock
+from .plugins import build_registry, get_plugin_manager
 from .queue import Queue, open_queue
 from .registry import Registry
 from .scheduler import Scheduler

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .clock import utcnow
+from .errors import FencedOut, VecronError
 from .ids import new_id
 from .jobschedule import JobSchedule
+from .lock.base import Lock
 from .models.definition import MisfirePolicy
 from .models.execution import Execution, NewExecution, OccurrenceStatus
 from .models.job import JobRecord
-from .errors import FencedOut, VecronError
-from .lock.base import Lock
 from .queue.base import Queue, QueueMessage
 from .registry import Registry
 from .store.base import JobFires, NewOccurrence, Store

@@ -6,9 +6,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from ..models.execution import Execution, ExecutionStatus, StepResult
 from ..clock import utcnow
 from ..errors import NotFoundError
+from ..models.execution import Execution, ExecutionStatus, StepResult
 from ..store.base import Store
 
 
