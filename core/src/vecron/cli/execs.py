@@ -88,6 +88,5 @@ def rerun(
     if as_json:
         print_json(execution_dict(execution))
     else:
-        out.print(
-            f"execution {execution.id}: queued again ({execution.max_attempts - execution.attempt} attempts)"
-        )
+        left = execution.max_attempts - execution.attempt
+        out.print(f"execution {execution.id}: queued again ({left} attempts)")
