@@ -74,7 +74,7 @@ def environment(backend: str, database: str, home: Path) -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
     env = {
         "VECRON_DATABASE_URL": database,
-        "VECRON_LOG_LEVEL": "warning",
+        "VECRON_LOG_LEVEL": os.environ.get("VECRON_BENCH_LOG_LEVEL", "warning"),
         "VECRON_LOG_FORMAT": "json",
         "VECRON_PORT": "0",
         "VECRON_WORKER_CONCURRENCY": "1000",
@@ -94,14 +94,29 @@ def target_count(port: int) -> dict[str, int]:
     return data
 
 
+async def warm_up(rt: Runtime, port: int, count: int) -> None:
+    """Run a few executions first, so every process is up before the measured fires."""
+    await rt.jobs.save(
+        rt.jobs.parse(
+            {
+                "name": "warm-up",
+                "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}],
+            }
+        )
+    )
+    ids = [(await rt.jobs.run_now("warm-up"))[0].id for _ in range(count)]
+    for execution_id in ids:
+        await rt.executions.wait(execution_id, timeout=120)
+
+
 async def workload(
     args: argparse.Namespace,
     name: str,
-    docs: list[dict[str, Any]],
-    fires: dict[str, int],
-    until: datetime,
+    make: Any,
+    lead: float,
     port: int,
 ) -> dict[str, Any]:
+    """``make(fire_time) -> (documents, fires per job, when to stop waiting)``."""
     home = Path(tempfile.mkdtemp())
     database = (
         await fresh_database()
@@ -116,8 +131,6 @@ async def workload(
     procs: list[subprocess.Popen[bytes]] = []
     try:
         async with Runtime(settings) as rt:
-            for start in range(0, len(docs), 5000):
-                await rt.jobs.save_many([rt.jobs.parse(d) for d in docs[start : start + 5000]])
             full_env = {**os.environ, **env}
             if args.backend == "distributed":
                 procs.append(subprocess.Popen([VECRON, "scheduler"], env=full_env, cwd=home))
@@ -129,6 +142,13 @@ async def workload(
                 procs.append(
                     subprocess.Popen([VECRON, "up", "--no-example"], env=full_env, cwd=home)
                 )
+            await warm_up(rt, port, 4 * max(1, args.workers))
+            at = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
+            docs, fires, until = make(at)
+            for start in range(0, len(docs), 5000):
+                await rt.jobs.save_many([rt.jobs.parse(d) for d in docs[start : start + 5000]])
+            if datetime.now(UTC) > at - timedelta(seconds=1):
+                raise SystemExit("registering the jobs took longer than the lead time")
             expected = sum(fires.values())
             deadline = until + timedelta(seconds=120)
             while datetime.now(UTC) < deadline:
@@ -150,11 +170,13 @@ async def workload(
         if args.backend == "distributed":
             await drop_database(database)
     after = target_count(port)
+    executions = [e for e in executions if e.job_name != "warm-up"]
     per_fire = Counter((e.job_name, e.scheduled_at) for e in executions)
     per_job = Counter(e.job_name for e in executions if e.status is ExecutionStatus.SUCCEEDED)
     lost = sum(max(0, n - per_job[job]) for job, n in fires.items())
-    sent = after["requests"] - before["requests"]
-    distinct = after["keys"] - before["keys"]
+    warm = 4 * max(1, args.workers)
+    sent = after["requests"] - before["requests"] - warm
+    distinct = after["keys"] - before["keys"] - warm
     lateness = [
         (e.started_at - e.scheduled_at).total_seconds() * 1000
         for e in executions
@@ -187,35 +209,38 @@ def once_docs(count: int, at: datetime, port: int, prefix: str) -> list[dict[str
 
 async def main(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
     results = []
-    lead = timedelta(seconds=8 + args.burst / 2000)
     if args.burst:
-        at = (datetime.now(UTC) + lead).replace(microsecond=0)
-        docs = once_docs(args.burst, at, port, "burst")
-        results.append(await workload(args, "burst", docs, {d["name"]: 1 for d in docs}, at, port))
+
+        def burst(at: datetime) -> Any:
+            docs = once_docs(args.burst, at, port, "burst")
+            return docs, {d["name"]: 1 for d in docs}, at
+
+        results.append(await workload(args, "burst", burst, 3 + args.burst / 1500, port))
     if args.due:
-        at = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
-        docs = once_docs(args.due, at, port, "due")
-        results.append(
-            await workload(args, "due-at-once", docs, {d["name"]: 1 for d in docs}, at, port)
-        )
+
+        def due(at: datetime) -> Any:
+            docs = once_docs(args.due, at, port, "due")
+            return docs, {d["name"]: 1 for d in docs}, at
+
+        results.append(await workload(args, "due-at-once", due, 3 + args.due / 1500, port))
     if args.steady:
-        start = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
-        end = start + timedelta(seconds=args.seconds - 1)
-        docs = [
-            {
-                "name": f"steady-{i}",
-                "timezone": "UTC",
-                "start_at": start.isoformat(),
-                "end_at": end.isoformat(),
-                "triggers": [{"type": "cron", "expression": "* * * * * ?"}],
-                "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}],
-            }
-            for i in range(args.steady)
-        ]
-        fires = {d["name"]: args.seconds for d in docs}
-        results.append(
-            await workload(args, "steady", docs, fires, end + timedelta(seconds=2), port)
-        )
+
+        def steady(start: datetime) -> Any:
+            end = start + timedelta(seconds=args.seconds - 1)
+            docs = [
+                {
+                    "name": f"steady-{i}",
+                    "timezone": "UTC",
+                    "start_at": start.isoformat(),
+                    "end_at": end.isoformat(),
+                    "triggers": [{"type": "cron", "expression": "* * * * * ?"}],
+                    "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}],
+                }
+                for i in range(args.steady)
+            ]
+            return docs, {d["name"]: args.seconds for d in docs}, end + timedelta(seconds=2)
+
+        results.append(await workload(args, "steady", steady, 3, port))
     return results
 
 

@@ -60,6 +60,12 @@ class Executor(metaclass=ABCMeta):
     async def start(self, exit_stack: AsyncExitStack) -> None:  # noqa: B027 - optional hook
         """Open shared resources (sessions, pools); push their cleanup onto ``exit_stack``."""
 
+    def target(self, config: Any) -> str | None:
+        """What a step with ``config`` calls, for the circuit breaker: e.g.
+        ``https://api.example.com:443`` or a database host — never credentials. None (the
+        default) keeps the step out of any breaker."""
+        return None
+
     @abstractmethod
     async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
         """Run one step with its validated ``config`` (an instance of ``Config``).

@@ -9,6 +9,7 @@ from typing import Any
 
 import pluggy
 
+from .breaker import open_breaker
 from .lock import Lock, open_lock
 from .plugins import build_registry, get_plugin_manager
 from .queue import Queue, open_queue
@@ -46,6 +47,11 @@ class Runtime:
         self.lock: Lock = open_lock(settings.lock_url)
         await self.lock.start()
         self._stack.push_async_callback(self.lock.close)
+        self.breaker = open_breaker(
+            settings.lock_url, settings.breaker_threshold, settings.breaker_open_seconds
+        )
+        await self.breaker.start()
+        self._stack.push_async_callback(self.breaker.close)
         self.wakeup = Wakeup(self.store)
         self.jobs = JobService(
             self.store,
@@ -86,6 +92,7 @@ class Runtime:
             lease_seconds=self.settings.lease_seconds,
             batch_size=self.settings.batch_size,
             shutdown_grace=self.settings.shutdown_grace,
+            breaker=self.breaker,
         )
 
 

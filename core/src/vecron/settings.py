@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a published execution may wait unclaimed before re-sending.",
     )
+    breaker_threshold: int = Field(
+        5, ge=1, description="Consecutive failures of a target that open its circuit."
+    )
+    breaker_open_seconds: float = Field(
+        30.0, gt=0, description="Seconds a circuit stays open before one probe."
+    )
     shutdown_grace: float = Field(
         30.0, ge=0, description="Seconds a stopping worker lets running executions finish."
     )

@@ -21,6 +21,7 @@ import pluggy
 import structlog
 
 from .batcher import Batcher
+from .breaker import CircuitBreaker
 from .clock import utcnow
 from .errors import StepError, VecronError
 from .events import ExecutionEvent
@@ -40,11 +41,15 @@ log = get_logger("vecron.worker")
 
 
 class _StepFailure(Exception):
-    def __init__(self, step: StepResult, retryable: bool, retry_after: float | None) -> None:
+    def __init__(
+        self, step: StepResult, retryable: bool, retry_after: float | None, *, held: bool = False
+    ) -> None:
         super().__init__(step.error)
         self.step = step
         self.retryable = retryable
         self.retry_after = retry_after
+        #: Not run at all: its target's circuit is open. Waiting costs no attempt.
+        self.held = held
 
 
 class Worker:
@@ -61,9 +66,11 @@ class Worker:
         batch_size: int = 500,
         owner: str | None = None,
         shutdown_grace: float = 30.0,
+        breaker: CircuitBreaker | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.shutdown_grace = shutdown_grace
+        self.breaker = breaker
         self.store = store
         self.queue = queue
         self.registry = registry
@@ -293,7 +300,7 @@ class Worker:
                         pending.append(result)
         except _StepFailure as failure:
             log.warning(
-                "step failed",
+                "step held" if failure.held else "step failed",
                 step_id=failure.step.step_id,
                 error=failure.step.error,
                 retryable=failure.retryable,
@@ -347,9 +354,24 @@ class Worker:
         )
         started = self.clock()
         status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
+        target = executor.target(config) if self.breaker is not None else None
+        if target is not None and self.breaker is not None:
+            decision = await self.breaker.allow(target)
+            if not decision.allowed:
+                held = StepResult(
+                    execution_id=execution.id,
+                    step_id=step.id,
+                    attempt=execution.attempt,
+                    status=StepStatus.FAILED,
+                    started_at=started,
+                    finished_at=started,
+                    error=f"circuit open for {target}; waiting, not calling it",
+                )
+                raise _StepFailure(held, True, decision.retry_after, held=True)
         try:
             async with asyncio.timeout(step.timeout):
                 value = await executor.run(ctx, config)
+            await self._report(target, ok=True)
             return StepResult(
                 execution_id=execution.id,
                 step_id=step.id,
@@ -372,6 +394,8 @@ class Worker:
             raise
         except Exception as exc:  # an executor bug or an unclassified failure: retryable
             error = f"{type(exc).__name__}: {exc}"
+        # A final error (a 4xx) proves the target answers: only the rest count against it.
+        await self._report(target, ok=not retryable)
         result = StepResult(
             execution_id=execution.id,
             step_id=step.id,
@@ -383,6 +407,10 @@ class Worker:
             error=error,
         )
         raise _StepFailure(result, retryable, retry_after)
+
+    async def _report(self, target: str | None, *, ok: bool) -> None:
+        if target is not None and self.breaker is not None:
+            await self.breaker.record(target, ok)
 
     async def _overlaps(self, execution: Execution) -> bool:
         """Is another execution of the job running that came first? The earliest claim
@@ -407,10 +435,30 @@ class Worker:
         job_timeout: bool = False,
     ) -> None:
         timed_out = job_timeout or failure.step.status is StepStatus.TIMED_OUT
+        now = self.clock()
+        if failure.held:  # the circuit is open: wait for it without spending an attempt
+            await self._records.submit(
+                (
+                    [],
+                    Outcome(
+                        execution_id=execution.id,
+                        owner=self.owner,
+                        attempt=execution.attempt,
+                        status=ExecutionStatus.QUEUED,
+                        at=now,
+                        error=failure.step.error,
+                        not_before=now + timedelta(seconds=failure.retry_after or 1.0),
+                        started_at=started,
+                        refund_attempt=True,
+                    ),
+                )
+            )
+            if self.wakeup is not None:
+                self.wakeup.notify()
+            return
         delay = definition.retry.backoff(execution.attempt)
         if failure.retry_after is not None:
             delay = max(delay, failure.retry_after)
-        now = self.clock()
         budget = definition.retry.budget
         within_budget = budget is None or (
             now + timedelta(seconds=delay) - (execution.scheduled_at or execution.created_at)

@@ -55,15 +55,18 @@ _FLOAT_OPTIONS = (
 )
 
 
+#: One encoder for every message: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_message(message: QueueMessage) -> bytes:
     """The payload: the ids a worker needs to claim the execution, nothing else."""
-    return json.dumps(
+    return _ENCODER.encode(
         {
             "execution_id": message.execution_id,
             "not_before": message.not_before.isoformat(),
             "attempt": message.attempt,
-        },
-        separators=(",", ":"),
+        }
     ).encode()
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
@@ -64,6 +64,13 @@ class HttpExecutor(Executor):
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar()
             )
         return self._session
+
+    def target(self, config: Any) -> str | None:
+        """``scheme://host:port`` of the request: what the circuit breaker guards."""
+        cfg = config if isinstance(config, HttpConfig) else HttpConfig.model_validate(config)
+        parts = urlsplit(str(cfg.url))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{parts.scheme}://{parts.hostname}:{port}"
 
     async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
         cfg = config if isinstance(config, HttpConfig) else HttpConfig.model_validate(config)
