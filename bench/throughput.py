@@ -263,8 +263,7 @@ if __name__ == "__main__":
     finally:
         target.terminate()
         target.wait()
-    print(
-        f"backend={arguments.backend} workers={arguments.workers} ({time.perf_counter() - started:.0f} s)"
-    )
+    took = time.perf_counter() - started
+    print(f"backend={arguments.backend} workers={arguments.workers} ({took:.0f} s)")
     for row in rows:
         print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
