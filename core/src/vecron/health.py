@@ -1,49 +1,63 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (its backends answer)."""
+"""``/healthz`` (the process is alive) and ``/readyz`` (its backends answer).
+
+``/readyz`` asks every backend the process uses — database, queue, lock — and answers
+503 naming the ones that do not, so a load balancer or Kubernetes stops sending work to
+a process that cannot do it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from .store.base import Store
-
-STORE = web.AppKey("store", Store)
+Check = Callable[[], Awaitable[object]]
+CHECKS = web.AppKey("checks", Mapping[str, Check])
 
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(request: web.Request) -> web.Response:
+async def _probe(check: Check) -> str:
     try:
         async with asyncio.timeout(2):
-            await request.app[STORE].revision()
+            await check()
     except Exception as exc:
-        return web.json_response({"status": "unavailable", "store": str(exc)[:200]}, status=503)
-    return web.json_response({"status": "ready"})
+        return f"unavailable: {str(exc)[:200]}"
+    return "ok"
 
 
-def health_app(store: Store) -> web.Application:
+async def readyz(request: web.Request) -> web.Response:
+    checks = request.app[CHECKS]
+    results = dict(
+        zip(checks, await asyncio.gather(*(_probe(c) for c in checks.values())), strict=True)
+    )
+    ready = all(value == "ok" for value in results.values())
+    return web.json_response(
+        {"status": "ready" if ready else "unavailable", **results}, status=200 if ready else 503
+    )
+
+
+def health_app(checks: Mapping[str, Check]) -> web.Application:
     app = web.Application()
-    app[STORE] = store
+    app[CHECKS] = checks
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
 
 
 @asynccontextmanager
-async def serve_health(store: Store, host: str, port: int) -> AsyncIterator[int]:
+async def serve_health(checks: Mapping[str, Check], host: str, port: int) -> AsyncIterator[int]:
     """Serve the probes; yields the bound port (useful with port 0)."""
-    runner = web.AppRunner(health_app(store), access_log=None)
+    runner = web.AppRunner(health_app(checks), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     try:
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        yield sockets[0].getsockname()[1] if sockets else port
+        addresses = runner.addresses
+        yield int(addresses[0][1]) if addresses else port
     finally:
         await runner.cleanup()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
@@ -67,6 +68,10 @@ class Runtime:
         *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None] | Any,
     ) -> None:
         await self._stack.aclose()
+
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[object]]]:
+        """What ``/readyz`` asks: every backend this process talks to."""
+        return {"store": self.store.revision, "queue": self.queue.ping, "lock": self.lock.ping}
 
     def scheduler(self) -> Scheduler:
         return Scheduler(

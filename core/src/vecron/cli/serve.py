@@ -37,7 +37,7 @@ async def _serve(
     _stop_on_signals(stop)
     async with (
         Runtime(settings) as rt,
-        serve_health(rt.store, settings.host, settings.port) as bound,
+        serve_health(rt.readiness_checks(), settings.host, settings.port) as bound,
     ):
         tune_gc()
         log.info(

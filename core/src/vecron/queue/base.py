@@ -59,6 +59,9 @@ class Queue(metaclass=ABCMeta):
     async def fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
         """Up to ``max_messages`` deliveries; waits at most ``timeout`` s for the first."""
 
+    async def ping(self) -> None:  # noqa: B027 - in-process queues are always there
+        """Check the broker answers. :raises BackendUnavailable: it does not."""
+
     async def dead_letter(self, execution_id: str, reason: str) -> None:  # noqa: B027
         """Announce a dead-lettered execution to broker-side consumers (best effort).
 

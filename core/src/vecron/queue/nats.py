@@ -19,6 +19,7 @@ have been consumed inside the window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -237,6 +238,7 @@ class NatsQueue(Queue):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
+        self._ready = False  # stream, consumer and subscription set up
         self._setup_lock = asyncio.Lock()
         self._closing = False
 
@@ -286,6 +288,7 @@ class NatsQueue(Queue):
 
     async def close(self) -> None:
         nc, self._nc, self._js, self._sub = self._nc, None, None, None
+        self._ready = False
         if nc is None or nc.is_closed:
             return
         self._closing = True
@@ -339,7 +342,12 @@ class NatsQueue(Queue):
                 filter_subject=s.subject,
             )
             await js.add_consumer(s.stream, consumer)
+            if self._sub is not None:  # bound before the stream was lost
+                with contextlib.suppress(Exception):
+                    await self._sub.unsubscribe()
+                self._sub = None
             self._sub = await js.pull_subscribe_bind(durable=s.durable, stream=s.stream)
+            self._ready = True
         except nats.js.errors.APIError as exc:
             raise ConfigurationError(
                 f"NATS refused stream {s.stream!r} / consumer {s.durable!r}: {exc}",
@@ -355,9 +363,9 @@ class NatsQueue(Queue):
 
     async def _ensure_setup(self) -> JetStreamContext.PullSubscription:
         """The pull subscription, set up again if the stream or consumer was lost."""
-        if self._sub is None:
+        if not self._ready:
             async with self._setup_lock:
-                if self._sub is None:
+                if not self._ready:
                     await self._setup()
         assert self._sub is not None
         return self._sub
@@ -401,7 +409,7 @@ class NatsQueue(Queue):
                 await asyncio.gather(*futures)
         except (TimeoutError, nats.errors.Error, BackendUnavailable, ConfigurationError) as exc:
             if _lost_stream(exc):
-                self._sub = None
+                self._ready = False
             raise BackendUnavailable(
                 f"NATS did not store {len(messages)} message(s): "
                 f"{type(exc).__name__} {exc}".strip(),
@@ -426,7 +434,7 @@ class NatsQueue(Queue):
             # loop goes on; the next fetch sets the stream up again if it is gone.
             log.warning("NATS fetch failed", error=f"{type(exc).__name__}: {exc}")
             if _lost_stream(exc):
-                self._sub = None
+                self._ready = False
             await asyncio.sleep(FETCH_ERROR_PAUSE)
             return []
         out: list[Delivery] = []
