@@ -419,14 +419,18 @@ async def test_nats_dead_letter_lands_on_the_dlq_subject(
 async def test_nats_publish_fails_loudly_then_recovers_when_the_stream_is_gone(
     nats_url_factory: NatsUrlFactory, nats_admin: JetStreamContext, opened: list[Queue]
 ) -> None:
-    queue = await start(nats_url_factory(), opened)
-    assert isinstance(queue, NatsQueue)
-    await nats_admin.delete_stream(queue.settings.stream)
+    url = nats_url_factory()
+    scheduler, worker = await start(url, opened), await start(url, opened)
+    assert isinstance(scheduler, NatsQueue)
+    await nats_admin.delete_stream(scheduler.settings.stream)  # e.g. a server that lost its disk
     with pytest.raises(BackendUnavailable, match="did not store"):
-        await queue.publish([msg(1)])
-    assert await queue.fetch(10, timeout=0.3) == []  # no crash; sets the stream up again
-    await queue.publish([msg(1)])  # the scheduler's retry on its next tick
-    assert await drain(queue) == [msg(1)]
+        await scheduler.publish([msg(1)])
+    for _ in range(3):
+        assert await worker.fetch(10, timeout=0.3) == []  # the worker loop goes on
+    await scheduler.publish([msg(1)])  # the scheduler's retry on its next tick
+    assert await drain(worker, timeout=1) == [msg(1)]
+    await scheduler.publish([msg(2)])
+    assert await drain(scheduler, timeout=1) == [msg(2)]
 
 
 async def test_nats_rides_out_a_broken_connection(
