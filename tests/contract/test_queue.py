@@ -173,6 +173,10 @@ async def test_in_progress_then_ack_ends_the_delivery(queue: Queue) -> None:
     assert await queue.fetch(10, timeout=0.3) == []
 
 
+async def test_a_started_queue_answers_ping(queue: Queue) -> None:
+    await queue.ping()
+
+
 async def test_dead_letter_never_reaches_the_workers(queue: Queue) -> None:
     await queue.dead_letter("exec-1", "failed 5 times")
     assert await queue.fetch(10, timeout=0.3) == []
@@ -249,6 +253,8 @@ async def test_nats_start_fails_fast_when_nobody_listens() -> None:
     with pytest.raises(BackendUnavailable, match="cannot connect to NATS"):
         await queue.start()
     assert time.monotonic() - started < 10
+    with pytest.raises(BackendUnavailable, match="not connected"):
+        await queue.ping()
     await queue.close()  # nothing opened: a no-op
 
 
@@ -447,6 +453,8 @@ async def test_nats_rides_out_a_broken_connection(
 
         await proxy.cut()
         assert await queue.fetch(10, timeout=0.3) == []  # the worker loop goes on
+        with pytest.raises(BackendUnavailable):  # /readyz says so
+            await queue.ping()
         with pytest.raises(BackendUnavailable):
             await queue.publish([msg(2)])  # no PubAck: the execution stays unpublished
         await proxy.restore()
@@ -463,6 +471,7 @@ async def test_nats_rides_out_a_broken_connection(
             while not delivered:
                 delivered = await queue.fetch(10, timeout=1)
         await delivered[0].ack()
+        await queue.ping()
         # The publish lost in the outage may have reached the server after all; the
         # retry carried the same Nats-Msg-Id, so exec-2 arrives exactly once.
         rest = await drain(queue, timeout=1)

@@ -149,3 +149,12 @@ class ExecutionFailed(VecronError):
 
     exit_code = 1
     code = "execution-failed"
+
+
+class SecretKeyError(ConfigurationError):
+    """A secret value cannot be decrypted with the configured keys (or no key is set).
+
+    Never falls back to anything: the step or command that needed the value fails.
+    """
+
+    code = "secret-key"

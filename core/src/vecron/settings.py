@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -55,6 +56,35 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(500, ge=1, le=10_000)
     auto_migrate: bool = Field(True, description="Apply database migrations at start-up.")
+    # NoDecode: the environment gives a comma-separated list, not JSON.
+    secret_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (),
+        description="Fernet keys for secret variables, comma-separated: the first encrypts, "
+        "every one decrypts. Production must set it (VECRON_SECRET_KEYS); without it a "
+        "key is generated into secret_key_file.",
+    )
+    secret_key_file: Path | None = Field(
+        None,
+        description="Where the generated key is kept when secret_keys is empty "
+        "(default: secret.key beside the SQLite database file).",
+    )
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        from .secrets import check_key
+
+        for position, key in enumerate(value, start=1):
+            # The message names the position only: a key must never reach a log line.
+            check_key(key.get_secret_value(), position)
+        return value
 
     @field_validator("timezone")
     @classmethod

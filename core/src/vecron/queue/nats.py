@@ -447,6 +447,23 @@ class NatsQueue(Queue):
                 await _NatsDelivery(msg, _UNREADABLE).ack()
         return out
 
+    async def ping(self) -> None:
+        """Ready means connected and JetStream answering (a reconnecting client is not)."""
+        import nats.errors
+
+        nc = self._nc
+        if nc is None or not nc.is_connected:
+            raise BackendUnavailable(
+                "NATS is not connected" + (" (reconnecting)" if nc is not None else ""),
+                hint="is nats-server running?",
+            )
+        try:
+            await self._jetstream().account_info()
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise BackendUnavailable(
+                f"NATS JetStream did not answer: {type(exc).__name__} {exc}".strip()
+            ) from exc
+
     async def dead_letter(self, execution_id: str, reason: str) -> None:
         import nats.errors
 
