@@ -144,6 +144,35 @@ class FinalError(StepError):
     retryable = False
 
 
+class TemplateError(FinalError):
+    """A step's template cannot be rendered: undefined reference, syntax error (S2.4).
+
+    Final: the same template over the same context fails the same way again.
+    ``config_field`` is the dotted path inside the step's config (``json.id``, ``when``).
+    """
+
+    code = "template"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step_id: str | None = None,
+        config_field: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.step_id = step_id
+        self.config_field = config_field
+        self.reference = reference
+
+
+class TemplateSecurityError(TemplateError):
+    """The template sandbox refused an operation (Python internals, oversized results)."""
+
+    code = "template-security"
+
+
 class ExecutionFailed(VecronError):
     """``vecron job run --wait`` saw its execution end in failure."""
 

@@ -12,6 +12,7 @@ import pluggy
 
 from .breaker import open_breaker
 from .lock import Lock, open_lock
+from .storage import ObjectStorage, open_storage
 from .plugins import build_registry, get_plugin_manager
 from .queue import Queue, open_queue
 from .registry import Registry
@@ -53,10 +54,14 @@ class Runtime:
         )
         await self.breaker.start()
         self._stack.push_async_callback(self.breaker.close)
+        self.storage: ObjectStorage = open_storage(settings.storage_url)
+        await self.storage.start()
+        self._stack.push_async_callback(self.storage.close)
         self.wakeup = Wakeup(self.store)
         self.jobs = JobService(
             self.store,
             self.registry,
+            storage=self.storage,
             default_timezone=settings.timezone,
             on_change=self.wakeup.notify,
         )

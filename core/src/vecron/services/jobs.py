@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 from collections.abc import Callable, Sequence
@@ -12,13 +13,14 @@ from typing import Any
 
 from ..clock import utcnow
 from ..definition import json_schema, parse_definition, parse_text
-from ..errors import ConflictError, ValidationError, VecronError
+from ..errors import ConflictError, ValidationError
 from ..ids import new_id
 from ..jobschedule import JobSchedule
 from ..models.definition import JobDefinition, OverlapPolicy
 from ..models.execution import Execution, NewExecution, Occurrence
 from ..models.job import JobRecord
 from ..registry import Registry
+from ..storage import ObjectStorage
 from ..store.base import SaveResult, Store
 
 DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -49,7 +51,9 @@ class JobService:
         default_timezone: str,
         on_change: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        storage: ObjectStorage | None = None,
     ) -> None:
+        self.storage = storage
         self.store = store
         self.registry = registry
         self.default_timezone = default_timezone
@@ -107,17 +111,7 @@ class JobService:
         return schedule.next_after(now - timedelta(microseconds=1), job, finished_at=None)
 
     async def save(self, definition: JobDefinition) -> SaveResult:
-        now = self.clock()
-        try:
-            existing: JobRecord | None = await self.store.get_job(definition.name)
-        except VecronError:
-            existing = None
-        if existing is not None and existing.definition == definition:
-            return SaveResult(job=existing, change="unchanged", previous=existing.definition)
-        result = await self.store.save_job(
-            definition, next_fire_at=self.first_fire(definition, existing, now), now=now
-        )
-        self._changed()
+        [result] = await self.save_many([definition])
         return result
 
     async def save_many(self, definitions: Sequence[JobDefinition]) -> list[SaveResult]:
@@ -127,9 +121,26 @@ class JobService:
         results = await self.store.save_jobs(
             [(d, self.first_fire(d, current.get(d.name), now)) for d in definitions], now=now
         )
+        await self._store_documents([r for r in results if r.change != "unchanged"])
         if any(r.change != "unchanged" for r in results):
             self._changed()
         return results
+
+    async def _store_documents(self, saved: Sequence[SaveResult]) -> None:
+        """Each version's full definition in object storage (S2.2): ``jobs/{id}/v{n}.json``
+        beside ``jobs/{id}/definition.json``, the current one."""
+        if self.storage is None or not saved:
+            return
+        storage = self.storage
+        limit = asyncio.Semaphore(16)
+
+        async def put(result: SaveResult) -> None:
+            document = result.job.definition.model_dump(mode="json")
+            async with limit:
+                await storage.put_json(f"jobs/{result.job.id}/v{result.job.version}.json", document)
+                await storage.put_json(f"jobs/{result.job.id}/definition.json", document)
+
+        await asyncio.gather(*(put(r) for r in saved))
 
     async def apply(self, path: Path, *, dry_run: bool = False) -> list[ApplyChange]:
         """Create or update every job in ``path``: all documents are validated first and

@@ -7,7 +7,7 @@ fires, claims or outcomes, never one per row.
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +57,22 @@ class JobFires:
     new_next_fire_at: datetime | None
     executions: Sequence[NewExecution] = field(default_factory=tuple)
     occurrences: Sequence[NewOccurrence] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredVariable:
+    """A variable as stored. ``scope`` is a job id, or None for a global variable.
+
+    ``value`` is the plaintext, or for a ``secret`` variable its encrypted token: the
+    store never sees a secret in clear.
+    """
+
+    scope: str | None
+    name: str
+    value: str
+    secret: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class Store(metaclass=ABCMeta):
@@ -276,3 +292,40 @@ class Store(metaclass=ABCMeta):
     @abstractmethod
     async def occurrences(self, job_id: str, limit: int = 100) -> list[Occurrence]:
         """The ledger for a job, newest fire time first."""
+
+    # -- variables ----------------------------------------------------------------
+    @abstractmethod
+    async def set_variable(
+        self, scope: str | None, name: str, value: str, *, secret: bool, now: datetime
+    ) -> StoredVariable:
+        """Create or replace the variable ``name`` in ``scope`` (a job id; None = global).
+        ``value`` is the token when ``secret``. ``created_at`` survives a replace."""
+
+    @abstractmethod
+    async def get_variable(self, scope: str | None, name: str) -> StoredVariable | None:
+        """The variable ``name`` in exactly ``scope`` (no fallback to global)."""
+
+    @abstractmethod
+    async def list_variables(
+        self, *, scope: str | None = None, every_scope: bool = False
+    ) -> list[StoredVariable]:
+        """The variables of ``scope`` (None = global), or with ``every_scope`` all of
+        them; global ones first, then by scope and name."""
+
+    @abstractmethod
+    async def delete_variable(self, scope: str | None, name: str) -> bool:
+        """Delete it; False when there was no such variable."""
+
+    @abstractmethod
+    async def variables_for_jobs(self, job_ids: Sequence[str]) -> dict[str, list[StoredVariable]]:
+        """For each job id: the global variables and its own, in one query. A job-scoped
+        variable comes after the global one of the same name (the later one wins)."""
+
+    async def variables_for_job(self, job_id: str) -> list[StoredVariable]:
+        """:meth:`variables_for_jobs` for one job."""
+        return (await self.variables_for_jobs([job_id]))[job_id]
+
+    @abstractmethod
+    async def rotate_secret_values(self, rotate: Callable[[StoredVariable], str]) -> int:
+        """Replace every secret variable's token with ``rotate(variable)``, all in one
+        transaction (an exception from ``rotate`` changes nothing). Returns the count."""

@@ -145,6 +145,23 @@ scheduler_leader = Table(
     Column("elected_at", UtcDateTime, nullable=False),
 )
 
+#: The ``scope`` of a global variable; a job-scoped one has its job's id.
+GLOBAL_SCOPE = ""
+
+variables = Table(
+    "variables",
+    metadata,
+    # Not NULL for global: a NULL would never conflict in the primary key on PostgreSQL.
+    Column("scope", String(ID_LENGTH), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
+    # A secret's value is only ever its Fernet token (vecron.secrets).
+    Column("value", Text, nullable=False),
+    Column("secret", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("scope", "name"),
+)
+
 revision = Table(
     "revision",
     metadata,

@@ -50,7 +50,8 @@ from vecron.models.job import JobRecord
 from . import fires as fires_module
 from . import outcomes as outcomes_module
 from . import rows, saving
-from .base import JobFires, SaveResult, Store
+from . import variables as variables_module
+from .base import JobFires, SaveResult, Store, StoredVariable
 from .engine import create_engine, is_sqlite, writer
 from .migrate import upgrade_to_head
 from .schema import (
@@ -195,6 +196,7 @@ class SqlStore(Store):
             if deleted.rowcount == 0:
                 raise NotFoundError(f"job {job_id!r} not found")
             await conn.execute(delete(job_versions).where(job_versions.c.job_id == job_id))
+            await variables_module.delete_job_variables(conn, job_id)
             await self._cancel_queued(conn, job_id, reason="job deleted", only_unstarted=False)
             await bump_revision(conn)
 
@@ -600,6 +602,39 @@ class SqlStore(Store):
         async with self._read() as conn:
             found = (await conn.execute(query)).mappings().all()
         return [rows.occurrence(row) for row in found]
+
+    # -- variables ----------------------------------------------------------------
+    async def set_variable(
+        self, scope: str | None, name: str, value: str, *, secret: bool, now: datetime
+    ) -> StoredVariable:
+        async with self._write() as conn:
+            return await variables_module.set_variable(
+                conn, self._statements, scope, name, value, secret=secret, now=now
+            )
+
+    async def get_variable(self, scope: str | None, name: str) -> StoredVariable | None:
+        async with self._read() as conn:
+            return await variables_module.get_variable(conn, scope, name)
+
+    async def list_variables(
+        self, *, scope: str | None = None, every_scope: bool = False
+    ) -> list[StoredVariable]:
+        async with self._read() as conn:
+            return await variables_module.list_variables(conn, scope=scope, every_scope=every_scope)
+
+    async def delete_variable(self, scope: str | None, name: str) -> bool:
+        async with self._write() as conn:
+            return await variables_module.delete_variable(conn, scope, name)
+
+    async def variables_for_jobs(self, job_ids: Sequence[str]) -> dict[str, list[StoredVariable]]:
+        async with self._read() as conn:
+            return await variables_module.variables_for_jobs(conn, job_ids)
+
+    async def rotate_secret_values(self, rotate: Callable[[StoredVariable], str]) -> int:
+        async with self._write() as conn:
+            return await variables_module.rotate_secret_values(
+                conn, self._statements, rotate, lock=not self._sqlite
+            )
 
 
 def _mark_published(row: RowSource) -> Update:

@@ -1,0 +1,253 @@
+"""Variables: global and job-scoped (the job's wins), secret ones encrypted at rest.
+
+Values are text. A template sees ``{{ vars.NAME }}`` as a string; a JSON document
+stored as a variable stays text until a template parses it. A secret value is stored
+only as a Fernet token whose plaintext also names the variable's scope and name, so a
+token copied onto another variable in the database fails to open instead of handing
+one job another's secret (Fernet has no associated data to bind it otherwise).
+
+Nothing is cached: :meth:`VariableService.resolve_for_execution` reads the database,
+so a change is seen by the next execution without a restart (S3.1).
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..clock import utcnow
+from ..errors import ConflictError, NotFoundError, SecretKeyError, ValidationError
+from ..masking import MASK
+from ..models.job import JobRecord
+from ..secrets import SecretBox
+from ..store.base import Store, StoredVariable
+
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def check_name(name: str) -> str:
+    """:raises ValidationError: not a variable name (``^[A-Za-z_][A-Za-z0-9_]{0,127}$``)."""
+    if NAME_PATTERN.fullmatch(name) is None:
+        raise ValidationError(
+            f"{name!r} is not a variable name",
+            field="name",
+            hint="a letter or _, then up to 127 letters, digits or _",
+        )
+    return name
+
+
+def _label(name: str, job: str | None) -> str:
+    return f"variable {name!r}" if job is None else f"variable {name!r} of job {job!r}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariableView:
+    """A variable as shown: a secret's ``value`` is the mask unless it was revealed."""
+
+    name: str
+    job: str | None
+    job_id: str | None
+    secret: bool
+    value: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def scope(self) -> str:
+        return "global" if self.job is None else f"job {self.job}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "job": self.job,
+            "job_id": self.job_id,
+            "secret": self.secret,
+            "value": self.value,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedVariables:
+    """What one execution sees: ``values`` goes into the templates' ``vars``;
+    ``secret_values`` (plaintexts) must be masked in every output, log line and stored
+    context; ``secret_names`` are the names whose values are secret."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    secret_values: frozenset[str] = frozenset()
+    secret_names: frozenset[str] = frozenset()
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value replaced by the mask (longest first, so a
+        secret containing another is masked whole). Empty secrets are left alone."""
+        for secret in sorted(self.secret_values, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+
+class VariableService:
+    """Set, read, list and delete variables; resolve them for an execution."""
+
+    def __init__(self, store: Store, box: SecretBox) -> None:
+        self.store = store
+        self.box = box
+
+    # -- sealing ------------------------------------------------------------------
+    @staticmethod
+    def _binding(scope: str | None, name: str) -> str:
+        return f"{scope or ''}/{name}\n"
+
+    def _seal(self, scope: str | None, name: str, value: str) -> str:
+        return self.box.encrypt(self._binding(scope, name) + value)
+
+    def _open(self, variable: StoredVariable, label: str) -> str:
+        plaintext = self.box.decrypt(variable.value, name=label)
+        binding = self._binding(variable.scope, variable.name)
+        if not plaintext.startswith(binding):
+            raise SecretKeyError(
+                f"the encrypted value stored for secret {label} belongs to another variable",
+                hint="the database row was altered; set the variable again",
+            )
+        return plaintext[len(binding) :]
+
+    def _view(
+        self, variable: StoredVariable, job: JobRecord | None, *, reveal: bool
+    ) -> VariableView:
+        value = variable.value
+        if variable.secret:
+            value = (
+                self._open(variable, _label(variable.name, job.name if job else None))
+                if reveal
+                else MASK
+            )
+        return VariableView(
+            name=variable.name,
+            job=job.name if job else None,
+            job_id=variable.scope,
+            secret=variable.secret,
+            value=value,
+            created_at=variable.created_at,
+            updated_at=variable.updated_at,
+        )
+
+    async def _job(self, job: str | None) -> JobRecord | None:
+        return None if job is None else await self.store.get_job(job)
+
+    # -- commands -----------------------------------------------------------------
+    async def set(
+        self, name: str, value: str, *, job: str | None = None, secret: bool = False
+    ) -> VariableView:
+        """Create or replace a variable (``job`` is a job name or id; None = global).
+
+        :raises ValidationError: bad name.
+        :raises NotFoundError: no such job.
+        :raises ConflictError: it is secret and ``secret`` is False (a value meant to be
+            secret must not be stored in clear by a forgotten flag).
+        """
+        check_name(name)
+        record = await self._job(job)
+        scope = record.id if record else None
+        existing = await self.store.get_variable(scope, name)
+        label = _label(name, record.name if record else None)
+        if existing is not None and existing.secret and not secret:
+            raise ConflictError(
+                f"{label} is secret; pass --secret to change it",
+                hint="or delete it first to store a plain value",
+            )
+        stored_value = self._seal(scope, name, value) if secret else value
+        stored = await self.store.set_variable(
+            scope, name, stored_value, secret=secret, now=utcnow()
+        )
+        return self._view(stored, record, reveal=False)
+
+    async def get(self, name: str, *, job: str | None = None, reveal: bool = False) -> VariableView:
+        """The variable in exactly that scope; a secret one masked unless ``reveal``.
+
+        :raises NotFoundError: no such variable (or job).
+        :raises SecretKeyError: ``reveal`` and the value cannot be decrypted.
+        """
+        check_name(name)
+        record = await self._job(job)
+        variable = await self.store.get_variable(record.id if record else None, name)
+        if variable is None:
+            raise NotFoundError(
+                f"{_label(name, record.name if record else None)} not found",
+                hint="`vecron var list` shows the variables",
+            )
+        return self._view(variable, record, reveal=reveal)
+
+    async def delete(self, name: str, *, job: str | None = None) -> None:
+        """:raises NotFoundError: no such variable (or job)."""
+        check_name(name)
+        record = await self._job(job)
+        if not await self.store.delete_variable(record.id if record else None, name):
+            raise NotFoundError(
+                f"{_label(name, record.name if record else None)} not found",
+                hint="`vecron var list` shows the variables",
+            )
+
+    async def list(self, *, job: str | None = None) -> builtins.list[VariableView]:
+        """Every variable (global and every job's), or only the job's own with ``job``;
+        secret values masked."""
+        if job is not None:
+            record = await self.store.get_job(job)
+            found = await self.store.list_variables(scope=record.id)
+            return [self._view(v, record, reveal=False) for v in found]
+        found = await self.store.list_variables(every_scope=True)
+        jobs = (
+            {j.id: j for j in await self.store.list_jobs()} if any(v.scope for v in found) else {}
+        )
+        views = []
+        for variable in found:
+            if variable.scope is not None and variable.scope not in jobs:
+                continue  # its job was deleted between the two reads
+            views.append(self._view(variable, jobs.get(variable.scope or ""), reveal=False))
+        return views
+
+    async def rotate_key(self) -> int:
+        """Re-encrypt every secret value under the first configured key, in one
+        transaction; returns how many. Afterwards older keys can be removed.
+
+        :raises SecretKeyError: a value no configured key decrypts (nothing changed).
+        """
+        return await self.store.rotate_secret_values(
+            lambda v: self.box.rotate(v.value, name=_label(v.name, v.scope))
+        )
+
+    # -- executions ---------------------------------------------------------------
+    def _resolve(self, found: Sequence[StoredVariable], job_id: str) -> ResolvedVariables:
+        # Globals come first, so a job's own variable of the same name replaces it; only
+        # the winners are decrypted.
+        winners = {variable.name: variable for variable in found}
+        values: dict[str, str] = {}
+        secret_names: set[str] = set()
+        for name, variable in winners.items():
+            if variable.secret:
+                scope = None if variable.scope is None else job_id
+                values[name] = self._open(variable, _label(name, scope))
+                secret_names.add(name)
+            else:
+                values[name] = variable.value
+        return ResolvedVariables(
+            values=values,
+            secret_values=frozenset(values[name] for name in secret_names),
+            secret_names=frozenset(secret_names),
+        )
+
+    async def resolve_for_execution(self, job_id: str) -> ResolvedVariables:
+        """The variables an execution of ``job_id`` sees, read now (one query).
+
+        :raises SecretKeyError: a secret no configured key decrypts.
+        """
+        return self._resolve(await self.store.variables_for_job(job_id), job_id)
+
+    async def resolve_for_executions(self, job_ids: Sequence[str]) -> dict[str, ResolvedVariables]:
+        """:meth:`resolve_for_execution` for a batch of jobs, in one query."""
+        found = await self.store.variables_for_jobs(job_ids)
+        return {job_id: self._resolve(found[job_id], job_id) for job_id in found}
