@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from . import db, execs, jobs, plugins, schedule, serve
+from . import db, execs, jobs, plugins, schedule, secrets, serve, variables
 from .context import CliState
 
 app = typer.Typer(
@@ -73,3 +73,5 @@ app.add_typer(execs.app, name="exec", help="Inspect executions.")
 app.add_typer(schedule.app, name="schedule", help="Explain schedules.")
 app.add_typer(plugins.app, name="plugins", help="Installed plugins.")
 app.add_typer(db.app, name="db", help="Database migrations.")
+app.add_typer(variables.app, name="var", help="Global and job variables; secret ones masked.")
+app.add_typer(secrets.app, name="secrets", help="Keys that encrypt secret variables.")
