@@ -33,7 +33,8 @@ async def test_readyz_is_ready_when_all_answer() -> None:
 
     async with (
         serve_health({"store": fine}, "127.0.0.1", 0) as port,
-        aiohttp.ClientSession() as http,http.get(f"http://127.0.0.1:{port}/readyz") as ready
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/readyz") as ready,
     ):
         assert ready.status == 200
         assert (await ready.json()) == {"status": "ready", "store": "ok"}

@@ -12,14 +12,16 @@ import pluggy
 
 from .breaker import open_breaker
 from .lock import Lock, open_lock
-from .storage import ObjectStorage, open_storage
 from .plugins import build_registry, get_plugin_manager
 from .queue import Queue, open_queue
 from .registry import Registry
 from .scheduler import Scheduler
+from .secrets import secret_box
 from .services.executions import ExecutionService
 from .services.jobs import JobService
+from .services.variables import VariableService
 from .settings import Settings
+from .storage import ObjectStorage, open_storage
 from .store import Store
 from .wakeup import Wakeup
 from .worker import Worker
@@ -54,6 +56,8 @@ class Runtime:
         )
         await self.breaker.start()
         self._stack.push_async_callback(self.breaker.close)
+        self.secrets = secret_box(settings)
+        self.variables = VariableService(self.store, self.secrets)
         self.storage: ObjectStorage = open_storage(settings.storage_url)
         await self.storage.start()
         self._stack.push_async_callback(self.storage.close)

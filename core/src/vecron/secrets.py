@@ -55,7 +55,7 @@ def check_key(key: str, position: int = 1) -> None:
 
 
 def _subject(name: str | None) -> str:
-    return "a secret value" if name is None else f"secret variable {name!r}"
+    return "a secret value" if name is None else name
 
 
 class SecretBox:
@@ -106,7 +106,8 @@ class SecretBox:
         return self._fernet(encrypting=True).encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str, *, name: str | None = None) -> str:
-        """The plaintext of ``token``; ``name`` (the variable) goes into the error.
+        """The plaintext of ``token``; ``name`` is how an error names it (e.g.
+        ``secret variable 'TOKEN'``).
 
         :raises SecretKeyError: no configured key decrypts it (wrong key, or the token
             was changed); never a fallback value.

@@ -74,4 +74,8 @@ app.add_typer(schedule.app, name="schedule", help="Explain schedules.")
 app.add_typer(plugins.app, name="plugins", help="Installed plugins.")
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(variables.app, name="var", help="Global and job variables; secret ones masked.")
-app.add_typer(secrets.app, name="secrets", help="Keys that encrypt secret variables.")
+app.add_typer(
+    secrets.app,
+    name="secrets",
+    help="Keys of secret variables (production must set VECRON_SECRET_KEYS).",
+)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import ValidationError
-from ..services.variables import VariableService, VariableView
 from .context import out, print_json, run, with_runtime
+
+if TYPE_CHECKING:
+    from ..services.variables import VariableService, VariableView
 
 app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -24,10 +26,12 @@ CELL_LIMIT = 80
 
 def variable_service(rt: Any) -> VariableService:
     """The runtime's service, or one over its store and the configured keys."""
+    from ..secrets import secret_box
+    from ..services.variables import VariableService
+
     service = getattr(rt, "variables", None)
     if isinstance(service, VariableService):
         return service
-    from ..secrets import secret_box
 
     return VariableService(rt.store, secret_box(rt.settings))
 

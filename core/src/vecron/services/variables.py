@@ -17,14 +17,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import utcnow
 from ..errors import ConflictError, NotFoundError, SecretKeyError, ValidationError
 from ..masking import MASK
 from ..models.job import JobRecord
-from ..secrets import SecretBox
 from ..store.base import Store, StoredVariable
+
+if TYPE_CHECKING:
+    from ..secrets import SecretBox
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -107,7 +109,7 @@ class VariableService:
         return self.box.encrypt(self._binding(scope, name) + value)
 
     def _open(self, variable: StoredVariable, label: str) -> str:
-        plaintext = self.box.decrypt(variable.value, name=label)
+        plaintext = self.box.decrypt(variable.value, name=f"secret {label}")
         binding = self._binding(variable.scope, variable.name)
         if not plaintext.startswith(binding):
             raise SecretKeyError(
@@ -151,6 +153,9 @@ class VariableService:
             secret must not be stored in clear by a forgotten flag).
         """
         check_name(name)
+        if "\x00" in value:
+            # PostgreSQL text cannot hold it; refuse on every backend alike.
+            raise ValidationError("a variable value cannot contain a NUL character", field="value")
         record = await self._job(job)
         scope = record.id if record else None
         existing = await self.store.get_variable(scope, name)
@@ -217,7 +222,7 @@ class VariableService:
         :raises SecretKeyError: a value no configured key decrypts (nothing changed).
         """
         return await self.store.rotate_secret_values(
-            lambda v: self.box.rotate(v.value, name=_label(v.name, v.scope))
+            lambda v: self.box.rotate(v.value, name=f"secret {_label(v.name, v.scope)}")
         )
 
     # -- executions ---------------------------------------------------------------

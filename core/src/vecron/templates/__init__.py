@@ -1,0 +1,34 @@
+"""Templates in step configs: sandboxed Jinja over the Job Context (S2.4, S2.5).
+
+The worker builds a :class:`TemplateContext` before each step and calls
+:meth:`CompiledConfig.render`; ``when:`` conditions use :func:`compile_condition`;
+SQL executors use :func:`render_sql` so values are always bound parameters;
+:func:`validate_step_references` checks a job's templates when it is applied;
+:func:`mask` hides secret values in anything that leaves the worker.
+"""
+
+from __future__ import annotations
+
+from .condition import Condition, compile_condition
+from .config import CompiledConfig, compile_config
+from .context import TemplateContext
+from .redaction import MIN_SECRET_LENGTH, mask
+from .references import StepTemplates, references, validate_step_references
+from .sql import PLACEHOLDERS, CompiledSql, compile_sql, render_sql
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "PLACEHOLDERS",
+    "CompiledConfig",
+    "CompiledSql",
+    "Condition",
+    "StepTemplates",
+    "TemplateContext",
+    "compile_condition",
+    "compile_config",
+    "compile_sql",
+    "mask",
+    "references",
+    "render_sql",
+    "validate_step_references",
+]
