@@ -29,10 +29,12 @@ def _loc(parts: Sequence[int | str]) -> str:
 
 
 def pydantic_error(
-    exc: pydantic.ValidationError, prefix: Sequence[int | str] = ()
+    exc: pydantic.ValidationError,
+    prefix: Sequence[int | str] = (),
+    errors: Sequence[Any] | None = None,
 ) -> ValidationError:
     """The first problem of a pydantic error as one line naming its field."""
-    errors = exc.errors(include_url=False)
+    errors = list(errors) if errors is not None else exc.errors(include_url=False)
     first = errors[0]
     loc = [p for p in (*prefix, *first["loc"]) if p not in ("function-after", "function-before")]
     message = first["msg"]
@@ -90,11 +92,25 @@ def _split(
 def _validate_config(
     model: type[pydantic.BaseModel], config: dict[str, Any], where: list[int | str]
 ) -> None:
-    # What the user wrote is stored; the model is applied again when the step runs.
+    # What the user wrote is stored; the model is applied again, rendered, at run time.
+    # A field holding a template can only be checked then: its errors are deferred.
+    from .templates import compile_config
+
+    templated = compile_config(config, step_id=str(where[-1])).fields
     try:
         model.model_validate(config)
     except pydantic.ValidationError as exc:
-        raise pydantic_error(exc, where) from None
+        errors = [
+            e for e in exc.errors(include_url=False)
+            if not any(_under(e["loc"], path) for path in templated)
+        ]
+        if errors:
+            raise pydantic_error(exc, where, errors) from None
+
+
+def _under(loc: Sequence[int | str], path: str) -> bool:
+    dotted = ".".join(str(part) for part in loc)
+    return dotted == path or dotted.startswith(path + ".") or path.startswith(dotted + ".")
 
 
 def _localize(value: Any, tz: ZoneInfo) -> Any:
@@ -143,6 +159,9 @@ def parse_definition(data: Any, registry: Registry, *, default_timezone: str) ->
     except pydantic.ValidationError as exc:
         raise pydantic_error(exc) from None
     _check_rules(definition)
+    from .templates import validate_step_references
+
+    validate_step_references((s.id, s.config, s.when) for s in definition.steps)
     return definition
 
 

@@ -12,7 +12,7 @@ from .executor import Executor, ExecutorConfig
 from .trigger import Trigger, TriggerConfig
 
 #: Keys of a step or trigger document that belong to vecron, not to the plugin's Config.
-STEP_KEYS = frozenset({"id", "type", "timeout", "name", "description"})
+STEP_KEYS = frozenset({"id", "type", "timeout", "name", "description", "when"})
 TRIGGER_KEYS = frozenset({"type"})
 
 

@@ -96,6 +96,9 @@ class StepSpec(_Strict):
     name: str | None = None
     description: str | None = None
     timeout: float | None = Field(None, gt=0, description="Seconds; the step is cancelled after.")
+    when: str | None = Field(
+        None, description="A condition over the Job Context; false skips the step."
+    )
     config: dict[str, Any] = Field(default_factory=dict)
 
 
