@@ -221,3 +221,20 @@ async def test_duplicate_deliveries_in_one_batch_run_once(runtime: Runtime, call
         await asyncio.sleep(0.3)
     assert done.execution.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["d"] == 1
+
+
+async def test_resumed_execution_reads_earlier_outputs(runtime: Runtime, calls: Any) -> None:
+    await apply(
+        runtime,
+        job(
+            "resume-context",
+            {"id": "a", "type": "record", "label": "first"},
+            {"id": "b", "type": "record", "label": "{{ steps.a.output.label }}-x", "fail_times": 1},
+        ),
+    )
+    async with running(runtime):
+        detail = await run_and_wait(runtime, "resume-context")
+    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert calls.counts["first"] == 1  # step a ran once
+    assert calls.counts["first-x"] == 2  # step b saw a's output on both attempts
+    assert detail.execution.attempt == 2

@@ -90,18 +90,27 @@ def _split(
 
 
 def _validate_config(
-    model: type[pydantic.BaseModel], config: dict[str, Any], where: list[int | str]
+    model: type[pydantic.BaseModel],
+    config: dict[str, Any],
+    where: list[int | str],
+    step_id: str = "-",
 ) -> None:
     # What the user wrote is stored; the model is applied again, rendered, at run time.
     # A field holding a template can only be checked then: its errors are deferred.
+    from .errors import TemplateError
     from .templates import compile_config
 
-    templated = compile_config(config, step_id=str(where[-1])).fields
+    try:
+        templated = compile_config(config, step_id=step_id).fields
+    except TemplateError as exc:  # syntax, or reaching for Python internals
+        field = _loc([*where, exc.config_field]) if exc.config_field else _loc(where)
+        raise ValidationError(exc.message, field=field) from None
     try:
         model.model_validate(config)
     except pydantic.ValidationError as exc:
         errors = [
-            e for e in exc.errors(include_url=False)
+            e
+            for e in exc.errors(include_url=False)
             if not any(_under(e["loc"], path) for path in templated)
         ]
         if errors:
@@ -145,7 +154,7 @@ def parse_definition(data: Any, registry: Registry, *, default_timezone: str) ->
     for index, item in enumerate(doc.get("steps") or []):
         own, config = _split(item, STEP_KEYS, f"steps[{index}]")
         cls = _kind(registry.executors, own["type"], "step type", f"steps[{index}].type")
-        _validate_config(cls.Config, config, ["steps", index])
+        _validate_config(cls.Config, config, ["steps", index], str(own.get("id", index)))
         steps.append({**own, "config": config})
     triggers = []
     for index, item in enumerate(doc.get("triggers") or [{"type": "manual"}]):

@@ -5,14 +5,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
+import pydantic
+from pydantic import BaseModel
+
 from .batcher import Batcher
-from .errors import NotFoundError
+from .errors import NotFoundError, TemplateError
 from .executor import Executor
-from .models.definition import JobDefinition
+from .models.definition import JobDefinition, StepSpec
 from .registry import Registry
 from .store.base import Store
+from .templates import (
+    CompiledConfig,
+    Condition,
+    TemplateContext,
+    compile_condition,
+    compile_config,
+)
 
 
 class ExecutorPool:
@@ -65,11 +76,56 @@ class DefinitionCache:
                 raise NotFoundError(f"job {job_id!r} version {version} no longer exists")
             entry = self._cache.get(key)
             if entry is None:
-                configs = {
-                    step.id: self._registry.executor(step.type).Config.model_validate(step.config)
+                prepared = {
+                    step.id: PreparedStep.of(step, self._registry.executor(step.type).Config)
                     for step in definition.steps
                 }
                 if len(self._cache) > 10_000:
                     self._cache.clear()
-                entry = self._cache[key] = (definition, configs)
+                entry = self._cache[key] = (definition, prepared)
         return entry
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedStep:
+    """A step of a job version, compiled once: its templates, its ``when`` condition, and
+    — when it has no templates, the common case — its validated config."""
+
+    model: type[BaseModel]
+    compiled: CompiledConfig
+    static: Any | None
+    condition: Condition | None
+
+    @classmethod
+    def of(cls, step: StepSpec, model: type[BaseModel]) -> PreparedStep:
+        compiled = compile_config(step.config, step_id=step.id)
+        static = model.model_validate(step.config) if compiled.is_static else None
+        condition = compile_condition(step.when, step.id) if step.when else None
+        return cls(model, compiled, static, condition)
+
+    @property
+    def reads_variables(self) -> bool:
+        roots = [r for refs in self.compiled.references.values() for r in refs]
+        if self.condition is not None:
+            roots += self.condition.references
+        return any(r == "vars" or r.startswith("vars.") for r in roots)
+
+    def config(self, context: TemplateContext) -> Any:
+        """The executor's Config for this run: templates rendered, then validated.
+
+        :raises TemplateError: a reference is undefined, or the rendered value is invalid.
+        """
+        if self.static is not None:
+            return self.static
+        rendered = self.compiled.render(context)
+        try:
+            return self.model.model_validate(rendered)
+        except pydantic.ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise TemplateError(
+                f"step {self.compiled.step_id!r}: rendered field {where!r} is invalid: "
+                f"{first['msg']}",
+                step_id=self.compiled.step_id,
+                config_field=where,
+            ) from None

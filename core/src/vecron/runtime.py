@@ -11,6 +11,7 @@ from typing import Any
 import pluggy
 
 from .breaker import open_breaker
+from .context import ContextWriter
 from .lock import Lock, open_lock
 from .plugins import build_registry, get_plugin_manager
 from .queue import Queue, open_queue
@@ -69,7 +70,7 @@ class Runtime:
             default_timezone=settings.timezone,
             on_change=self.wakeup.notify,
         )
-        self.executions = ExecutionService(self.store)
+        self.executions = ExecutionService(self.store, self.storage)
         return self
 
     async def __aexit__(
@@ -107,6 +108,8 @@ class Runtime:
             batch_size=self.settings.batch_size,
             shutdown_grace=self.settings.shutdown_grace,
             breaker=self.breaker,
+            variables=self.variables,
+            contexts=ContextWriter(self.storage),
         )
 
 

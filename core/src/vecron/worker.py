@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,21 +24,26 @@ import structlog
 from .batcher import Batcher
 from .breaker import CircuitBreaker
 from .clock import utcnow
-from .errors import StepError, VecronError
+from .context import ContextWriter, build_context, context_key, execution_data, trigger_data
+from .errors import StepError, TemplateError, VecronError
 from .events import ExecutionEvent
 from .executor import StepContext
-from .executors import DefinitionCache, ExecutorPool
+from .executors import DefinitionCache, ExecutorPool, PreparedStep
 from .ids import new_id
 from .jobschedule import JobSchedule
 from .models.definition import JobDefinition, OverlapPolicy
 from .models.execution import Execution, ExecutionStatus, Outcome, StepResult, StepStatus
 from .queue.base import Delivery, Queue
 from .registry import Registry
+from .services.variables import ResolvedVariables, VariableService
 from .store.base import Store
 from .telemetry import get_logger
+from .templates import TemplateContext, mask
 from .wakeup import Wakeup
 
 log = get_logger("vecron.worker")
+
+NO_VARIABLES = ResolvedVariables(values={}, secret_values=frozenset(), secret_names=frozenset())
 
 
 class _StepFailure(Exception):
@@ -67,10 +73,14 @@ class Worker:
         owner: str | None = None,
         shutdown_grace: float = 30.0,
         breaker: CircuitBreaker | None = None,
+        variables: VariableService | None = None,
+        contexts: ContextWriter | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.shutdown_grace = shutdown_grace
         self.breaker = breaker
+        self.variables = variables
+        self.contexts = contexts
         self.store = store
         self.queue = queue
         self.registry = registry
@@ -133,6 +143,9 @@ class Worker:
         grace = self.shutdown_grace if grace is None else grace
         async with AsyncExitStack() as stack:
             self._executors = ExecutorPool(self.registry, stack)
+            if self.contexts is not None:
+                self.contexts.start()
+                stack.push_async_callback(self.contexts.close)
             lease_task = asyncio.create_task(self._renew_leases(stop))
             log.info("worker started", owner=self.owner, concurrency=self._concurrency)
             while not stop.is_set():
@@ -278,21 +291,36 @@ class Worker:
                 for r in await self.store.step_results(execution.id)
                 if r.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
             }
-        outputs = {sid: r.output for sid, r in done.items()}
+        results: dict[str, StepResult] = dict(done)
+        if done:
+            results.update(await self._outputs_from_context(execution, done))
         pending: list[StepResult] = []
+        secrets: frozenset[str] = frozenset()
         try:
+            variables = await self._variables(execution, configs)
+            secrets = variables.secret_values
             async with asyncio.timeout(definition.timeout):
                 for index, step in enumerate(definition.steps):
                     if step.id in done:
                         continue
-                    result = await self._run_step(
-                        execution, definition, index, configs[step.id], outputs
+                    context = TemplateContext(
+                        vars=variables.values,
+                        steps={
+                            sid: {"output": r.output, "status": r.status.value}
+                            for sid, r in results.items()
+                        },
+                        trigger=trigger_data(execution),
+                        execution=execution_data(execution),
+                        secrets=secrets,
                     )
-                    outputs[step.id] = result.output
+                    result = await self._run_step(
+                        execution, definition, index, configs[step.id], context
+                    )
+                    results[step.id] = result
+                    self._save_context(execution, results, secrets, "running")
                     if index < len(definition.steps) - 1:
-                        await self._records.submit(
-                            ([result], None)
-                        )  # checkpoint before the next step
+                        # Checkpoint before the next step: a resumed run starts after it.
+                        await self._records.submit(([result], None))
                         self._emit(
                             "step_finished", execution, step_id=step.id, status=result.status.value
                         )
@@ -305,6 +333,9 @@ class Worker:
                 error=failure.step.error,
                 retryable=failure.retryable,
             )
+            results[failure.step.step_id] = failure.step
+            if not failure.held:
+                self._save_context(execution, results, secrets, "failed")
             await self._fail(execution, definition, [failure.step], failure, started=started)
             return
         except TimeoutError:
@@ -330,17 +361,96 @@ class Worker:
                 job_timeout=True,
             )
             return
+        self._save_context(execution, results, secrets, "succeeded")
         await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None, started=started)
+
+    async def _variables(self, execution: Execution, prepared: dict[str, Any]) -> ResolvedVariables:
+        """This execution's variables — read fresh, so a change is seen by the next run —
+        when any step reads them; a secret that cannot be decrypted fails it for good."""
+        if self.variables is None or not any(p.reads_variables for p in prepared.values()):
+            return NO_VARIABLES
+        try:
+            return await self.variables.resolve_for_execution(execution.job_id)
+        except VecronError as exc:
+            failed = StepResult(
+                execution_id=execution.id,
+                step_id="-",
+                attempt=execution.attempt,
+                status=StepStatus.FAILED,
+                started_at=self.clock(),
+                finished_at=self.clock(),
+                error=f"variables: {exc.one_line()}",
+            )
+            raise _StepFailure(failed, False, None) from None
+
+    async def _outputs_from_context(
+        self, execution: Execution, done: dict[str, StepResult]
+    ) -> dict[str, StepResult]:
+        """A resumed execution reads earlier steps' outputs from its persisted Job Context;
+        the database says which steps are done, and has their outputs too should the
+        context lag behind (it is written in the background)."""
+        if self.contexts is None:
+            return {}
+        try:
+            document = await self.contexts.storage.get_json(context_key(execution.id))
+        except VecronError:
+            return {}
+        stored = document.get("steps", {}) if isinstance(document, dict) else {}
+        return {
+            sid: replace(result, output=stored[sid].get("output"))
+            for sid, result in done.items()
+            if isinstance(stored.get(sid), dict)
+            and stored[sid].get("status") == result.status.value
+        }
+
+    def _save_context(
+        self,
+        execution: Execution,
+        results: dict[str, StepResult],
+        secrets: frozenset[str],
+        status: str,
+    ) -> None:
+        if self.contexts is not None:
+            steps = {sid: r for sid, r in results.items() if sid != "-"}
+            self.contexts.save(
+                execution.id, build_context(execution, steps, status=status), secrets
+            )
 
     async def _run_step(
         self,
         execution: Execution,
         definition: JobDefinition,
         index: int,
-        config: Any,
-        outputs: dict[str, Any],
+        prepared: PreparedStep,
+        context: TemplateContext,
     ) -> StepResult:
         step = definition.steps[index]
+        secrets = context.secrets
+        started = self.clock()
+        try:
+            if prepared.condition is not None and not prepared.condition.evaluate(context):
+                return StepResult(
+                    execution_id=execution.id,
+                    step_id=step.id,
+                    attempt=execution.attempt,
+                    status=StepStatus.SKIPPED,
+                    started_at=started,
+                    finished_at=started,
+                    error=f"skipped: `when: {step.when}` was false",
+                )
+            config = prepared.config(context)
+        except TemplateError as exc:  # final: the same template fails the same way again
+            failed = StepResult(
+                execution_id=execution.id,
+                step_id=step.id,
+                attempt=execution.attempt,
+                status=StepStatus.FAILED,
+                started_at=started,
+                finished_at=self.clock(),
+                error=mask(exc.one_line(), secrets),
+            )
+            raise _StepFailure(failed, False, None) from None
+        outputs = {sid: data.get("output") for sid, data in context.steps.items()}
         executor = await self._executors.get(step.type)
         ctx = StepContext(
             execution_id=execution.id,
@@ -352,7 +462,6 @@ class Worker:
             timeout=step.timeout,
             extra={"steps": outputs, "params": execution.params},
         )
-        started = self.clock()
         status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
         target = executor.target(config) if self.breaker is not None else None
         if target is not None and self.breaker is not None:
@@ -379,7 +488,7 @@ class Worker:
                 status=StepStatus.SUCCEEDED,
                 started_at=started,
                 finished_at=self.clock(),
-                output=dict(value),
+                output=mask(dict(value), secrets) if secrets else dict(value),
             )
         except TimeoutError:
             status, error = StepStatus.TIMED_OUT, f"step timed out after {step.timeout} s"
@@ -403,8 +512,8 @@ class Worker:
             status=status,
             started_at=started,
             finished_at=self.clock(),
-            output=output,
-            error=error,
+            output=mask(output, secrets) if secrets and output else output,
+            error=mask(error, secrets) if secrets else error,
         )
         raise _StepFailure(result, retryable, retry_after)
 

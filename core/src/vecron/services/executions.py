@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clock import utcnow
+from ..context import context_key
 from ..errors import NotFoundError
 from ..models.execution import Execution, ExecutionStatus, StepResult
+from ..storage import ObjectStorage
 from ..store.base import Store
 
 
@@ -16,9 +18,16 @@ from ..store.base import Store
 class ExecutionDetail:
     execution: Execution
     steps: list[StepResult]
+    #: The Job Context document from object storage, when there is one.
+    context: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {**execution_dict(self.execution), "steps": [step_dict(s) for s in self.steps]}
+        return {
+            **execution_dict(self.execution),
+            "steps": [step_dict(s) for s in self.steps],
+            "context_path": context_key(self.execution.id),
+            "context": self.context,
+        }
 
 
 def execution_dict(e: Execution) -> dict[str, Any]:
@@ -46,12 +55,19 @@ def step_dict(s: StepResult) -> dict[str, Any]:
 
 
 class ExecutionService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, storage: ObjectStorage | None = None) -> None:
         self.store = store
+        self.storage = storage
 
     async def get(self, execution_id: str) -> ExecutionDetail:
         execution = await self.store.get_execution(execution_id)
-        return ExecutionDetail(execution, await self.store.step_results(execution_id))
+        context = None
+        if self.storage is not None:
+            try:
+                context = await self.storage.get_json(context_key(execution_id))
+            except NotFoundError:
+                context = None
+        return ExecutionDetail(execution, await self.store.step_results(execution_id), context)
 
     async def list_executions(
         self, *, job_id: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
@@ -84,5 +100,5 @@ class ExecutionService:
             while True:
                 execution = await self.store.get_execution(execution_id)
                 if execution.status.finished:
-                    return ExecutionDetail(execution, await self.store.step_results(execution_id))
+                    return await self.get(execution_id)
                 await asyncio.sleep(poll)

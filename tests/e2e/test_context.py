@@ -1,0 +1,178 @@
+"""Issue 4: a three-step job passes data from step to step through the Job Context,
+kept in object storage (file:// and s3://), with secrets masked everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+from aiohttp import web
+
+from tests.support.engine import running
+from tests.support.s3_fixtures import s3_server_fixture, s3_url_fixture  # noqa: F401
+from vecron.definition import parse_text
+from vecron.errors import ValidationError
+from vecron.models.execution import ExecutionStatus, StepStatus
+from vecron.runtime import Runtime
+from vecron.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "multi-step.yaml"
+TOKEN = "tok-9f3a7c51-very-secret"
+
+
+class Api:
+    def __init__(self) -> None:
+        self.posted: list[Any] = []
+        self.auth: list[str] = []
+
+    def app(self) -> web.Application:
+        async def items(request: web.Request) -> web.Response:
+            return web.json_response({"items": [{"id": 42}, {"id": 7}]})
+
+        async def orders(request: web.Request) -> web.Response:
+            self.posted.append(await request.json())
+            self.auth.append(request.headers.get("Authorization", ""))
+            # Echo the token back: the step output must still never show it.
+            return web.json_response(
+                {"order_id": 9, "echo": request.headers["Authorization"]}, status=201
+            )
+
+        app = web.Application()
+        app.router.add_get("/items", items)
+        app.router.add_post("/orders", orders)
+        return app
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[Api, str]]:
+    server = Api()
+    runner = web.AppRunner(server.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield server, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+@pytest.fixture(params=["file", "s3"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "file":
+        return f"file://{tmp_path}/storage"
+    url: str = request.getfixturevalue("s3_url")
+    return url
+
+
+async def context_of(rt: Runtime, execution_id: str) -> Any:
+    for _ in range(100):
+        detail = await rt.executions.get(execution_id)
+        if detail.context and detail.context["execution"]["status"] != "running":
+            return detail
+        await asyncio.sleep(0.05)
+    raise AssertionError("the context was never written")
+
+
+async def test_three_step_example(
+    tmp_path: Path, storage_url: str, api: tuple[Api, str], test_pm: pluggy.PluginManager
+) -> None:
+    server, base = api
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db", storage_url=storage_url, port=0
+    )
+    async with Runtime(settings, pm=test_pm) as rt:
+        await rt.variables.set("API_BASE", base)
+        await rt.variables.set("API_TOKEN", TOKEN, secret=True)
+        await rt.jobs.save(rt.jobs.parse(parse_text(EXAMPLE.read_text())))
+        async with running(rt):
+            execution, _ = await rt.jobs.run_now("multi-step-example", triggered_by="alice")
+            await rt.executions.wait(execution.id, timeout=30)
+            detail = await context_of(rt, execution.id)
+        job = await rt.jobs.get("multi-step-example")
+        stored = await rt.storage.get_json(f"jobs/{job.id}/v1.json")
+    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    # Step 2 got a number extracted from step 1 — types preserved — and the trigger data.
+    assert server.posted == [{"item_id": 42, "count": 2, "requested_by": "alice"}]
+    assert server.auth == [f"Bearer {TOKEN}"]  # the target got the real secret
+    statuses = {s.step_id: s.status for s in detail.steps}
+    assert statuses == {
+        "fetch": StepStatus.SUCCEEDED,
+        "post": StepStatus.SUCCEEDED,
+        "cleanup": StepStatus.SKIPPED,
+    }
+    context = detail.context
+    assert context is not None
+    assert context["steps"]["fetch"]["output"]["body"]["items"][0]["id"] == 42
+    assert context["steps"]["cleanup"]["status"] == "skipped"
+    assert context["trigger"] == {"type": "manual", "by": "alice", "fire_time": None, "params": {}}
+    # The secret the target echoed is masked in the stored outputs and context.
+    assert TOKEN not in repr(detail.as_dict())
+    assert "**********" in context["steps"]["post"]["output"]["body"]["echo"]
+    assert stored["name"] == "multi-step-example"
+
+
+async def test_undefined_secret_fails_at_run_time_and_is_not_retried(
+    tmp_path: Path, test_pm: pluggy.PluginManager
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db",
+        storage_url=f"file://{tmp_path}/s",
+        port=0,
+    )
+    async with Runtime(settings, pm=test_pm) as rt:
+        await rt.jobs.save(
+            rt.jobs.parse(
+                {
+                    "name": "needs-secret",
+                    "retry": {"max_attempts": 5, "delay": 0.01},
+                    "steps": [{"id": "a", "type": "record", "label": "{{ vars.MISSING_SECRET }}"}],
+                }
+            )
+        )
+        async with running(rt):
+            execution, _ = await rt.jobs.run_now("needs-secret")
+            done = await rt.executions.wait(execution.id, timeout=20)
+    assert done.execution.status is ExecutionStatus.FAILED
+    assert done.execution.attempt == 1  # a template error is final
+    assert "vars.MISSING_SECRET" in (done.execution.error or "")
+    assert "step 'a'" in (done.execution.error or "")
+
+
+@pytest.mark.parametrize(
+    ("steps", "field", "words"),
+    [
+        (
+            [
+                {"id": "a", "type": "record", "label": "{{ steps.b.output.x }}"},
+                {"id": "b", "type": "record"},
+            ],
+            "steps[0].label",
+            "runs after",
+        ),
+        (
+            [{"id": "a", "type": "record", "label": "{{ steps.ghost.output }}"}],
+            "steps[0].label",
+            "no step 'ghost'",
+        ),
+        (
+            [{"id": "a", "type": "record", "when": "steps.zzz.status == 'x'"}],
+            "steps[0].when",
+            "no step 'zzz'",
+        ),
+        ([{"id": "a", "type": "record", "label": "{{ ''.__class__ }}"}], "steps[0]", ""),
+    ],
+)
+def test_bad_references_are_rejected_when_applied(
+    test_pm: pluggy.PluginManager, steps: list[dict[str, Any]], field: str, words: str
+) -> None:
+    from vecron.definition import parse_definition
+    from vecron.plugins import build_registry
+
+    with pytest.raises(ValidationError) as info:
+        parse_definition(
+            {"name": "bad", "steps": steps}, build_registry(test_pm), default_timezone="UTC"
+        )
+    assert (info.value.field or "").startswith(field)
+    assert words in info.value.one_line()
