@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from .telemetry import get_logger
 from .templates import mask
 
 log = get_logger("vecron.context")
+
+#: Context documents written per storage call.
+BATCH = 200
 
 
 def context_key(execution_id: str) -> str:
@@ -73,13 +77,14 @@ class ContextWriter:
     """Writes context snapshots to storage in the background; the newest one of an
     execution replaces an older one still waiting."""
 
-    def __init__(self, storage: ObjectStorage, *, writers: int = 8) -> None:
+    def __init__(self, storage: ObjectStorage, *, writers: int = 1, settle: float = 0.25) -> None:
         self.storage = storage
         self._pending: dict[str, dict[str, Any]] = {}
         self._ready = asyncio.Event()
         self._writers = writers
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._settle = settle
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run()) for _ in range(self._writers)]
@@ -97,17 +102,20 @@ class ContextWriter:
                     return
                 self._ready.clear()
                 await self._ready.wait()
+                if not self._closing:
+                    # Let a burst of executions finish first: snapshots of the same
+                    # execution coalesce, and storage work stays off the burst's path.
+                    await asyncio.sleep(self._settle)
                 continue
-            execution_id, document = next(iter(self._pending.items()))
-            del self._pending[execution_id]
+            batch = [self._pending.popitem() for _ in range(min(BATCH, len(self._pending)))]
+            items = [
+                (context_key(execution_id), json.dumps(document, default=str).encode())
+                for execution_id, document in batch
+            ]
             try:
-                await self.storage.put_json(context_key(execution_id), document)
+                await self.storage.put_many(items)
             except Exception as exc:  # the database still has every step result
-                log.warning(
-                    "could not save the job context",
-                    execution_id=execution_id,
-                    error=str(exc)[:300],
-                )
+                log.warning("could not save job contexts", count=len(items), error=str(exc)[:300])
 
     async def close(self) -> None:
         """Write what is pending, then stop."""

@@ -317,8 +317,8 @@ class Worker:
                         execution, definition, index, configs[step.id], context
                     )
                     results[step.id] = result
-                    self._save_context(execution, results, secrets, "running")
                     if index < len(definition.steps) - 1:
+                        self._save_context(execution, results, secrets, "running")
                         # Checkpoint before the next step: a resumed run starts after it.
                         await self._records.submit(([result], None))
                         self._emit(

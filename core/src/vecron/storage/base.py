@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 from abc import ABCMeta, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -146,6 +146,12 @@ class ObjectStorage(metaclass=ABCMeta):
 
         :raises NotFoundError: nothing at ``key``.
         """
+
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Store several objects; backends may do it in one round trip. The default
+        stores them one by one."""
+        for key, data in items:
+            await self.put_bytes(key, data)
 
     async def put_json(self, key: str, value: Any) -> None:
         """Store ``value`` as UTF-8 JSON."""
