@@ -182,7 +182,7 @@ def main() -> None:
         "--lookahead", type=float, default=1.0, help="scheduler look-ahead, seconds"
     )
     parser.add_argument(
-        "--lead", type=float, default=3.0, help="seconds between setup and the fire time"
+        "--lead", type=float, default=6.0, help="seconds between setup and the fire time"
     )
     args = parser.parse_args()
     if args.registered:
