@@ -46,6 +46,28 @@ log = get_logger("vecron.worker")
 NO_VARIABLES = ResolvedVariables(values={}, secret_values=frozenset(), secret_names=frozenset())
 
 
+def _result(
+    execution: Execution,
+    step_id: str,
+    status: StepStatus,
+    started_at: datetime,
+    finished_at: datetime,
+    *,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> StepResult:
+    return StepResult(
+        execution_id=execution.id,
+        step_id=step_id,
+        attempt=execution.attempt,
+        status=status,
+        started_at=started_at,
+        finished_at=finished_at,
+        output=output,
+        error=error,
+    )
+
+
 class _StepFailure(Exception):
     def __init__(
         self, step: StepResult, retryable: bool, retry_after: float | None, *, held: bool = False
@@ -345,13 +367,12 @@ class Worker:
                 definition,
                 [],
                 _StepFailure(
-                    StepResult(
-                        execution_id=execution.id,
-                        step_id="-",
-                        attempt=execution.attempt,
-                        status=StepStatus.TIMED_OUT,
-                        started_at=self.clock(),
-                        finished_at=self.clock(),
+                    _result(
+                        execution,
+                        "-",
+                        StepStatus.TIMED_OUT,
+                        self.clock(),
+                        self.clock(),
                         error=message,
                     ),
                     True,
@@ -372,13 +393,12 @@ class Worker:
         try:
             return await self.variables.resolve_for_execution(execution.job_id)
         except VecronError as exc:
-            failed = StepResult(
-                execution_id=execution.id,
-                step_id="-",
-                attempt=execution.attempt,
-                status=StepStatus.FAILED,
-                started_at=self.clock(),
-                finished_at=self.clock(),
+            failed = _result(
+                execution,
+                "-",
+                StepStatus.FAILED,
+                self.clock(),
+                self.clock(),
                 error=f"variables: {exc.one_line()}",
             )
             raise _StepFailure(failed, False, None) from None
@@ -429,24 +449,22 @@ class Worker:
         started = self.clock()
         try:
             if prepared.condition is not None and not prepared.condition.evaluate(context):
-                return StepResult(
-                    execution_id=execution.id,
-                    step_id=step.id,
-                    attempt=execution.attempt,
-                    status=StepStatus.SKIPPED,
-                    started_at=started,
-                    finished_at=started,
+                return _result(
+                    execution,
+                    step.id,
+                    StepStatus.SKIPPED,
+                    started,
+                    started,
                     error=f"skipped: `when: {step.when}` was false",
                 )
             config = prepared.config(context)
         except TemplateError as exc:  # final: the same template fails the same way again
-            failed = StepResult(
-                execution_id=execution.id,
-                step_id=step.id,
-                attempt=execution.attempt,
-                status=StepStatus.FAILED,
-                started_at=started,
-                finished_at=self.clock(),
+            failed = _result(
+                execution,
+                step.id,
+                StepStatus.FAILED,
+                started,
+                self.clock(),
                 error=mask(exc.one_line(), secrets),
             )
             raise _StepFailure(failed, False, None) from None
@@ -467,13 +485,12 @@ class Worker:
         if target is not None and self.breaker is not None:
             decision = await self.breaker.allow(target)
             if not decision.allowed:
-                held = StepResult(
-                    execution_id=execution.id,
-                    step_id=step.id,
-                    attempt=execution.attempt,
-                    status=StepStatus.FAILED,
-                    started_at=started,
-                    finished_at=started,
+                held = _result(
+                    execution,
+                    step.id,
+                    StepStatus.FAILED,
+                    started,
+                    started,
                     error=f"circuit open for {target}; waiting, not calling it",
                 )
                 raise _StepFailure(held, True, decision.retry_after, held=True)
@@ -481,13 +498,12 @@ class Worker:
             async with asyncio.timeout(step.timeout):
                 value = await executor.run(ctx, config)
             await self._report(target, ok=True)
-            return StepResult(
-                execution_id=execution.id,
-                step_id=step.id,
-                attempt=execution.attempt,
-                status=StepStatus.SUCCEEDED,
-                started_at=started,
-                finished_at=self.clock(),
+            return _result(
+                execution,
+                step.id,
+                StepStatus.SUCCEEDED,
+                started,
+                self.clock(),
                 output=mask(dict(value), secrets) if secrets else dict(value),
             )
         except TimeoutError:
@@ -505,13 +521,12 @@ class Worker:
             error = f"{type(exc).__name__}: {exc}"
         # A final error (a 4xx) proves the target answers: only the rest count against it.
         await self._report(target, ok=not retryable)
-        result = StepResult(
-            execution_id=execution.id,
-            step_id=step.id,
-            attempt=execution.attempt,
-            status=status,
-            started_at=started,
-            finished_at=self.clock(),
+        result = _result(
+            execution,
+            step.id,
+            status,
+            started,
+            self.clock(),
             output=mask(output, secrets) if secrets and output else output,
             error=mask(error, secrets) if secrets else error,
         )
