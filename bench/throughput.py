@@ -215,14 +215,14 @@ async def main(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
             docs = once_docs(args.burst, at, port, "burst")
             return docs, {d["name"]: 1 for d in docs}, at
 
-        results.append(await workload(args, "burst", burst, 3 + args.burst / 1500, port))
+        results.append(await workload(args, "burst", burst, 3 + args.burst / 400, port))
     if args.due:
 
         def due(at: datetime) -> Any:
             docs = once_docs(args.due, at, port, "due")
             return docs, {d["name"]: 1 for d in docs}, at
 
-        results.append(await workload(args, "due-at-once", due, 3 + args.due / 1500, port))
+        results.append(await workload(args, "due-at-once", due, 3 + args.due / 400, port))
     if args.steady:
 
         def steady(start: datetime) -> Any:
