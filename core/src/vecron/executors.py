@@ -95,20 +95,24 @@ class PreparedStep:
     compiled: CompiledConfig
     static: Any | None
     condition: Condition | None
+    #: Does any template or the condition read ``vars``?
+    reads_variables: bool
 
     @classmethod
     def of(cls, step: StepSpec, model: type[BaseModel]) -> PreparedStep:
         compiled = compile_config(step.config, step_id=step.id)
         static = model.model_validate(step.config) if compiled.is_static else None
         condition = compile_condition(step.when, step.id) if step.when else None
-        return cls(model, compiled, static, condition)
+        roots = [r for refs in compiled.references.values() for r in refs]
+        if condition is not None:
+            roots += condition.references
+        reads = any(r == "vars" or r.startswith("vars.") for r in roots)
+        return cls(model, compiled, static, condition, reads)
 
     @property
-    def reads_variables(self) -> bool:
-        roots = [r for refs in self.compiled.references.values() for r in refs]
-        if self.condition is not None:
-            roots += self.condition.references
-        return any(r == "vars" or r.startswith("vars.") for r in roots)
+    def needs_context(self) -> bool:
+        """Only templates and conditions read the Template Context."""
+        return self.static is None or self.condition is not None
 
     def config(self, context: TemplateContext) -> Any:
         """The executor's Config for this run: templates rendered, then validated.

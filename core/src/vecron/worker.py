@@ -325,19 +325,25 @@ class Worker:
                 for index, step in enumerate(definition.steps):
                     if step.id in done:
                         continue
-                    context = TemplateContext(
-                        vars=variables.values,
-                        steps={
-                            sid: {"output": r.output, "status": r.status.value}
-                            for sid, r in results.items()
-                        },
-                        trigger=trigger_data(execution),
-                        execution=execution_data(execution),
-                        secrets=secrets,
+                    prepared = configs[step.id]
+                    context = (
+                        TemplateContext(
+                            vars=variables.values,
+                            steps={
+                                sid: {"output": r.output, "status": r.status.value}
+                                for sid, r in results.items()
+                            },
+                            trigger=trigger_data(execution),
+                            execution=execution_data(execution),
+                            secrets=secrets,
+                        )
+                        if prepared.needs_context
+                        else TemplateContext(
+                            steps={sid: {"output": r.output} for sid, r in results.items()},
+                            secrets=secrets,
+                        )
                     )
-                    result = await self._run_step(
-                        execution, definition, index, configs[step.id], context
-                    )
+                    result = await self._run_step(execution, definition, index, prepared, context)
                     results[step.id] = result
                     if index < len(definition.steps) - 1:
                         self._save_context(execution, results, secrets, "running")
