@@ -26,10 +26,9 @@ from urllib.parse import parse_qs
 
 from ..errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from .base import CHUNK_SIZE, RESERVED_PREFIX, ObjectInfo, ObjectStorage, check_key, check_prefix
+from .url import bool_option, check_options
 
 SCHEME = "file://"
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off")
 
 
 def parse_file_url(url: str) -> tuple[Path, bool]:
@@ -45,18 +44,8 @@ def parse_file_url(url: str) -> tuple[Path, bool]:
             f"storage URL {url!r} has no folder", hint="e.g. file://./.vecron/storage"
         )
     options = parse_qs(query, keep_blank_values=True)
-    unknown = set(options) - {"fsync"}
-    if unknown:
-        raise ConfigurationError(
-            f"unknown option(s) {', '.join(sorted(unknown))} in storage URL {url!r}",
-            hint="file:// storage accepts fsync=true|false",
-        )
-    fsync = False
-    if "fsync" in options:
-        value = options["fsync"][-1].lower()
-        if value not in TRUE + FALSE:
-            raise ConfigurationError(f"fsync must be true or false in storage URL {url!r}")
-        fsync = value in TRUE
+    check_options(options, {"fsync"}, url, "file:// storage accepts fsync=true|false")
+    fsync = bool_option(options, "fsync", False, url)
     # Relative folders are relative to the working directory, like the SQLite default.
     return Path(location).absolute(), fsync
 

@@ -39,6 +39,7 @@ from ..errors import (
     VecronError,
 )
 from .base import CHUNK_SIZE, ObjectInfo, ObjectStorage, check_key, check_prefix
+from .url import bool_option, check_options
 
 if TYPE_CHECKING:
     from minio import Minio
@@ -54,8 +55,6 @@ NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
 CREDENTIAL_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 )
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off")
 WORKERS = 16
 
 
@@ -122,18 +121,13 @@ def parse_s3_url(url: str) -> S3Location:
             raise ConfigurationError(f"storage URL {shown!r}: bad prefix ({exc})") from None
         prefix += "/"
     options = parse_qs(parts.query, keep_blank_values=True)
-    unknown = set(options) - {"secure", "region"}
-    if unknown:
-        raise ConfigurationError(
-            f"unknown option(s) {', '.join(sorted(unknown))} in storage URL {shown!r}",
-            hint="s3:// storage accepts secure=true|false and region=NAME",
-        )
-    secure = True
-    if "secure" in options:
-        value = options["secure"][-1].lower()
-        if value not in TRUE + FALSE:
-            raise ConfigurationError(f"secure must be true or false in storage URL {shown!r}")
-        secure = value in TRUE
+    check_options(
+        options,
+        {"secure", "region"},
+        shown,
+        "s3:// storage accepts secure=true|false and region=NAME",
+    )
+    secure = bool_option(options, "secure", True, shown)
     region = options["region"][-1] if "region" in options else None
     access_key = unquote(parts.username) if parts.username else None
     secret_key = unquote(parts.password) if parts.password is not None else None
