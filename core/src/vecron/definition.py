@@ -94,14 +94,18 @@ def _validate_config(
     config: dict[str, Any],
     where: list[int | str],
     step_id: str = "-",
+    sql_fields: frozenset[str] = frozenset(),
 ) -> None:
     # What the user wrote is stored; the model is applied again, rendered, at run time.
     # A field holding a template can only be checked then: its errors are deferred.
     from .errors import TemplateError
-    from .templates import compile_config
+    from .templates import compile_config, compile_sql
 
     try:
         templated = compile_config(config, step_id=step_id).fields
+        for name in sql_fields & config.keys():
+            if isinstance(config[name], str):
+                compile_sql(config[name], step_id=step_id, field=name)
     except TemplateError as exc:  # syntax, or reaching for Python internals
         field = _loc([*where, exc.config_field]) if exc.config_field else _loc(where)
         raise ValidationError(exc.message, field=field) from None
@@ -154,7 +158,9 @@ def parse_definition(data: Any, registry: Registry, *, default_timezone: str) ->
     for index, item in enumerate(doc.get("steps") or []):
         own, config = _split(item, STEP_KEYS, f"steps[{index}]")
         cls = _kind(registry.executors, own["type"], "step type", f"steps[{index}].type")
-        _validate_config(cls.Config, config, ["steps", index], str(own.get("id", index)))
+        _validate_config(
+            cls.Config, config, ["steps", index], str(own.get("id", index)), cls.sql_fields
+        )
         steps.append({**own, "config": config})
     triggers = []
     for index, item in enumerate(doc.get("triggers") or [{"type": "manual"}]):

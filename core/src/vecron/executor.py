@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+if TYPE_CHECKING:
+    from .files import ExecutionFiles
 
 
 class ExecutorConfig(BaseModel):
@@ -20,6 +23,28 @@ class ExecutorConfig(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BoundSql(BaseModel):
+    """SQL text and the values bound to its placeholders (S2.5).
+
+    Type a config field ``BoundSql`` and list it in :attr:`Executor.sql_fields`: the
+    worker then replaces every ``{{ expression }}`` in that field with a named
+    placeholder ``:p0``, ``:p1``… and puts the rendered values in ``params``, so a
+    template value can never become SQL text. Pass both to ``sqlalchemy.text(text)``
+    and ``execute(…, params)``. A plain string (no template) validates as
+    ``BoundSql(text=…)``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +59,9 @@ class StepContext:
     scheduled_at: datetime | None
     timeout: float | None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The execution's files in object storage (``executions/<id>/files/``); None
+    #: only where no storage is configured.
+    files: ExecutionFiles | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -56,6 +84,9 @@ class Executor(metaclass=ABCMeta):
 
     kind: ClassVar[str]
     Config: ClassVar[type[ExecutorConfig]]
+    #: Top-level Config fields typed :class:`BoundSql`: their templates become bound
+    #: parameters, never text.
+    sql_fields: ClassVar[frozenset[str]] = frozenset()
 
     async def start(self, exit_stack: AsyncExitStack) -> None:  # noqa: B027 - optional hook
         """Open shared resources (sessions, pools); push their cleanup onto ``exit_stack``."""

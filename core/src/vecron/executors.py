@@ -19,10 +19,12 @@ from .registry import Registry
 from .store.base import Store
 from .templates import (
     CompiledConfig,
+    CompiledSql,
     Condition,
     TemplateContext,
     compile_condition,
     compile_config,
+    compile_sql,
 )
 
 
@@ -77,7 +79,7 @@ class DefinitionCache:
             entry = self._cache.get(key)
             if entry is None:
                 prepared = {
-                    step.id: PreparedStep.of(step, self._registry.executor(step.type).Config)
+                    step.id: PreparedStep.of(step, self._registry.executor(step.type))
                     for step in definition.steps
                 }
                 if len(self._cache) > 10_000:
@@ -93,21 +95,33 @@ class PreparedStep:
 
     model: type[BaseModel]
     compiled: CompiledConfig
+    #: Fields the executor declares SQL: compiled so values become bound parameters.
+    sql: tuple[tuple[str, CompiledSql], ...]
     static: Any | None
     condition: Condition | None
     #: Does any template or the condition read ``vars``?
     reads_variables: bool
 
     @classmethod
-    def of(cls, step: StepSpec, model: type[BaseModel]) -> PreparedStep:
-        compiled = compile_config(step.config, step_id=step.id)
-        static = model.model_validate(step.config) if compiled.is_static else None
+    def of(cls, step: StepSpec, executor: type[Executor]) -> PreparedStep:
+        model = executor.Config
+        plain = {k: v for k, v in step.config.items() if k not in executor.sql_fields}
+        compiled = compile_config(plain, step_id=step.id)
+        sql = tuple(
+            (name, compile_sql(text, step_id=step.id, field=name))
+            for name, text in step.config.items()
+            if name in executor.sql_fields and isinstance(text, str)
+        )
+        static = None
+        if compiled.is_static and not any(c.parameters for _, c in sql):
+            static = model.model_validate({**plain, **{n: {"text": c.text} for n, c in sql}})
         condition = compile_condition(step.when, step.id) if step.when else None
         roots = [r for refs in compiled.references.values() for r in refs]
+        roots += [r for _, c in sql for _, program in c.parameters for r in program.references]
         if condition is not None:
             roots += condition.references
         reads = any(r == "vars" or r.startswith("vars.") for r in roots)
-        return cls(model, compiled, static, condition, reads)
+        return cls(model, compiled, sql, static, condition, reads)
 
     @property
     def needs_context(self) -> bool:
@@ -122,6 +136,9 @@ class PreparedStep:
         if self.static is not None:
             return self.static
         rendered = self.compiled.render(context)
+        for name, compiled in self.sql:
+            text, params = compiled.render(context)
+            rendered[name] = {"text": text, "params": params}
         try:
             return self.model.model_validate(rendered)
         except pydantic.ValidationError as exc:

@@ -110,6 +110,7 @@ class Runtime:
             breaker=self.breaker,
             variables=self.variables,
             contexts=ContextWriter(self.storage),
+            storage=self.storage,
         )
 
 

@@ -29,6 +29,7 @@ from .errors import StepError, TemplateError, VecronError
 from .events import ExecutionEvent
 from .executor import StepContext
 from .executors import DefinitionCache, ExecutorPool, PreparedStep
+from .files import ExecutionFiles
 from .ids import new_id
 from .jobschedule import JobSchedule
 from .models.definition import JobDefinition, OverlapPolicy
@@ -36,6 +37,7 @@ from .models.execution import Execution, ExecutionStatus, Outcome, StepResult, S
 from .queue.base import Delivery, Queue
 from .registry import Registry
 from .services.variables import ResolvedVariables, VariableService
+from .storage.base import ObjectStorage
 from .store.base import Store
 from .telemetry import get_logger
 from .templates import TemplateContext, mask
@@ -97,12 +99,14 @@ class Worker:
         breaker: CircuitBreaker | None = None,
         variables: VariableService | None = None,
         contexts: ContextWriter | None = None,
+        storage: ObjectStorage | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.shutdown_grace = shutdown_grace
         self.breaker = breaker
         self.variables = variables
         self.contexts = contexts
+        self.storage = storage
         self.store = store
         self.queue = queue
         self.registry = registry
@@ -485,6 +489,7 @@ class Worker:
             scheduled_at=execution.scheduled_at,
             timeout=step.timeout,
             extra={"steps": outputs, "params": execution.params},
+            files=None if self.storage is None else ExecutionFiles(self.storage, execution.id),
         )
         status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
         target = executor.target(config) if self.breaker is not None else None

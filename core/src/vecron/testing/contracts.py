@@ -19,6 +19,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,8 @@ import pytest_asyncio
 
 from vecron.executor import Executor, ExecutorConfig, StepContext
 from vecron.registry import STEP_KEYS, TRIGGER_KEYS
+from vecron.storage.base import ObjectStorage
+from vecron.storage.file import FileStorage
 from vecron.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .context import make_step_context
@@ -105,7 +108,19 @@ class ExecutorContract:
         return self.executor_class()
 
     def step_context(self, **overrides: Any) -> StepContext:
-        return make_step_context(**overrides)
+        """A fresh step context whose ``files`` live in this test's temporary storage."""
+        return make_step_context(getattr(self, "storage", None), **overrides)
+
+    @pytest_asyncio.fixture(autouse=True)
+    async def _contract_storage(self, tmp_path: Path) -> AsyncIterator[None]:
+        # Executors that read or write the execution's files need real storage.
+        storage = FileStorage((tmp_path / "vecron-storage").as_uri())
+        await storage.start()
+        self.storage: ObjectStorage = storage
+        try:
+            yield
+        finally:
+            await storage.close()
 
     @pytest.fixture
     def succeeding_step(self) -> dict[str, Any]:
