@@ -1,3 +1,3 @@
-"""SQL executor for vecron: PostgreSQL, MySQL/MariaDB, SQLite and Oracle through SQLAlchemy async, values always bound."""
+"""The `sql` step type: SQL on PostgreSQL, MySQL/MariaDB, SQLite and Oracle (S4.2)."""
 
 from __future__ import annotations

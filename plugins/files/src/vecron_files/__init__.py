@@ -1,3 +1,3 @@
-"""Excel/CSV executor for vecron: read XLSX and CSV into rows, map, convert, filter, write XLSX and CSV, streamed."""
+"""The `files` step type: XLSX and CSV read, transformed and written (S4.3)."""
 
 from __future__ import annotations

@@ -1,3 +1,3 @@
-"""SFTP executor for vecron: download and upload with host-key checking, streamed through object storage."""
+"""The `sftp` step type: download and upload with host-key checking (S4.4)."""
 
 from __future__ import annotations
