@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -649,7 +650,9 @@ async def test_record_finishes_and_stamps_the_job(store: SqlStore) -> None:
         None,
     )
     assert finished.lease_expires_at is None
-    assert await store.step_results(running.id) == [result]
+    # The database records that the step finished; its output lives only in the Job
+    # Context in object storage (S2.3).
+    assert await store.step_results(running.id) == [replace(result, output=None)]
     assert (await store.get_job(job.id)).last_finished_at == done
     # Once finished, nothing more applies.
     assert await store.record([], [succeeded(running, at=done)]) == [False]

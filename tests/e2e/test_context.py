@@ -111,6 +111,56 @@ async def test_three_step_example(
     assert TOKEN not in repr(detail.as_dict())
     assert "**********" in context["steps"]["post"]["output"]["body"]["echo"]
     assert stored["name"] == "multi-step-example"
+    # Outputs live only in the context: the database file never saw one.
+    assert all(b"echo" not in f.read_bytes() for f in tmp_path.glob("v.db*"))
+    assert detail.as_dict()["context_path"] == f"executions/{execution.id}/context.json"
+
+
+class FlakyStorage:
+    """Fault injection: the first ``failures`` context writes fail."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def wrap(self, rt: Runtime) -> None:
+        real = rt.storage.put_many
+
+        async def put_many(items: Any) -> None:
+            if self.failures and any(key.endswith("context.json") for key, _ in items):
+                self.failures -= 1
+                raise OSError("storage is down")
+            await real(items)
+
+        rt.storage.put_many = put_many  # type: ignore[method-assign]
+
+
+async def test_a_context_that_cannot_be_saved_retries_the_step(
+    tmp_path: Path, api: tuple[Api, str], test_pm: pluggy.PluginManager
+) -> None:
+    """Outputs are only in the context, so a step whose context write failed is not
+    recorded as done: the execution is retried and the output is there in the end."""
+    server, base = api
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db",
+        storage_url=f"file://{tmp_path}/storage",
+        port=0,
+    )
+    async with Runtime(settings, pm=test_pm) as rt:
+        FlakyStorage(1).wrap(rt)
+        await rt.variables.set("API_BASE", base)
+        await rt.variables.set("API_TOKEN", TOKEN, secret=True)
+        document = parse_text(EXAMPLE.read_text())
+        document["retry"] = {"max_attempts": 3, "delay": 0.01}
+        await rt.jobs.save(rt.jobs.parse(document))
+        async with running(rt):
+            execution, _ = await rt.jobs.run_now("multi-step-example", triggered_by="alice")
+            await rt.executions.wait(execution.id, timeout=30)
+            detail = await context_of(rt, execution.id)
+    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert detail.execution.attempt == 2
+    assert detail.context is not None
+    assert detail.context["steps"]["fetch"]["output"]["body"]["items"][0]["id"] == 42
+    assert [s.output is not None for s in detail.steps] == [True, True, False]
 
 
 async def test_undefined_secret_fails_at_run_time_and_is_not_retried(

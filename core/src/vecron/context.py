@@ -1,26 +1,22 @@
 """The Job Context: what one execution knows — its trigger, every step's output — kept
 in object storage at ``executions/{id}/context.json`` after every step (S2.3).
 
-The database holds each step's result and is what a resumed execution reads; the
-context document is the durable, complete view for people and tools, kept after
-success and failure. It is written in the background, newest snapshot per execution
-first, so a burst of executions never waits on storage.
+Step outputs live only here; the database records which steps finished. So the
+context is written *before* the database records a step as done: a resumed execution
+always finds the outputs of the steps it skips. Concurrent writes of many executions
+go to storage together, so a burst costs a few storage calls, not one per step.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from .batcher import Batcher
 from .models.execution import Execution, StepResult
 from .storage import ObjectStorage
-from .telemetry import get_logger
 from .templates import mask
-
-log = get_logger("vecron.context")
 
 #: Context documents written per storage call.
 BATCH = 200
@@ -74,52 +70,23 @@ def build_context(
 
 
 class ContextWriter:
-    """Writes context snapshots to storage in the background; the newest one of an
-    execution replaces an older one still waiting."""
+    """Writes context documents to storage, batching the writes of concurrent steps."""
 
-    def __init__(self, storage: ObjectStorage, *, writers: int = 1, settle: float = 0.25) -> None:
+    def __init__(self, storage: ObjectStorage) -> None:
         self.storage = storage
-        self._pending: dict[str, dict[str, Any]] = {}
-        self._ready = asyncio.Event()
-        self._writers = writers
-        self._tasks: list[asyncio.Task[None]] = []
-        self._closing = False
-        self._settle = settle
+        self._batcher: Batcher[tuple[str, bytes], None] = Batcher(self._put, max_size=BATCH)
 
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run()) for _ in range(self._writers)]
+    async def _put(self, items: Sequence[tuple[str, bytes]]) -> list[None]:
+        await self.storage.put_many(items)
+        return [None] * len(items)
 
-    def save(
+    async def write(
         self, execution_id: str, document: dict[str, Any], secrets: Collection[str] = ()
     ) -> None:
-        self._pending[execution_id] = mask(document, secrets) if secrets else document
-        self._ready.set()
+        """Store ``document`` (secrets masked) as the execution's context.
 
-    async def _run(self) -> None:
-        while True:
-            if not self._pending:
-                if self._closing:
-                    return
-                self._ready.clear()
-                await self._ready.wait()
-                if not self._closing:
-                    # Let a burst of executions finish first: snapshots of the same
-                    # execution coalesce, and storage work stays off the burst's path.
-                    await asyncio.sleep(self._settle)
-                continue
-            batch = [self._pending.popitem() for _ in range(min(BATCH, len(self._pending)))]
-            items = [
-                (context_key(execution_id), json.dumps(document, default=str).encode())
-                for execution_id, document in batch
-            ]
-            try:
-                await self.storage.put_many(items)
-            except Exception as exc:  # the database still has every step result
-                log.warning("could not save job contexts", count=len(items), error=str(exc)[:300])
-
-    async def close(self) -> None:
-        """Write what is pending, then stop."""
-        self._closing = True
-        self._ready.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*self._tasks)
+        :raises Exception: whatever the storage backend raised; nothing was recorded.
+        """
+        masked = mask(document, secrets) if secrets else document
+        data = json.dumps(masked, default=str).encode()
+        await self._batcher.submit((context_key(execution_id), data))

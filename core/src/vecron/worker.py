@@ -169,9 +169,6 @@ class Worker:
         grace = self.shutdown_grace if grace is None else grace
         async with AsyncExitStack() as stack:
             self._executors = ExecutorPool(self.registry, stack)
-            if self.contexts is not None:
-                self.contexts.start()
-                stack.push_async_callback(self.contexts.close)
             lease_task = asyncio.create_task(self._renew_leases(stop))
             log.info("worker started", owner=self.owner, concurrency=self._concurrency)
             while not stop.is_set():
@@ -349,8 +346,13 @@ class Worker:
                     )
                     result = await self._run_step(execution, definition, index, prepared, context)
                     results[step.id] = result
-                    if index < len(definition.steps) - 1:
-                        self._save_context(execution, results, secrets, "running")
+                    last = index == len(definition.steps) - 1
+                    # The output is kept only in the context: store it before the database
+                    # records the step as done, so a resumed run finds it.
+                    await self._save_context(
+                        execution, results, secrets, "succeeded" if last else "running"
+                    )
+                    if not last:
                         # Checkpoint before the next step: a resumed run starts after it.
                         await self._records.submit(([result], None))
                         self._emit(
@@ -367,7 +369,8 @@ class Worker:
             )
             results[failure.step.step_id] = failure.step
             if not failure.held:
-                self._save_context(execution, results, secrets, "failed")
+                with contextlib.suppress(_StepFailure):  # the failure itself is what counts
+                    await self._save_context(execution, results, secrets, "failed")
             await self._fail(execution, definition, [failure.step], failure, started=started)
             return
         except TimeoutError:
@@ -392,7 +395,6 @@ class Worker:
                 job_timeout=True,
             )
             return
-        self._save_context(execution, results, secrets, "succeeded")
         await self._finish(execution, pending, ExecutionStatus.SUCCEEDED, None, started=started)
 
     async def _variables(self, execution: Execution, prepared: dict[str, Any]) -> ResolvedVariables:
@@ -417,8 +419,8 @@ class Worker:
         self, execution: Execution, done: dict[str, StepResult]
     ) -> dict[str, StepResult]:
         """A resumed execution reads earlier steps' outputs from its persisted Job Context;
-        the database says which steps are done, and has their outputs too should the
-        context lag behind (it is written in the background)."""
+        the database says which steps are done. The context is written before a step is
+        recorded as done, so a done step missing from it means storage lost it."""
         if self.contexts is None:
             return {}
         try:
@@ -433,18 +435,32 @@ class Worker:
             and stored[sid].get("status") == result.status.value
         }
 
-    def _save_context(
+    async def _save_context(
         self,
         execution: Execution,
         results: dict[str, StepResult],
         secrets: frozenset[str],
         status: str,
     ) -> None:
-        if self.contexts is not None:
-            steps = {sid: r for sid, r in results.items() if sid != "-"}
-            self.contexts.save(
+        """:raises _StepFailure: (retryable) storage refused the write."""
+        if self.contexts is None:
+            return
+        steps = {sid: r for sid, r in results.items() if sid != "-"}
+        try:
+            await self.contexts.write(
                 execution.id, build_context(execution, steps, status=status), secrets
             )
+        except Exception as exc:
+            step_id = next(reversed(steps)) if steps else "-"
+            failed = _result(
+                execution,
+                step_id,
+                StepStatus.FAILED,
+                self.clock(),
+                self.clock(),
+                error=mask(f"could not save the job context: {exc}"[:500], secrets),
+            )
+            raise _StepFailure(failed, True, None) from None
 
     async def _run_step(
         self,

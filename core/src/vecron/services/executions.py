@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clock import utcnow
@@ -54,6 +54,19 @@ def step_dict(s: StepResult) -> dict[str, Any]:
     }
 
 
+def with_outputs(steps: list[StepResult], context: dict[str, Any] | None) -> list[StepResult]:
+    """The database's step results with their outputs, which only the context holds."""
+    stored = context.get("steps") if isinstance(context, dict) else None
+    if not isinstance(stored, dict):
+        return steps
+    return [
+        replace(s, output=entry.get("output"))
+        if isinstance(entry := stored.get(s.step_id), dict)
+        else s
+        for s in steps
+    ]
+
+
 class ExecutionService:
     def __init__(self, store: Store, storage: ObjectStorage | None = None) -> None:
         self.store = store
@@ -67,7 +80,8 @@ class ExecutionService:
                 context = await self.storage.get_json(context_key(execution_id))
             except NotFoundError:
                 context = None
-        return ExecutionDetail(execution, await self.store.step_results(execution_id), context)
+        steps = await self.store.step_results(execution_id)
+        return ExecutionDetail(execution, with_outputs(steps, context), context)
 
     async def list_executions(
         self, *, job_id: str | None = None, status: ExecutionStatus | None = None, limit: int = 50

@@ -21,7 +21,7 @@ from .statements import RowSource, Statements, bump_revision, chunks
 from .timestamp import UtcDateTime
 
 RUNNING = ExecutionStatus.RUNNING.value
-_STEP_FIELDS = ("attempt", "status", "started_at", "finished_at", "output", "error")
+_STEP_FIELDS = ("attempt", "status", "started_at", "finished_at", "error")
 
 
 @dataclass(slots=True)

@@ -96,7 +96,6 @@ def step_result(row: RowMapping) -> StepResult:
         status=StepStatus(row["status"]),
         started_at=row["started_at"],
         finished_at=row["finished_at"],
-        output=row["output"],
         error=row["error"],
     )
 
@@ -110,7 +109,6 @@ def step_result_values(result: StepResult, seq: int) -> dict[str, Any]:
         "status": result.status.value,
         "started_at": result.started_at,
         "finished_at": result.finished_at,
-        "output": result.output,
         "error": result.error,
     }
 

@@ -118,7 +118,7 @@ step_results = Table(
     Column("status", String(16), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime, nullable=False),
-    Column("output", json_type()),
+    # No output: step outputs live in the Job Context in object storage (S2.3).
     Column("error", Text),
     PrimaryKeyConstraint("execution_id", "step_id"),
 )
