@@ -23,7 +23,7 @@ from vecron.errors import (
 from vecron.masking import MASK
 from vecron.models.definition import JobDefinition, StepSpec, TriggerSpec
 from vecron.secrets import SecretBox, create_key_file, generate_key, secret_box
-from vecron.services.variables import ResolvedVariables, VariableService
+from vecron.services.variables import VariableService
 from vecron.settings import Settings, load_settings
 from vecron.store.schema import variables as variables_table
 from vecron.store.sql import SqlStore
@@ -359,34 +359,6 @@ async def test_rotation_without_the_old_key_changes_nothing(store: SqlStore) -> 
         await VariableService(store, SecretBox([NEW_KEY])).rotate_key()
     assert [v.value for v in await store.list_variables()] == tokens
     assert (await before.get("A", reveal=True)).value == "alpha"
-
-
-# -- masking -------------------------------------------------------------------------
-def test_redact_masks_every_secret_value_longest_first() -> None:
-    resolved = ResolvedVariables(
-        values={"A": "abc", "B": "abcdef", "C": "plain"},
-        secret_values=frozenset({"abc", "abcdef", ""}),
-        secret_names=frozenset({"A", "B"}),
-    )
-    assert resolved.redact("x abcdef y abc z plain") == f"x {MASK} y {MASK} z plain"
-    assert resolved.redact("") == ""
-
-
-NO_STAR = st.text(alphabet=st.characters(exclude_characters="*"), min_size=1, max_size=20)
-
-
-@given(secrets=st.lists(NO_STAR, min_size=1, max_size=4), parts=st.lists(st.text(max_size=20)))
-def test_redacted_text_never_contains_any_secret(secrets: list[str], parts: list[str]) -> None:
-    # Secrets without "*", so the mask cannot spell one; they are woven between parts.
-    resolved = ResolvedVariables(
-        values={f"S{i}": s for i, s in enumerate(secrets)},
-        secret_values=frozenset(secrets),
-        secret_names=frozenset(f"S{i}" for i in range(len(secrets))),
-    )
-    text = "".join(part + secrets[i % len(secrets)] for i, part in enumerate(parts or [""]))
-    redacted = resolved.redact(text)
-    for secret in secrets:
-        assert secret not in redacted
 
 
 def test_key_file_is_not_readable_by_others(tmp_path: Path) -> None:

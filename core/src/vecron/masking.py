@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from .models.definition import JobDefinition
@@ -10,10 +12,64 @@ from .registry import Registry
 MASK = "**********"
 
 
+#: A whole field that is one template expression names a variable, it holds no secret.
+_REFERENCE = re.compile(r"^\s*\{\{[^{}]*\}\}\s*$")
+
+
 def masked_config(model: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` as written, with every secret field (nested ones too) masked."""
-    dumped = model.model_validate(config).model_dump(mode="json", exclude_unset=True)
-    return dumped if isinstance(dumped, dict) else {}
+    """``config`` as written, with every secret field (nested ones too) masked.
+
+    Walks the model's JSON Schema rather than validating: a stored config may hold
+    templates (``{{ vars.URL }}``) that only validate once rendered.
+    """
+    schema = model.model_json_schema()
+    masked = _mask(config, schema, schema.get("$defs", {}))
+    return masked if isinstance(masked, dict) else {}
+
+
+def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return _resolve(defs.get(ref.removeprefix("#/$defs/"), {}), defs)
+    return schema
+
+
+def _branches(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    schema = _resolve(schema, defs)
+    options = schema.get("anyOf") or schema.get("oneOf") or schema.get("allOf")
+    if options:
+        return [b for option in options for b in _branches(option, defs)]
+    return [schema]
+
+
+def _fits(branch: Mapping[str, Any], value: Mapping[str, Any]) -> bool:
+    properties = branch.get("properties", {})
+    for key, prop in properties.items():
+        if "const" in prop and value.get(key) != prop["const"]:
+            return False
+    return branch.get("additionalProperties") is not False or set(value) <= set(properties)
+
+
+def _mask(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
+    branches = _branches(schema, defs)
+    if isinstance(value, str):
+        secret = any(b.get("format") == "password" for b in branches)
+        return MASK if secret and not _REFERENCE.match(value) else value
+    if isinstance(value, Mapping):
+        fitting = [b for b in branches if b.get("type") == "object" or "properties" in b]
+        branch = next((b for b in fitting if _fits(b, value)), fitting[0] if fitting else {})
+        properties = branch.get("properties", {})
+        extra = branch.get("additionalProperties")
+        return {
+            key: _mask(item, properties.get(key, extra if isinstance(extra, dict) else {}), defs)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        items: Mapping[str, Any] = next(
+            (b["items"] for b in branches if isinstance(b.get("items"), dict)), {}
+        )
+        return [_mask(item, items, defs) for item in value]
+    return value
 
 
 def masked_document(definition: JobDefinition, registry: Registry) -> dict[str, Any]:

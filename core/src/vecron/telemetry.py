@@ -1,17 +1,42 @@
-"""structlog set-up: JSON lines, or a console renderer on a terminal."""
+"""structlog set-up: JSON lines, or a console renderer on a terminal; secrets masked."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from collections.abc import Collection, Mapping, MutableMapping
+from contextvars import ContextVar
+from typing import Any, TextIO
 
 import structlog
 
+from .templates.redaction import mask
 
-def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+#: Secret values of the execution the current task runs (each execution has its task).
+_SECRETS: ContextVar[frozenset[str]] = ContextVar("vecron_log_secrets", default=frozenset())
+_PLAIN = (str, int, float, bool, type(None), Mapping, list, tuple)
+
+
+def bind_secrets(secrets: Collection[str]) -> None:
+    """Mask these values in every log line the current task writes from now on — the
+    worker's and its executors' alike, whatever a plugin chooses to log."""
+    if secrets:
+        _SECRETS.set(_SECRETS.get() | frozenset(secrets))
+
+
+def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: the last line of defence, after exceptions are formatted."""
+    secrets = _SECRETS.get()
+    if not secrets:
+        return event
+    # Objects are rendered by their str() later: mask that text now.
+    return mask({k: v if isinstance(v, _PLAIN) else str(v) for k, v in event.items()}, secrets)
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog once per process (the CLI calls it; libraries never do)."""
-    console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    stream = stream or sys.stderr
+    console = fmt == "console" or (fmt == "auto" and stream.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
     )
@@ -21,11 +46,13 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            mask_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # Not cached: reconfiguring (tests, embedding) must reach every module's logger.
+        cache_logger_on_first_use=False,
     )
 
 

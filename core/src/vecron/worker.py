@@ -39,7 +39,7 @@ from .registry import Registry
 from .services.variables import ResolvedVariables, VariableService
 from .storage.base import ObjectStorage
 from .store.base import Store
-from .telemetry import get_logger
+from .telemetry import bind_secrets, get_logger
 from .templates import TemplateContext, mask
 from .wakeup import Wakeup
 
@@ -322,6 +322,7 @@ class Worker:
         try:
             variables = await self._variables(execution, configs)
             secrets = variables.secret_values
+            bind_secrets(secrets)
             async with asyncio.timeout(definition.timeout):
                 for index, step in enumerate(definition.steps):
                     if step.id in done:

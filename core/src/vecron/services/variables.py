@@ -84,14 +84,6 @@ class ResolvedVariables:
     secret_values: frozenset[str] = frozenset()
     secret_names: frozenset[str] = frozenset()
 
-    def redact(self, text: str) -> str:
-        """``text`` with every secret value replaced by the mask (longest first, so a
-        secret containing another is masked whole). Empty secrets are left alone."""
-        for secret in sorted(self.secret_values, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
-
 
 class VariableService:
     """Set, read, list and delete variables; resolve them for an execution."""

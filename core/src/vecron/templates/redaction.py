@@ -10,11 +10,13 @@ Rules, chosen so a secret can never survive masking:
   output would destroy it and reveal the secret by the pattern of masks. Secrets made only
   of asterisks and no longer than the mask are ignored too (the mask itself contains them);
 - strings nested in mappings, lists and tuples are masked, keys included; a number whose
-  text contains a secret becomes the masked text.
+  text contains a secret becomes the masked text;
+- a secret quoted into JSON text (escaped quotes, backslashes, ``\\uXXXX``) is masked too.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any, overload
 
@@ -23,8 +25,19 @@ from ..masking import MASK
 MIN_SECRET_LENGTH = 3
 
 
+def _spellings(secret: str) -> set[str]:
+    """The secret, and how it reads once quoted into JSON text (an error message quoting
+    a response body, a log line): ``a"b`` also as ``a\\"b`` and ``é`` also as ``\\u00e9``."""
+    return {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
 def _usable(secrets: Collection[str]) -> tuple[str, ...]:
-    kept = {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH and secret not in MASK}
+    kept = {
+        spelling
+        for secret in secrets
+        if len(secret) >= MIN_SECRET_LENGTH and secret not in MASK
+        for spelling in _spellings(secret)
+    }
     return tuple(sorted(kept, key=len, reverse=True))
 
 
