@@ -12,7 +12,7 @@ import structlog
 
 from vecron.telemetry import bind_secrets, configure_logging, get_logger
 
-SECRET = "s3cr3t-Ä\"quoted"
+SECRET = 's3cr3t-Ä"quoted'
 
 
 @pytest.fixture

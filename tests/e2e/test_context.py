@@ -139,7 +139,7 @@ async def test_a_context_that_cannot_be_saved_retries_the_step(
 ) -> None:
     """Outputs are only in the context, so a step whose context write failed is not
     recorded as done: the execution is retried and the output is there in the end."""
-    server, base = api
+    _, base = api
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db",
         storage_url=f"file://{tmp_path}/storage",
