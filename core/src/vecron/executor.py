@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 if TYPE_CHECKING:
     from .files import ExecutionFiles
@@ -45,6 +47,16 @@ class BoundSql(BaseModel):
     @classmethod
     def _from_text(cls, value: Any) -> Any:
         return {"text": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # What a job document holds (and the dashboard's form edits) is the SQL text.
+        return {
+            "type": "string",
+            "description": "SQL; each {{ expression }} becomes a bound parameter, never text",
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
