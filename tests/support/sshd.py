@@ -6,13 +6,13 @@ on every start (``chpasswd``), so it is always :data:`PASSWORD`. SFTP is served 
 ``internal-sftp``. Starting it needs root (sshd switches to the user after login); as
 anything else the test fails, it is never skipped.
 
-Tests fill the server's files directly on disk: :class:`RemoteDir` is a fresh folder in
+Tests fill the server's files directly on disk: :class:`RemoteFolder` is a fresh folder in
 the user's home, owned by the user, that the server sees at the same absolute path.
 
 A test module or conftest imports the fixtures (pytest resolves a fixture's fixtures in
 the module using it)::
 
-    from tests.support.sshd import remote_dir_fixture, ssh_server_fixture  # noqa: F401
+    from tests.support.sshd import remote_folder_fixture, ssh_server_fixture  # noqa: F401
 
 and a step config that logs in with the password is ``ssh_server.step_config(...)``.
 """
@@ -82,15 +82,17 @@ class ClientKey:
     passphrase: str | None = field(default=None, repr=False)
 
     @classmethod
-    def generate(cls, passphrase: str | None = None) -> ClientKey:
+    def generate(cls, passphrase: str | None = None, fmt: str = "openssh") -> ClientKey:
+        """A new ed25519 key in ``fmt`` (``openssh``, ``pkcs8-pem``...), encrypted with
+        ``passphrase`` if given (encrypted ``openssh`` keys need the bcrypt package)."""
         key = asyncssh.generate_private_key("ssh-ed25519", comment="vecron-test")
-        private = key.export_private_key("openssh", passphrase=passphrase).decode()
+        private = key.export_private_key(fmt, passphrase=passphrase).decode()
         public = key.export_public_key("openssh").decode().strip()
         return cls(private, public, passphrase)
 
 
 @dataclass
-class RemoteDir:
+class RemoteFolder:
     """A folder on the server, owned by the test user; ``path`` is also its remote path."""
 
     path: Path
@@ -259,12 +261,12 @@ class SshServer:
             return self.log_path.read_text(errors="replace")[-4000:]
         return ""
 
-    def remote_dir(self) -> RemoteDir:
+    def remote_folder(self) -> RemoteFolder:
         """A fresh empty folder in the user's home (remove it with ``shutil.rmtree``)."""
         path = self.home / f"t-{secrets.token_hex(6)}"
         path.mkdir()
         os.chown(path, self.uid, self.gid)
-        return RemoteDir(path, self.uid, self.gid)
+        return RemoteFolder(path, self.uid, self.gid)
 
 
 @contextlib.contextmanager
@@ -284,10 +286,10 @@ def ssh_server_fixture() -> Iterator[SshServer]:
         yield server
 
 
-@pytest.fixture(name="remote_dir")
-def remote_dir_fixture(ssh_server: SshServer) -> Iterator[RemoteDir]:
+@pytest.fixture(name="remote_folder")
+def remote_folder_fixture(ssh_server: SshServer) -> Iterator[RemoteFolder]:
     """A fresh folder on the session's server for one test, removed afterwards."""
-    folder = ssh_server.remote_dir()
+    folder = ssh_server.remote_folder()
     try:
         yield folder
     finally:

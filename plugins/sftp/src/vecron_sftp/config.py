@@ -118,6 +118,7 @@ class SftpConfig(ExecutorConfig):
             raise ValueError("give exactly one of password and private_key")
         if self.passphrase is not None and self.private_key is None:
             raise ValueError("passphrase applies to private_key only")
+        needed: tuple[str, ...]
         if self.action == "download":
             needed, foreign = ("remote",), UPLOAD_ONLY
         else:
