@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ SHEET = [
     ["DH-001", "Nguyễn Văn Ánh", "Hà Nội", 1250000, "20/11/2026", "giao sáng"],
     ["DH-002", "Trần Thị Bích", "Đà Nẵng", 99.5, "21/11/2026", ""],
     ["DH-003", "Lê Hoàng", "Huế", 0, "21/11/2026", "huỷ"],  # filtered out: amount 0
-    ["DH-004", "=HYPERLINK(\"x\")", "Cần Thơ", 310000, "22/11/2026", None],
+    ["DH-004", '=HYPERLINK("x")', "Cần Thơ", 310000, "22/11/2026", None],
 ]
 
 
@@ -125,9 +126,7 @@ async def test_partner_orders_pipeline(
             async with running(rt):
                 execution, _ = await rt.jobs.run_now("partner-orders", triggered_by="test")
                 detail = await rt.executions.wait(execution.id, timeout=60)
-            stored_csv = await rt.storage.get_bytes(
-                f"executions/{execution.id}/files/orders.csv"
-            )
+            stored_csv = await rt.storage.get_bytes(f"executions/{execution.id}/files/orders.csv")
         async with warehouse.connect() as conn:
             rows = (
                 await conn.execute(text("SELECT * FROM partner_orders ORDER BY order_no"))
@@ -148,10 +147,22 @@ async def test_partner_orders_pipeline(
 
     # The rows reached the warehouse with their types; the zero-amount order was filtered.
     assert [tuple(r) for r in rows] == [
-        ("DH-001", "Nguyễn Văn Ánh", "Hà Nội", Decimal("1250000.00"), _date("2026-11-20")),
-        ("DH-002", "Trần Thị Bích", "Đà Nẵng", Decimal("99.50"), _date("2026-11-21")),
+        (
+            "DH-001",
+            "Nguyễn Văn Ánh",
+            "Hà Nội",
+            Decimal("1250000.00"),
+            date.fromisoformat("2026-11-20"),
+        ),
+        ("DH-002", "Trần Thị Bích", "Đà Nẵng", Decimal("99.50"), date.fromisoformat("2026-11-21")),
         # The CSV neutralised the formula for spreadsheets; the database got that text.
-        ("DH-004", "'=HYPERLINK(\"x\")", "Cần Thơ", Decimal("310000.00"), _date("2026-11-22")),
+        (
+            "DH-004",
+            '\'=HYPERLINK("x")',
+            "Cần Thơ",
+            Decimal("310000.00"),
+            date.fromisoformat("2026-11-22"),
+        ),
     ]
     assert outputs["load"]["row_count"] == 3
     assert "'=HYPERLINK" in stored_csv.decode("utf-8")
@@ -166,9 +177,3 @@ async def test_partner_orders_pipeline(
             "run": execution.id,
         }
     ]
-
-
-def _date(text_: str) -> Any:
-    from datetime import date
-
-    return date.fromisoformat(text_)
