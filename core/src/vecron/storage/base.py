@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from abc import ABCMeta, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ CHUNK_SIZE = 1024 * 1024
 RESERVED_PREFIX = ".vecron-tmp-"
 
 MAX_KEY_LENGTH = 1024
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ def check_key(key: str, *, field: str = "key") -> str:
         raise ValidationError(f"object key {key!r} must be relative, not absolute", field=field)
     if "\\" in key:
         raise ValidationError(f"object key {key!r} must use '/', not '\\'", field=field)
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key):
+    if _CONTROL.search(key):
         raise ValidationError(f"object key {key!r} contains a control character", field=field)
     for segment in key.split("/"):
         if segment in ("", ".", ".."):

@@ -57,6 +57,7 @@ class FileStorage(ObjectStorage):
         self.url = url
         self.root, self.fsync = parse_file_url(url)
         self._real_root: Path | None = None
+        self._root_prefix = ""
 
     async def start(self) -> None:
         await asyncio.to_thread(self._make_root)
@@ -65,6 +66,7 @@ class FileStorage(ObjectStorage):
     def _make_root(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = Path(os.path.realpath(self.root))
+        self._root_prefix = os.path.join(self._real_root, "")
         return self._real_root
 
     def _resolved_root(self) -> Path:
@@ -76,10 +78,11 @@ class FileStorage(ObjectStorage):
         """The resolved file of ``key``; refuses any key that resolves outside the root."""
         check_key(key)
         root = self._resolved_root()
-        target = Path(os.path.realpath(root / key))
-        if target == root or not target.is_relative_to(root):
+        # String paths, not pathlib: this runs for every Job Context of a burst.
+        target = os.path.realpath(os.path.join(root, key))
+        if not target.startswith(self._root_prefix):
             raise ValidationError(f"object key {key!r} leads outside the storage", field="key")
-        return target
+        return Path(target)
 
     # -- writes ---------------------------------------------------------------------
     def _open_temp(self, key: str, target: Path) -> tuple[BinaryIO, Path]:
