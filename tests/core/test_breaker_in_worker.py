@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.engine import apply, run_and_wait, running
+from tests.support.web import serve
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -36,12 +37,8 @@ async def flaky() -> AsyncIterator[tuple[Flaky, str]]:
     server = Flaky(failures=5)
     app = web.Application()
     app.router.add_get("/", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield server, f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    async with serve(app) as base:
+        yield server, f"{base}/"
 
 
 async def test_open_circuit_holds_executions_until_a_probe_succeeds(

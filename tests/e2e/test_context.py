@@ -14,6 +14,7 @@ from aiohttp import web
 
 from tests.support.engine import running
 from tests.support.s3_fixtures import s3_server_fixture, s3_url_fixture  # noqa: F401
+from tests.support.web import serve
 from vecron.definition import parse_text
 from vecron.errors import ValidationError
 from vecron.models.execution import ExecutionStatus, StepStatus
@@ -50,12 +51,8 @@ class Api:
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[Api, str]]:
     server = Api()
-    runner = web.AppRunner(server.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield server, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serve(server.app()) as base:
+        yield server, base
 
 
 @pytest.fixture(params=["file", "s3"])

@@ -26,6 +26,7 @@ from tests.support.sshd import (  # noqa: F401
     remote_folder_fixture,
     ssh_server_fixture,
 )
+from tests.support.web import serve
 from vecron.definition import parse_text
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
@@ -76,12 +77,8 @@ class OrdersApi:
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[OrdersApi, str]]:
     server = OrdersApi()
-    runner = web.AppRunner(server.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield server, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serve(server.app()) as base:
+        yield server, base
 
 
 @pytest.mark.slow

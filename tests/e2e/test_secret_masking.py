@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.support.engine import running
+from tests.support.web import serve
 from vecron.cli.app import app
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
@@ -49,7 +50,7 @@ def leaks(secret: str, text: str) -> bool:
     return any(form in text for form in forms(secret))
 
 
-async def target() -> tuple[web.AppRunner, str]:
+def target() -> web.Application:
     async def echo(request: web.Request) -> web.Response:
         return web.json_response({"echo": await request.json()})
 
@@ -60,11 +61,7 @@ async def target() -> tuple[web.AppRunner, str]:
     application = web.Application()
     application.router.add_post("/echo", echo)
     application.router.add_post("/reject", reject)
-    runner = web.AppRunner(application, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return application
 
 
 JOB: dict[str, Any] = {
@@ -90,21 +87,17 @@ JOB: dict[str, Any] = {
 
 
 async def run_job(settings: Settings, secret: str) -> str:
-    runner, base = await target()
-    try:
-        async with Runtime(settings) as rt:
-            await rt.variables.set("BASE", base)
-            await rt.variables.set("TOKEN", secret, secret=True)
-            await rt.jobs.save(rt.jobs.parse(JOB))
-            async with running(rt):
-                execution, _ = await rt.jobs.run_now("leaky", triggered_by="test")
-                detail = await rt.executions.wait(execution.id, timeout=30)
-        assert detail.execution.status is ExecutionStatus.FAILED
-        assert detail.steps[0].output is not None  # the echo came back, masked
-        assert "refused" in (detail.steps[1].error or "")
-        return execution.id
-    finally:
-        await runner.cleanup()
+    async with serve(target()) as base, Runtime(settings) as rt:
+        await rt.variables.set("BASE", base)
+        await rt.variables.set("TOKEN", secret, secret=True)
+        await rt.jobs.save(rt.jobs.parse(JOB))
+        async with running(rt):
+            execution, _ = await rt.jobs.run_now("leaky", triggered_by="test")
+            detail = await rt.executions.wait(execution.id, timeout=30)
+    assert detail.execution.status is ExecutionStatus.FAILED
+    assert detail.steps[0].output is not None  # the echo came back, masked
+    assert "refused" in (detail.steps[1].error or "")
+    return execution.id
 
 
 @settings(max_examples=8, suppress_health_check=[HealthCheck.too_slow])
