@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -140,6 +141,30 @@ async def test_date_formats_and_excel_serial_numbers(files: Harness) -> None:
         }
     )
     assert result["rows"] == [{"day": "2024-01-31", "at": "2024-01-31T08:30:00"}]
+
+
+@pytest.mark.parametrize(
+    ("number", "why"),
+    [(0.5, "an Excel day number below 1 is not a date"), (3e6, "out of range")],
+)
+async def test_an_excel_day_number_that_is_no_date_is_a_final_error(
+    files: Harness, number: float, why: str
+) -> None:
+    await files.put("in.xlsx", xlsx_bytes({"S": [["day"], [number]]}))
+    with pytest.raises(FinalError, match=f"row 2, column 'day': cannot convert .*{why}"):
+        await files.run(
+            {"input": {"file": "in.xlsx", "sheet": "S"}, "transform": {"types": {"day": "date"}}}
+        )
+
+
+async def test_durations_objects_and_numbers_as_booleans(files: Harness) -> None:
+    # An XLSX duration cell arrives as a timedelta: shown as a time, as CSV writes it.
+    await files.put("in.xlsx", xlsx_bytes({"S": [["span"], [timedelta(hours=10, minutes=30)]]}))
+    result = await files.run({"input": {"file": "in.xlsx", "sheet": "S"}})
+    assert result["rows"] == [{"span": "10:30:00"}]
+    rows = [{"o": {"a": [1, 2]}, "b": 1.0}, {"o": None, "b": 0}]
+    result = await files.run({"rows": rows, "transform": {"types": {"o": "str", "b": "bool"}}})
+    assert result["rows"] == [{"o": '{"a": [1, 2]}', "b": True}, {"o": None, "b": False}]
 
 
 async def test_filter_keeps_matching_rows_after_conversion(files: Harness) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vecron.errors import FinalError, StepError
 from vecron.executor import Executor, StepContext
+from vecron.values import ConversionError
 
 from .config import DatabaseConfig
 from .dialects import Dialect, dialect_of
@@ -23,7 +24,7 @@ from .failures import secret_texts, step_error, timed_out
 from .results import Outcome, affected, table
 from .rows import Batch, batches_from_file, batches_of
 from .statements import Statement, bind_names, bind_template_casts, statements_of
-from .values import CoercionError, coerce_all
+from .values import coerce_all
 
 T = TypeVar("T")
 
@@ -141,7 +142,7 @@ def _plan(cfg: DatabaseConfig, dialect: Dialect) -> tuple[list[Statement], dict[
                 raise FinalError(f"sql: {where}:{missing[0]} has no value; add it to params")
         try:
             params = _bindable(dialect, coerce_all(params, cfg.types))
-        except CoercionError as exc:
+        except ConversionError as exc:
             raise FinalError(f"types: {exc}") from None
     return statements, params
 
@@ -226,7 +227,7 @@ class _Step:
         try:
             values = coerce_all({name: merged[name] for name in needed}, self.cfg.types)
             return _bindable(self.dialect, values)
-        except CoercionError as exc:
+        except ConversionError as exc:
             raise FinalError(f"row {number}: {exc}") from None
 
     async def _execute(

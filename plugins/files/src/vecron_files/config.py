@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vecron.errors import ValidationError
 from vecron.executor import ExecutorConfig
 from vecron.storage.base import check_key
+from vecron.values import TypeName
 
 Format = Literal["csv", "xlsx", "jsonl"]
-TypeName = Literal["int", "decimal", "float", "date", "datetime", "bool", "str"]
 
 GIB = 1024**3
 #: Most rows a step may put inline in its output: the Job Context must stay small.

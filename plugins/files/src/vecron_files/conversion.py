@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vecron.errors import FinalError
+from vecron.values import ConversionError, Converter, json_safe
 
-from .coercion import ConversionError, Converter, converter, jsonable
+from .coercion import converter
 from .config import FilesConfig, Transform
 from .readers import (
     CHECK_EVERY,
@@ -49,7 +50,7 @@ class TableSummary:
         self.row_count += 1
         if len(self.rows) < self.limit:
             self.rows.append(
-                {column: jsonable(value) for column, value in zip(columns, values, strict=True)}
+                {column: json_safe(value) for column, value in zip(columns, values, strict=True)}
             )
 
     def as_output(self) -> dict[str, Any]:

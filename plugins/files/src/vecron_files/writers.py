@@ -25,8 +25,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from vecron.errors import FinalError
+from vecron.values import json_safe, to_str
 
-from .coercion import jsonable
 from .config import OutputFile
 from .formulas import neutralise
 from .text import UnencodableText, decomposes, encodable
@@ -67,10 +67,6 @@ def _iso(value: date | time) -> str:
     return value.isoformat()
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(jsonable(value), ensure_ascii=False)
-
-
 #: How each type of value becomes CSV text, looked up by exact type (the hot path).
 _CSV_TEXT: dict[type, Callable[[Any], str]] = {
     str: str,
@@ -82,8 +78,8 @@ _CSV_TEXT: dict[type, Callable[[Any], str]] = {
     date: _iso,
     datetime: _iso,
     time: _iso,
-    dict: _json_text,
-    list: _json_text,
+    dict: to_str,
+    list: to_str,
 }
 
 
@@ -215,7 +211,7 @@ class XlsxWriter(TableWriter):
         if value is None or isinstance(value, int | float | Decimal | date | time | timedelta):
             return value
         if isinstance(value, dict | list):
-            return self._text(json.dumps(jsonable(value), ensure_ascii=False))
+            return self._text(to_str(value))
         return self._text(str(value))
 
     def write(self, values: list[Any], number: int) -> None:
@@ -274,7 +270,7 @@ class XlsxWriter(TableWriter):
 # -- JSON lines ---------------------------------------------------------------------------
 
 #: Decimals as text (a float could change them), times in ISO 8601.
-_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=jsonable)
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=json_safe)
 
 
 class JsonlWriter(TableWriter):
