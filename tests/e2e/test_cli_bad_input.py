@@ -27,7 +27,7 @@ def cli(tmp_path: Path) -> Cli:
         ('{"name": "x", ', "invalid JSON"),
         (
             GOOD.replace("type: http", "type: teleport"),
-            "unknown step type 'teleport'; installed: http",
+            "unknown step type 'teleport'; installed: database, files, http, sftp",
         ),
         (GOOD.replace("url:", "colour: red, url:"), "steps[0].colour: unknown field"),
         (GOOD + "timezone: Mars/Base\n", "timezone: unknown time zone 'Mars/Base'"),

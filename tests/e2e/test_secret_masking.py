@@ -100,10 +100,31 @@ async def run_job(settings: Settings, secret: str) -> str:
     return execution.id
 
 
+def invoke_all(cli: CliRunner, execution_id: str, env: dict[str, str]) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    for args in (
+        ["exec", "show", execution_id],
+        ["exec", "show", execution_id, "--json"],
+        ["exec", "list", "--json"],
+        ["var", "list"],
+        ["var", "list", "--json"],
+        ["var", "get", "TOKEN"],
+        ["job", "show", "leaky"],
+    ):
+        result = cli.invoke(app, args, env=env)
+        assert result.exit_code == 0, (args, result.output)
+        outputs[" ".join(args)] = result.output
+    return outputs
+
+
 @settings(max_examples=8, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=secrets)
 def test_a_secret_never_leaks(secret: str) -> None:
-    home = Path(tempfile.mkdtemp(prefix="vecron-mask-"))
+    with tempfile.TemporaryDirectory(prefix="vecron-mask-") as home:
+        check_nothing_leaks(Path(home), secret)
+
+
+def check_nothing_leaks(home: Path, secret: str) -> None:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{home}/v.db",
         storage_url=f"file://{home}/storage",
@@ -122,20 +143,11 @@ def test_a_secret_never_leaks(secret: str) -> None:
         "VECRON_LOG_LEVEL": "debug",
         "COLUMNS": "300",
     }
-    cli = CliRunner()
-    outputs: dict[str, str] = {}
-    for args in (
-        ["exec", "show", execution_id],
-        ["exec", "show", execution_id, "--json"],
-        ["exec", "list", "--json"],
-        ["var", "list"],
-        ["var", "list", "--json"],
-        ["var", "get", "TOKEN"],
-        ["job", "show", "leaky"],
-    ):
-        result = cli.invoke(app, args, env=env)
-        assert result.exit_code == 0, (args, result.output)
-        outputs[" ".join(args)] = result.output
+    try:
+        outputs = invoke_all(CliRunner(), execution_id, env)
+    finally:
+        # The CLI pointed structlog at CliRunner's stream, closed once it returns.
+        structlog.reset_defaults()
     # The CLI shows the execution, with the echoed output and the error, masked.
     shown = json.loads(outputs[f"exec show {execution_id} --json"])
     assert shown["steps"][0]["output"]["body"]["echo"]["token"] == "**********"
