@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import itertools
 import os
+import secrets
 import stat as stat_mode
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Sequence
@@ -58,6 +60,10 @@ class FileStorage(ObjectStorage):
         self.root, self.fsync = parse_file_url(url)
         self._real_root: Path | None = None
         self._root_prefix = ""
+        # Unique temporary names without mkstemp's random retries: a random tag per
+        # instance keeps processes sharing a root (even on other hosts) apart.
+        self._tag = secrets.token_hex(6)
+        self._serial = itertools.count()  # next() on a count is atomic across threads
 
     async def start(self) -> None:
         await asyncio.to_thread(self._make_root)
@@ -106,11 +112,7 @@ class FileStorage(ObjectStorage):
         except IsADirectoryError:
             raise ConflictError(f"cannot store {key!r}: it is a folder of other keys") from None
         if self.fsync:
-            folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+            self._fsync_folder(target.parent)
 
     @staticmethod
     def _discard(file: BinaryIO, temp: Path) -> None:
@@ -121,14 +123,49 @@ class FileStorage(ObjectStorage):
             temp.unlink()
 
     def _write_all(self, key: str, data: bytes) -> None:
+        # Plain os calls rather than pathlib and file objects: every Job Context of a
+        # burst comes through here, while the event loop waits for the GIL.
         target = self._path(key)
-        file, temp = self._open_temp(key, target)
+        folder = os.path.dirname(target)
+        temp = os.path.join(folder, f"{RESERVED_PREFIX}{self._tag}-{next(self._serial)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
-            file.write(data)
-            self._commit(key, file, temp, target)
+            fd = os.open(temp, flags, 0o600)  # 0600: contexts may hold step outputs
+        except (FileNotFoundError, NotADirectoryError):
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise ConflictError(
+                    f"cannot store {key!r}: a part of its path is an object, not a folder"
+                ) from None
+            fd = os.open(temp, flags, 0o600)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.replace(temp, target)
+            except IsADirectoryError:
+                raise ConflictError(f"cannot store {key!r}: it is a folder of other keys") from None
         except BaseException:
-            self._discard(file, temp)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
             raise
+        if self.fsync:
+            self._fsync_folder(folder)
+
+    @staticmethod
+    def _fsync_folder(folder: str | Path) -> None:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     async def put_bytes(
         self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
