@@ -19,7 +19,6 @@ import itertools
 import os
 import secrets
 import stat as stat_mode
-import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,22 +90,41 @@ class FileStorage(ObjectStorage):
         return Path(target)
 
     # -- writes ---------------------------------------------------------------------
-    def _open_temp(self, key: str, target: Path) -> tuple[BinaryIO, Path]:
+    # Plain os calls rather than pathlib and file objects: every Job Context of a burst
+    # comes through here, while the event loop waits for the GIL.
+    def _open_temp(self, key: str, target: Path) -> tuple[int, str]:
+        """A new temporary file beside ``target`` (folders made as needed), open for
+        writing, mode 0600: contexts may hold step outputs."""
+        folder = os.path.dirname(target)
+        temp = os.path.join(folder, f"{RESERVED_PREFIX}{self._tag}-{next(self._serial)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(temp, flags, 0o600), temp
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        try:
+            os.makedirs(folder, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise ConflictError(
                 f"cannot store {key!r}: a part of its path is an object, not a folder"
             ) from None
-        # mkstemp's 0600 mode is kept on purpose: contexts may hold step outputs.
-        fd, name = tempfile.mkstemp(prefix=RESERVED_PREFIX, dir=target.parent)
-        return os.fdopen(fd, "wb"), Path(name)
+        return os.open(temp, flags, 0o600), temp
 
-    def _commit(self, key: str, file: BinaryIO, temp: Path, target: Path) -> None:
-        file.flush()
-        if self.fsync:
-            os.fsync(file.fileno())
-        file.close()
+    @staticmethod
+    def _write(fd: int, data: bytes | bytearray) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    def _close(self, fd: int) -> None:
+        try:
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _replace(self, key: str, temp: str, target: Path) -> None:
+        """Put the written temporary file in place of ``target``."""
         try:
             os.replace(temp, target)
         except IsADirectoryError:
@@ -115,49 +133,24 @@ class FileStorage(ObjectStorage):
             self._fsync_folder(target.parent)
 
     @staticmethod
-    def _discard(file: BinaryIO, temp: Path) -> None:
+    def _discard(temp: str) -> None:
         # Synchronous on purpose: it also runs when the task is being cancelled, where
-        # awaiting a thread is not reliable; closing and unlinking do not block long.
-        file.close()
+        # awaiting a thread is not reliable; unlinking does not block long.
         with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+            os.unlink(temp)
 
     def _write_all(self, key: str, data: bytes) -> None:
-        # Plain os calls rather than pathlib and file objects: every Job Context of a
-        # burst comes through here, while the event loop waits for the GIL.
         target = self._path(key)
-        folder = os.path.dirname(target)
-        temp = os.path.join(folder, f"{RESERVED_PREFIX}{self._tag}-{next(self._serial)}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        try:
-            fd = os.open(temp, flags, 0o600)  # 0600: contexts may hold step outputs
-        except (FileNotFoundError, NotADirectoryError):
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                raise ConflictError(
-                    f"cannot store {key!r}: a part of its path is an object, not a folder"
-                ) from None
-            fd = os.open(temp, flags, 0o600)
+        fd, temp = self._open_temp(key, target)
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self.fsync:
-                    os.fsync(fd)
+                self._write(fd, data)
             finally:
-                os.close(fd)
-            try:
-                os.replace(temp, target)
-            except IsADirectoryError:
-                raise ConflictError(f"cannot store {key!r}: it is a folder of other keys") from None
+                self._close(fd)
+            self._replace(key, temp, target)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+            self._discard(temp)
             raise
-        if self.fsync:
-            self._fsync_folder(folder)
 
     @staticmethod
     def _fsync_folder(folder: str | Path) -> None:
@@ -190,7 +183,7 @@ class FileStorage(ObjectStorage):
         content_type: str = "application/octet-stream",
     ) -> None:
         target = await asyncio.to_thread(self._path, key)
-        file, temp = await asyncio.to_thread(self._open_temp, key, target)
+        fd, temp = await asyncio.to_thread(self._open_temp, key, target)
         try:
             total = 0
             # Small chunks are gathered so that a thread hop moves about CHUNK_SIZE bytes.
@@ -201,16 +194,22 @@ class FileStorage(ObjectStorage):
                     raise ValidationError(f"stream for {key!r} is longer than {size} bytes")
                 pending += chunk
                 if len(pending) >= CHUNK_SIZE:
-                    await asyncio.to_thread(file.write, pending)
+                    await asyncio.to_thread(self._write, fd, pending)
                     pending = bytearray()
             if size is not None and total != size:
                 raise ValidationError(f"stream for {key!r} has {total} bytes, not {size}")
             if pending:
-                await asyncio.to_thread(file.write, pending)
+                await asyncio.to_thread(self._write, fd, pending)
             del pending
-            await asyncio.to_thread(self._commit, key, file, temp, target)
         except BaseException:
-            self._discard(file, temp)
+            os.close(fd)
+            self._discard(temp)
+            raise
+        try:
+            await asyncio.to_thread(self._close, fd)
+            await asyncio.to_thread(self._replace, key, temp, target)
+        except BaseException:
+            self._discard(temp)
             raise
 
     # -- reads ----------------------------------------------------------------------
