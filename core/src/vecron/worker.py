@@ -589,24 +589,9 @@ class Worker:
         timed_out = job_timeout or failure.step.status is StepStatus.TIMED_OUT
         now = self.clock()
         if failure.held:  # the circuit is open: wait for it without spending an attempt
-            await self._records.submit(
-                (
-                    [],
-                    Outcome(
-                        execution_id=execution.id,
-                        owner=self.owner,
-                        attempt=execution.attempt,
-                        status=ExecutionStatus.QUEUED,
-                        at=now,
-                        error=failure.step.error,
-                        not_before=now + timedelta(seconds=failure.retry_after or 1.0),
-                        started_at=started,
-                        refund_attempt=True,
-                    ),
-                )
+            await self._requeue(
+                execution, [], failure, failure.retry_after or 1.0, started, refund=True
             )
-            if self.wakeup is not None:
-                self.wakeup.notify()
             return
         delay = definition.retry.backoff(execution.attempt)
         if failure.retry_after is not None:
@@ -616,23 +601,7 @@ class Worker:
             now + timedelta(seconds=delay) - (execution.scheduled_at or execution.created_at)
         ) <= timedelta(seconds=budget)
         if failure.retryable and execution.attempt < execution.max_attempts and within_budget:
-            await self._records.submit(
-                (
-                    results,
-                    Outcome(
-                        execution_id=execution.id,
-                        owner=self.owner,
-                        attempt=execution.attempt,
-                        status=ExecutionStatus.QUEUED,
-                        at=now,
-                        error=failure.step.error,
-                        not_before=now + timedelta(seconds=delay),
-                        started_at=started,
-                    ),
-                )
-            )
-            if self.wakeup is not None:
-                self.wakeup.notify()
+            await self._requeue(execution, results, failure, delay, started, refund=False)
             self._emit("retry_scheduled", execution, status="queued", delay=delay)
             return
         status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
@@ -641,6 +610,38 @@ class Worker:
             error = f"{error} (retry budget of {budget} s spent)"
         await self._finish(execution, results, status, error, dead_letter=True, started=started)
         await self.queue.dead_letter(execution.id, error or status.value)
+
+    async def _requeue(
+        self,
+        execution: Execution,
+        results: list[StepResult],
+        failure: _StepFailure,
+        delay: float,
+        started: datetime,
+        *,
+        refund: bool,
+    ) -> None:
+        """Back to the queue, due ``delay`` seconds from now; ``refund``: the attempt was
+        not spent (nothing ran)."""
+        now = self.clock()
+        await self._records.submit(
+            (
+                results,
+                Outcome(
+                    execution_id=execution.id,
+                    owner=self.owner,
+                    attempt=execution.attempt,
+                    status=ExecutionStatus.QUEUED,
+                    at=now,
+                    error=failure.step.error,
+                    not_before=now + timedelta(seconds=delay),
+                    started_at=started,
+                    refund_attempt=refund,
+                ),
+            )
+        )
+        if self.wakeup is not None:
+            self.wakeup.notify()
 
     async def _finish(
         self,
