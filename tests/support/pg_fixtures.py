@@ -18,26 +18,41 @@ POSTGRES_URL_ENV = "VECRON_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 
 
+async def admin_statement(server: str, statement: str) -> None:
+    """Run ``statement`` (CREATE/DROP DATABASE) on ``server``'s ``postgres`` database."""
+    admin = create_async_engine(
+        make_url(server).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+async def create_database(server: str, name: str) -> None:
+    await admin_statement(server, f'CREATE DATABASE "{name}"')
+
+
+async def drop_database(server: str, name: str) -> None:
+    await admin_statement(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def postgresql_url() -> AsyncIterator[str]:
     server = make_url(os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL))
     shown = server.render_as_string(hide_password=True)
+    address = server.render_as_string(hide_password=False)
     name = f"vecron_test_{uuid.uuid4().hex[:16]}"
-    admin = create_async_engine(
-        server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
-    )
     try:
-        try:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # refused, auth, DNS...: all mean no usable server
-            pytest.fail(
-                f"PostgreSQL at {shown} is not usable ({type(exc).__name__}: {exc}); "
-                f"start it or point {POSTGRES_URL_ENV} at one",
-                pytrace=False,
-            )
-        yield server.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+        await create_database(address, name)
+    except Exception as exc:  # refused, auth, DNS...: all mean no usable server
+        pytest.fail(
+            f"PostgreSQL at {shown} is not usable ({type(exc).__name__}: {exc}); "
+            f"start it or point {POSTGRES_URL_ENV} at one",
+            pytrace=False,
+        )
+    yield server.set(database=name).render_as_string(hide_password=False)
+    await drop_database(address, name)

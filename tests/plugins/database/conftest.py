@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from tests.support.pg_fixtures import create_database, drop_database
 from vecron.executor import StepContext
 from vecron.storage.file import FileStorage
 from vecron.testing.context import make_step_context
@@ -54,32 +55,6 @@ def _async(dsn: str) -> str:
     return url.set(drivername=driver).render_as_string(hide_password=False)
 
 
-async def _create_database(server: str, name: str) -> None:
-    admin = create_async_engine(
-        make_url(_async(server)).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-
-
-async def _drop_database(server: str, name: str) -> None:
-    admin = create_async_engine(
-        make_url(_async(server)).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 def _in_thread(work: Coroutine[Any, Any, None]) -> None:
     # Session set-up may be asked for while a test's event loop runs: a loop of its own.
     with ThreadPoolExecutor(1) as pool:
@@ -91,11 +66,11 @@ def postgres_dsn() -> Iterator[str]:
     """A PostgreSQL database for this test session (``postgresql://…/vecron_db_…``)."""
     name = f"vecron_db_{uuid.uuid4().hex[:12]}"
     try:
-        _in_thread(_create_database(POSTGRES, name))
+        _in_thread(create_database(_async(POSTGRES), name))
     except Exception as exc:  # refused, auth, DNS...: all mean no usable server
         pytest.fail(f"PostgreSQL at {POSTGRES} is not usable: {exc}", pytrace=False)
     yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    _in_thread(_drop_database(POSTGRES, name))
+    _in_thread(drop_database(_async(POSTGRES), name))
 
 
 @dataclass
