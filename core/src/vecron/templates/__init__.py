@@ -12,6 +12,7 @@ from __future__ import annotations
 from .condition import Condition, compile_condition
 from .config import CompiledConfig, compile_config
 from .context import TemplateContext
+from .program import is_template
 from .redaction import MIN_SECRET_LENGTH, mask
 from .references import StepTemplates, references, validate_step_references
 from .sql import PLACEHOLDERS, CompiledSql, compile_sql, render_sql
@@ -27,6 +28,7 @@ __all__ = [
     "compile_condition",
     "compile_config",
     "compile_sql",
+    "is_template",
     "mask",
     "references",
     "render_sql",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vecron.errors import ValidationError
 from vecron.executor import ExecutorConfig
 from vecron.storage.base import check_key
+from vecron.templates import is_template
 from vecron.values import TypeName
 
 Format = Literal["csv", "xlsx", "jsonl"]
@@ -38,13 +39,8 @@ def format_of(name: str, given: Format | None) -> Format | None:
     return next((fmt for ext, fmt in _EXTENSIONS.items() if lowered.endswith(ext)), None)
 
 
-def _is_template(text: str) -> bool:
-    # A name still holding a template is checked by the worker once it is rendered.
-    return "{{" in text or "{%" in text
-
-
 def _file_name(value: str) -> str:
-    if _is_template(value):
+    if is_template(value):  # checked by the worker once it is rendered
         return value
     try:
         return check_key(value, field="name")
@@ -71,6 +67,12 @@ def _encoding(value: str) -> str:
     if not getattr(info, "_is_text_encoding", True):
         raise ValueError(f"{value!r} is not a text encoding")
     return value
+
+
+#: A name in the execution's files: a safe relative key.
+FileName = Annotated[str, AfterValidator(_file_name)]
+#: A text encoding Python knows.
+Encoding = Annotated[str, AfterValidator(_encoding)]
 
 
 class _Model(BaseModel):
@@ -103,7 +105,7 @@ class _CsvDialect(_Model):
 class InputFile(_CsvDialect):
     """The file a step reads, from the execution's files (e.g. one an ``sftp`` step fetched)."""
 
-    file: str = Field(description="Name in the execution's files, e.g. `sftp/report.xlsx`.")
+    file: FileName = Field(description="Name in the execution's files, e.g. `sftp/report.xlsx`.")
     format: Format | None = Field(
         None, description="`csv`, `xlsx` or `jsonl`; None: from the file name's extension."
     )
@@ -117,7 +119,7 @@ class InputFile(_CsvDialect):
         description="Row (1-based) holding the column names; rows above it are skipped. "
         "0: no header, columns are named column_1, column_2, …",
     )
-    encoding: str = Field(
+    encoding: Encoding = Field(
         "utf-8-sig",
         description="CSV/JSONL text encoding; the default reads UTF-8 with or without a BOM.",
     )
@@ -135,16 +137,6 @@ class InputFile(_CsvDialect):
         description="XLSX: refuse a workbook with a part (over 1 MiB unpacked) packed tighter.",
     )
     max_zip_members: int = Field(10_000, gt=0, description="XLSX: refuse more parts than this.")
-
-    @field_validator("file")
-    @classmethod
-    def _file(cls, value: str) -> str:
-        return _file_name(value)
-
-    @field_validator("encoding")
-    @classmethod
-    def _encoding(cls, value: str) -> str:
-        return _encoding(value)
 
     @property
     def resolved_format(self) -> Format | None:
@@ -214,11 +206,11 @@ class Transform(_Model):
 class OutputFile(_CsvDialect):
     """The file a step writes into the execution's files."""
 
-    name: str = Field(description="Name in the execution's files, e.g. `export/report.csv`.")
+    name: FileName = Field(description="Name in the execution's files, e.g. `export/report.csv`.")
     format: Format | None = Field(
         None, description="`csv`, `xlsx` or `jsonl`; None: from the name's extension."
     )
-    encoding: str = Field("utf-8", description="CSV text encoding, e.g. utf-8-sig, cp1258.")
+    encoding: Encoding = Field("utf-8", description="CSV text encoding, e.g. utf-8-sig, cp1258.")
     sheet_name: str = Field(
         "Sheet1", description="XLSX: the sheet's title (all-sheet inputs keep their titles)."
     )
@@ -227,16 +219,6 @@ class OutputFile(_CsvDialect):
         description="CSV/XLSX: prefix `'` to text starting with = + - @ tab or CR, so "
         "spreadsheets do not run it as a formula (numbers are never changed).",
     )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _file_name(value)
-
-    @field_validator("encoding")
-    @classmethod
-    def _encoding(cls, value: str) -> str:
-        return _encoding(value)
 
     @field_validator("sheet_name")
     @classmethod
@@ -276,7 +258,7 @@ class FilesConfig(ExecutorConfig):
         source, target = self.input, self.output
         for where, spec, name in (("input", source, "file"), ("output", target, "name")):
             path = getattr(spec, name, None)
-            if spec is None or path is None or _is_template(path):
+            if spec is None or path is None or is_template(path):
                 continue
             if spec.resolved_format is None:
                 raise ValueError(

@@ -60,6 +60,24 @@ class TableWriter(metaclass=ABCMeta):
         """Release what a failed or cancelled run left open."""
 
 
+class _TextFileWriter(TableWriter):
+    """A file holding one table (CSV, JSON lines), opened by :meth:`begin`."""
+
+    def __init__(self, path: Path, spec: OutputFile) -> None:
+        super().__init__(path, spec)
+        self.file: TextIO | None = None
+
+    def close(self) -> None:
+        if self.file is None:
+            self.begin(self.spec.sheet_name, [])
+        assert self.file is not None
+        self.file.close()
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
 # -- CSV ----------------------------------------------------------------------------------
 
 
@@ -94,10 +112,9 @@ def csv_text(value: Any) -> str:
     return str(value)
 
 
-class CsvWriter(TableWriter):
+class CsvWriter(_TextFileWriter):
     def __init__(self, path: Path, spec: OutputFile) -> None:
         super().__init__(path, spec)
-        self.file: TextIO | None = None
         self.columns: list[str] = []
         self.decompose = decomposes(spec.encoding)
 
@@ -147,16 +164,6 @@ class CsvWriter(TableWriter):
                     f"{_where(number, column)}: {UnencodableText(char, self.spec.encoding)}"
                 ) from None
         return fixed
-
-    def close(self) -> None:
-        if self.file is None:
-            self.begin(self.spec.sheet_name, [])
-        assert self.file is not None
-        self.file.close()
-
-    def discard(self) -> None:
-        if self.file is not None:
-            self.file.close()
 
 
 # -- XLSX ---------------------------------------------------------------------------------
@@ -273,10 +280,9 @@ class XlsxWriter(TableWriter):
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=json_safe)
 
 
-class JsonlWriter(TableWriter):
+class JsonlWriter(_TextFileWriter):
     def __init__(self, path: Path, spec: OutputFile) -> None:
         super().__init__(path, spec)
-        self.file: TextIO | None = None
         self.columns: list[str] = []
 
     def begin(self, title: str, columns: list[str]) -> None:
@@ -293,16 +299,6 @@ class JsonlWriter(TableWriter):
         except ValueError as error:  # NaN or infinity: JSON has no such numbers
             raise FinalError(f"row {number}: {error}") from None
         self.file.write(line + "\n")
-
-    def close(self) -> None:
-        if self.file is None:
-            self.begin(self.spec.sheet_name, [])
-        assert self.file is not None
-        self.file.close()
-
-    def discard(self) -> None:
-        if self.file is not None:
-            self.file.close()
 
 
 def open_writer(path: Path, spec: OutputFile) -> TableWriter:
