@@ -8,8 +8,8 @@ says is used, so a job behaves the same on every worker.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 
 import asyncssh
@@ -65,6 +65,18 @@ async def load_key(cfg: SftpConfig) -> asyncssh.SSHKey | None:
         raise FinalError(f"private_key: cannot use it: {exc}") from None
 
 
+@contextmanager
+def _classified(cfg: SftpConfig) -> Iterator[None]:
+    """Connection and login failures as FinalError or RetryableError."""
+    try:
+        yield
+    except (OSError, asyncssh.Error) as exc:
+        failure = connect_failure(exc, target(cfg), cfg.username, cfg.host)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
 @asynccontextmanager
 async def open_sftp(cfg: SftpConfig) -> AsyncIterator[asyncssh.SFTPClient]:
     """A logged-in SFTP client, closed (with its connection) on exit.
@@ -72,9 +84,8 @@ async def open_sftp(cfg: SftpConfig) -> AsyncIterator[asyncssh.SFTPClient]:
     :raises FinalError: authentication refused, host key unknown or different, bad key.
     :raises RetryableError: refused, unreachable, timed out, or the connection dropped.
     """
-    where = target(cfg)
     key = await load_key(cfg)
-    try:
+    with _classified(cfg):
         # Host keys: those in the step's known_hosts and nothing else. known_hosts=None
         # would trust any server, so it is never passed.
         connection = await asyncssh.connect(
@@ -95,18 +106,8 @@ async def open_sftp(cfg: SftpConfig) -> AsyncIterator[asyncssh.SFTPClient]:
             keepalive_interval=KEEPALIVE_INTERVAL,
             keepalive_count_max=KEEPALIVE_COUNT,
         )
-    except (OSError, asyncssh.Error) as exc:
-        failure = connect_failure(exc, where, cfg.username, cfg.host)
-        if failure is None:
-            raise
-        raise failure from exc
     async with connection:
-        try:
+        with _classified(cfg):
             client = await connection.start_sftp_client()
-        except (OSError, asyncssh.Error) as exc:
-            failure = connect_failure(exc, where, cfg.username, cfg.host)
-            if failure is None:
-                raise
-            raise failure from exc
         async with client:
             yield client
