@@ -674,3 +674,12 @@ def test_any_sql_value_is_only_ever_a_parameter(value: str) -> None:
     sql, params = render_sql("SELECT * FROM t WHERE a = {{ vars.V }}", ctx, step_id="q")
     assert sql == "SELECT * FROM t WHERE a = :p0"
     assert params == {"p0": value}
+
+
+def test_sql_a_cast_after_a_value_keeps_the_placeholder_a_bind() -> None:
+    """`{{ x }}::int` is PostgreSQL's cast; `:p0::int` would read as text, not a bind."""
+    from sqlalchemy import text
+
+    compiled = compile_sql("SELECT {{ a }}::int, {{ b }} ::date, '10:30'", step_id="q")
+    assert compiled.text == "SELECT :p0 ::int, :p1 ::date, '10:30'"
+    assert set(text(compiled.text).compile().params) == {"p0", "p1"}

@@ -11,6 +11,7 @@ import pytest
 
 from vecron.errors import FinalError
 from vecron.executor import StepContext
+from vecron.templates import compile_sql
 from vecron_database import DatabaseExecutor
 
 from .conftest import Backend
@@ -182,8 +183,9 @@ async def test_template_value_with_a_postgres_style_cast(
     if backend.name != "postgresql":
         sql = {"text": "SELECT CAST(:p0 AS INTEGER) + 1 AS n", "params": {"p0": 41}}
     else:
-        # ":p0::int" is text to SQLAlchemy; the executor keeps the worker's placeholder bound.
-        sql = {"text": "SELECT :p0::int + 1 AS n", "params": {"p0": 41}}
+        # What the worker makes of `{{ n }}::int`: the placeholder stays a bind.
+        compiled = compile_sql("SELECT {{ n }}::int + 1 AS n", step_id="s")
+        sql = {"text": compiled.text, "params": {"p0": 41}}
     out = await run(executor, ctx, backend, sql=sql)
     assert out["rows"] == [{"n": 42}]
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from vecron.errors import FinalError
-from vecron_database.statements import bind_names, bind_template_casts, split, statements_of
+from vecron_database.statements import bind_names, split, statements_of
 
 
 @pytest.mark.parametrize(
@@ -55,14 +55,6 @@ def test_several_statements_need_permission() -> None:
 )
 def test_queries_are_told_apart(sql: str, query: bool) -> None:
     assert split(sql)[0].is_query is query
-
-
-def test_template_casts_stay_bound() -> None:
-    sql = bind_template_casts(
-        "SELECT :p0::int, :p1::date, :p10::text, :amount::int", ["p0", "p1", "p10"]
-    )
-    assert sql == "SELECT :p0 ::int, :p1 ::date, :p10 ::text, :amount::int"
-    assert bind_names(text(sql)) == {"p0", "p1", "p10"}
 
 
 def test_bind_names() -> None:

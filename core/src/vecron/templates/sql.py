@@ -161,6 +161,9 @@ def compile_sql(
             expression.append(value)
         elif kind == "data":
             lexer.feed(value)
+            if parameters and sql and sql[-1] == placeholder(len(parameters) - 1):
+                # `{{ x }}::int` is PostgreSQL's cast; `:p0::int` would not read as a bind.
+                value = " " + value if value.startswith(":") else value
             sql.append(_escape(value, paramstyle))
     if expression is not None:
         raise refuse("template syntax error: a {{ is never closed")

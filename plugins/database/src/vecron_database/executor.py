@@ -23,7 +23,7 @@ from .engines import MAX_ENGINES, EngineCache
 from .failures import secret_texts, step_error, timed_out
 from .results import Outcome, affected, table
 from .rows import Batch, batches_from_file, batches_of
-from .statements import Statement, bind_names, bind_template_casts, statements_of
+from .statements import Statement, bind_names, statements_of
 from .values import coerce_all
 
 T = TypeVar("T")
@@ -123,7 +123,7 @@ def _plan(cfg: DatabaseConfig, dialect: Dialect) -> tuple[list[Statement], dict[
         params = {f"a{i}": value for i, value in enumerate(procedure.args)}
     else:
         assert cfg.sql is not None  # the config validator ensures one of the two
-        sql = bind_template_casts(cfg.sql.text, list(cfg.sql.params))
+        sql = cfg.sql.text
         statements = [
             Statement(dialect.statement(s.text), s.verb)
             for s in statements_of(sql, multiple=cfg.multiple_statements)

@@ -71,17 +71,6 @@ def statements_of(sql: str, *, multiple: bool) -> list[Statement]:
     return found
 
 
-def bind_template_casts(sql: str, names: list[str]) -> str:
-    """``:p0::int`` → ``:p0 ::int``: SQLAlchemy reads ``:name::`` as text, not a bind.
-
-    Only for the worker's own placeholders, which it puts where SQL code is, never in a
-    literal; a user's ``:name::type`` stays as written (use ``CAST(:name AS type)``).
-    """
-    for name in names:
-        sql = sql.replace(f":{name}::", f":{name} ::")
-    return sql
-
-
 def bind_names(statement: TextClause) -> set[str]:
     """The ``:name`` placeholders SQLAlchemy found in the statement."""
     return set(statement.compile().params)
