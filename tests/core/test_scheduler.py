@@ -183,3 +183,38 @@ async def test_new_leader_resends_what_the_last_process_left_unclaimed(runtime: 
     deliveries = await runtime.queue.fetch(10, timeout=0.1)
     assert [d.message.execution_id for d in deliveries] == [execution.id]
     assert deliveries[0].message.resend
+
+
+@pytest.mark.parametrize("period", [10, 0.5, 3600])
+async def test_a_new_fixed_rate_job_fires_once_per_period(runtime: Runtime, period: float) -> None:
+    """The first fire and every later one count from the same anchor: the job's start.
+    (Planned once from "now − 1 µs" and then from ``created_at``, the first fire time
+    used to come twice, a microsecond apart: two executions.)"""
+    runtime.jobs.clock = lambda: NOW
+    await runtime.jobs.save(
+        runtime.jobs.parse(
+            {
+                "name": "rate",
+                "timezone": "UTC",
+                "triggers": [{"type": "fixed_rate", "period": period}],
+                "steps": [{"id": "a", "type": "record"}],
+            }
+        )
+    )
+    step = timedelta(seconds=period)
+    fired: list[datetime] = []
+    for k in range(4):
+        at = NOW + k * step
+        report = await Scheduler(
+            runtime.store,
+            runtime.queue,
+            runtime.registry,
+            wakeup=runtime.wakeup,
+            lookahead=0,
+            clock=lambda at=at: at,
+        ).tick()
+        fired += [e.scheduled_at for e in report.created if e.scheduled_at]
+    assert fired == [NOW + k * step for k in range(4)]
+    job = await runtime.store.get_job("rate")
+    ledger = sorted(o.fire_time for o in await runtime.store.occurrences(job.id))
+    assert ledger == fired

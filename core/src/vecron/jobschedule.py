@@ -43,13 +43,17 @@ class JobSchedule:
         *,
         finished_at: datetime | None = None,
         include_after_finish: bool = True,
+        created_at: datetime | None = None,
     ) -> datetime | None:
         """The earliest fire strictly after ``after`` over all scheduled triggers.
 
         Triggers that count from the previous finish (fixed delay) are asked only when
         ``include_after_finish``: right after a fire they wait for the finish instead.
+        A job not saved yet passes the ``created_at`` it will be saved with: intervals
+        count from the job's start, and the first fire must be planned from the same
+        anchor as every later one (two anchors a microsecond apart are two fire times).
         """
-        anchor = self.definition.start_at or (job.created_at if job else after)
+        anchor = self.definition.start_at or (job.created_at if job else created_at or after)
         state = TriggerState(
             anchor=anchor, last_finished_at=finished_at or (job.last_finished_at if job else None)
         )

@@ -108,7 +108,9 @@ class JobService:
             return None
         schedule = JobSchedule(definition, self.registry)
         # A job saved now may fire at `now` itself, so ask for fires after a hair earlier.
-        return schedule.next_after(now - timedelta(microseconds=1), job, finished_at=None)
+        return schedule.next_after(
+            now - timedelta(microseconds=1), job, finished_at=None, created_at=now
+        )
 
     async def save(self, definition: JobDefinition) -> SaveResult:
         [result] = await self.save_many([definition])
