@@ -41,6 +41,11 @@ def test_each_layer_overrides_the_one_before(toml: Path, monkeypatch: pytest.Mon
         ('colour = "red"\n', "setting 'colour': unknown setting"),
         ('timezone = "Mars/Base"\n', "unknown time zone"),
         ("port = 70000\n", "setting 'port'"),
+        ('egress_deny = ["10.0.0.0/33"]\n', "setting 'egress_deny': Value error, '10.0.0.0/33'"),
+        ('egress_allow = ["10.0.0.1/8"]\n', "'10.0.0.1/8' is not a valid CIDR or address"),
+        ('egress_deny = ["bad host!"]\n', "is not a CIDR, an address, a host pattern"),
+        ('[egress_steps.sftp]\ndeny = ["fe80::/129"]\n', "setting 'egress_steps.sftp.deny'"),
+        ('[egress_steps."Not A Step"]\ndeny = ["private"]\n', "is not a step type"),
     ],
 )
 def test_bad_settings_name_the_setting(toml: Path, text: str, words: str) -> None:
@@ -49,3 +54,19 @@ def test_bad_settings_name_the_setting(toml: Path, text: str, words: str) -> Non
         load_settings()
     assert words in info.value.one_line()
     assert str(toml) in info.value.one_line()
+
+
+def test_egress_rules_come_from_the_file_and_the_environment(
+    toml: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml.write_text('egress_deny = ["private"]\n[egress_steps.sftp]\ndeny = ["*"]\n')
+    from_file = load_settings()
+    assert from_file.egress_deny == ("private",)
+    assert from_file.egress_steps["sftp"].deny == ("*",)
+    monkeypatch.setenv("VECRON_EGRESS_DENY", "loopback, 10.0.0.0/8")
+    monkeypatch.setenv("VECRON_EGRESS_ALLOW", "10.1.2.3")
+    from_env = load_settings()
+    assert (from_env.egress_deny, from_env.egress_allow) == (
+        ("loopback", "10.0.0.0/8"),
+        ("10.1.2.3",),
+    )

@@ -173,6 +173,13 @@ class TemplateSecurityError(TemplateError):
     code = "template-security"
 
 
+class EgressDenied(FinalError):
+    """A step's destination is refused: an egress rule, or vecron's own database, key or
+    storage. Final: every attempt would be refused the same way."""
+
+    code = "egress-denied"
+
+
 class ExecutionFailed(VecronError):
     """``vecron job run --wait`` saw its execution end in failure."""
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validato
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from .egress import EgressPolicy, default_egress
+
 if TYPE_CHECKING:
     from .files import ExecutionFiles
 
@@ -74,6 +76,9 @@ class StepContext:
     #: The execution's files in object storage (``executions/<id>/files/``); None
     #: only where no storage is configured.
     files: ExecutionFiles | None = None
+    #: Where the step may connect: ask :meth:`~vecron.egress.EgressPolicy.check` before
+    #: connecting to a host, and connect to the addresses it returns.
+    egress: EgressPolicy = field(default_factory=default_egress)
 
     @property
     def idempotency_key(self) -> str:

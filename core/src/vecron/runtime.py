@@ -12,6 +12,7 @@ import pluggy
 
 from .breaker import open_breaker
 from .context import ContextWriter
+from .egress import EgressPolicy
 from .lock import Lock, open_lock
 from .plugins import build_registry, get_plugin_manager
 from .queue import Queue, open_queue
@@ -71,6 +72,7 @@ class Runtime:
             on_change=self.wakeup.notify,
         )
         self.executions = ExecutionService(self.store, self.storage)
+        self.egress = EgressPolicy.from_settings(settings)
         return self
 
     async def __aexit__(
@@ -111,6 +113,7 @@ class Runtime:
             variables=self.variables,
             contexts=ContextWriter(self.storage),
             storage=self.storage,
+            egress=self.egress,
         )
 
 

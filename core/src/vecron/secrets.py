@@ -27,6 +27,7 @@ import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from .errors import ConfigurationError, SecretKeyError
+from .statefiles import make_private_folder
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -190,7 +191,7 @@ def read_key_file(path: Path) -> str | None:
 def create_key_file(path: Path) -> str:
     """Write a new key to ``path`` (mode 0600), or return the one another process wrote
     first: the file appears complete or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     key = generate_key()
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

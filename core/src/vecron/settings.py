@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .egress import EgressRules, check_rules
 from .errors import ConfigurationError
+
+STEP_TYPE = re.compile(r"[a-z][a-z0-9_.-]*")
 
 
 class Settings(BaseSettings):
@@ -68,10 +72,24 @@ class Settings(BaseSettings):
         description="Where the generated key is kept when secret_keys is empty "
         "(default: secret.key beside the SQLite database file).",
     )
+    # NoDecode: the environment gives a comma-separated list, not JSON.
+    egress_deny: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Destinations HTTP, database and SFTP steps may not reach, beside the "
+        "always-denied link-local and metadata: CIDRs, addresses, host patterns (*.corp) "
+        "or the groups loopback, private.",
+    )
+    egress_allow: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Exceptions to the deny rules (the built-in ones included)."
+    )
+    egress_steps: dict[str, EgressRules] = Field(
+        default_factory=dict,
+        description="More deny and allow rules for one step type: {sftp = {deny = [...]}}.",
+    )
 
-    @field_validator("secret_keys", mode="before")
+    @field_validator("secret_keys", "egress_deny", "egress_allow", mode="before")
     @classmethod
-    def _split_keys(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
@@ -84,6 +102,19 @@ class Settings(BaseSettings):
         for position, key in enumerate(value, start=1):
             # The message names the position only: a key must never reach a log line.
             check_key(key.get_secret_value(), position)
+        return value
+
+    @field_validator("egress_deny", "egress_allow")
+    @classmethod
+    def _egress_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_rules(value)
+
+    @field_validator("egress_steps")
+    @classmethod
+    def _step_types(cls, value: dict[str, EgressRules]) -> dict[str, EgressRules]:
+        for kind in value:
+            if STEP_TYPE.fullmatch(kind) is None:
+                raise ValueError(f"{kind!r} is not a step type (e.g. http, database, sftp)")
         return value
 
     @field_validator("timezone")

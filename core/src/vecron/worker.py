@@ -25,6 +25,7 @@ from .batcher import Batcher
 from .breaker import CircuitBreaker
 from .clock import utcnow
 from .context import ContextWriter, build_context, context_key, execution_data, trigger_data
+from .egress import EgressPolicy, default_egress
 from .errors import StepError, TemplateError, VecronError
 from .events import ExecutionEvent
 from .executor import StepContext
@@ -100,6 +101,7 @@ class Worker:
         variables: VariableService | None = None,
         contexts: ContextWriter | None = None,
         storage: ObjectStorage | None = None,
+        egress: EgressPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.shutdown_grace = shutdown_grace
@@ -107,6 +109,7 @@ class Worker:
         self.variables = variables
         self.contexts = contexts
         self.storage = storage
+        self.egress = egress or default_egress()
         self.store = store
         self.queue = queue
         self.registry = registry
@@ -507,6 +510,7 @@ class Worker:
             timeout=step.timeout,
             extra={"steps": outputs, "params": execution.params},
             files=None if self.storage is None else ExecutionFiles(self.storage, execution.id),
+            egress=self.egress,
         )
         status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
         target = executor.target(config) if self.breaker is not None else None

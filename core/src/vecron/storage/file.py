@@ -26,6 +26,7 @@ from typing import BinaryIO
 from urllib.parse import parse_qs
 
 from ..errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
+from ..statefiles import make_private_folder
 from .base import CHUNK_SIZE, RESERVED_PREFIX, ObjectInfo, ObjectStorage, check_key, check_prefix
 from .url import bool_option, check_options
 
@@ -69,7 +70,7 @@ class FileStorage(ObjectStorage):
 
     # -- paths ----------------------------------------------------------------------
     def _make_root(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self.root)
         self._real_root = Path(os.path.realpath(self.root))
         self._root_prefix = os.path.join(self._real_root, "")
         return self._real_root
@@ -103,7 +104,7 @@ class FileStorage(ObjectStorage):
         except (FileNotFoundError, NotADirectoryError):
             pass
         try:
-            os.makedirs(folder, exist_ok=True)
+            make_private_folder(folder)
         except (FileExistsError, NotADirectoryError):
             raise ConflictError(
                 f"cannot store {key!r}: a part of its path is an object, not a folder"

@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ..statefiles import create_private_file
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option naming how the SQLite ``BEGIN`` of a transaction locks.
 BEGIN_MODE_OPTION = "vecron_sqlite_begin"
@@ -59,7 +61,8 @@ def create_engine(url: URL) -> AsyncEngine:
     if is_sqlite(url):
         path = sqlite_file(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite would create it 0644 (and its -wal and -shm files like it).
+            create_private_file(path)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         event.listen(engine.sync_engine, "begin", _on_sqlite_begin)

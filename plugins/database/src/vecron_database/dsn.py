@@ -20,6 +20,11 @@ ASYNC_DRIVERS = {
 }
 _ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "oracle": 1521}
+#: Query options that would send the driver to another server or a local socket than
+#: the URL's host and port: the one the egress policy checks.
+SERVER_OPTIONS = frozenset(
+    {"host", "hostaddr", "port", "unix_socket", "dsn", "service", "servicefile"}
+)
 
 
 def database_url(dsn: str, password: str | None = None) -> URL:
@@ -49,6 +54,11 @@ def database_url(dsn: str, password: str | None = None) -> URL:
         )
     if backend != "sqlite" and not url.host:
         raise ValueError(f"a {backend} URL needs a host")
+    chosen = sorted(SERVER_OPTIONS.intersection(url.query)) if backend != "sqlite" else []
+    if chosen:
+        raise ValueError(
+            f"query option {chosen[0]!r} is not supported: the server is the URL's host and port"
+        )
     url = url.set(drivername=f"{backend}+{expected}")
     if backend == "mysql" and "charset" not in url.query:
         # aiomysql's default charset cannot hold every Unicode character.

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from vecron.egress import EgressPolicy, default_egress
+
+from .egress import guard_attach, pin
+
 #: Pools kept open at once; the least recently used one is closed beyond this.
 MAX_ENGINES = 32
+#: URL with its password, the policy, and the addresses checked (sorted: a name whose
+#: answers rotate keeps its pool).
+_Key = tuple[str, EgressPolicy, tuple[str, ...]]
 
 
 class EngineCache:
-    """Engines by URL (password included: another password is another pool)."""
+    """Engines by URL (password included: another password is another pool), egress
+    policy and the addresses it checked: the pool connects to those only."""
 
     def __init__(self, limit: int = MAX_ENGINES) -> None:
         self.limit = limit
-        self._engines: OrderedDict[str, AsyncEngine] = OrderedDict()
+        self._engines: OrderedDict[_Key, AsyncEngine] = OrderedDict()
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
         return len(self._engines)
 
-    async def get(self, url: URL) -> AsyncEngine:
-        key = url.render_as_string(hide_password=False)
+    async def get(
+        self, url: URL, egress: EgressPolicy | None = None, addresses: Sequence[str] = ()
+    ) -> AsyncEngine:
+        egress = egress or default_egress()
+        key = (url.render_as_string(hide_password=False), egress, tuple(sorted(addresses)))
         async with self._lock:
             engine = self._engines.get(key)
             if engine is not None:
@@ -38,6 +50,10 @@ class EngineCache:
                 # rather than fail a step on one the server closed meanwhile.
                 pool_pre_ping=True,
             )
+            if url.get_backend_name() == "sqlite":
+                guard_attach(engine, egress)
+            else:
+                pin(engine, url, addresses)
             evicted = self._evict()
         for old in evicted:
             await old.dispose()

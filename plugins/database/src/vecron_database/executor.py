@@ -19,6 +19,7 @@ from vecron.values import ConversionError
 from .config import DatabaseConfig
 from .dialects import Dialect, dialect_of
 from .dsn import server_of
+from .egress import checked_addresses
 from .engines import MAX_ENGINES, EngineCache
 from .failures import secret_texts, step_error, timed_out
 from .results import Outcome, affected, table
@@ -64,7 +65,11 @@ class DatabaseExecutor(Executor):
         statements, params = _plan(cfg, dialect)
         if cfg.rows_from is not None:
             await _check_file(ctx, cfg.rows_from)
-        engine = await self.engines.get(url)
+        try:
+            addresses = await checked_addresses(ctx.egress, url)
+        except OSError as exc:  # the name does not resolve: maybe a DNS hiccup
+            raise step_error(exc, dialect, where=server_of(url), timeout=None, secrets=()) from None
+        engine = await self.engines.get(url, ctx.egress, addresses)
         step = _Step(cfg, dialect, engine, server_of(url))
         try:
             if cfg.batched:

@@ -13,17 +13,17 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from multidict import CIMultiDict
 
+from vecron.egress import EgressPolicy
 from vecron.errors import FinalError, RetryableError, StepError
 from vecron.executor import Executor, StepContext
 
 from .auth import Token, TokenCache, authorization
 from .config import HttpConfig, OAuth2ClientCredentials, Scalar
+from .egress import checked_session
 from .response import excerpt, is_retryable_status, output, read_limited, retry_after
 
 #: Request timeout when the step has none, seconds.
 DEFAULT_TIMEOUT = 300.0
-#: Connections open at once across all hosts (aiohttp's default is 100).
-CONNECTIONS = 256
 
 
 class HttpExecutor(Executor):
@@ -39,31 +39,31 @@ class HttpExecutor(Executor):
     Config = HttpConfig
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._session: aiohttp.ClientSession | None = None
+        # One session for every job in the process, per egress policy (a worker has one):
+        # its resolver and DNS cache answer for that policy only.
+        self._sessions: dict[EgressPolicy, aiohttp.ClientSession] = {}
+        self._tls: ssl.SSLContext | None = None
         self.tokens = TokenCache(clock=clock)
 
     async def start(self, exit_stack: AsyncExitStack) -> None:
-        self._open()
+        # Built here, at start-up: built lazily the TLS context would stall the first
+        # requests of a burst of due jobs by ~50 ms.
+        self._tls = ssl.create_default_context()
         exit_stack.push_async_callback(self.aclose)
 
     async def aclose(self) -> None:
-        """Close the shared session (``start`` registers this on its exit stack)."""
-        session, self._session = self._session, None
-        if session is not None:
+        """Close the shared sessions (``start`` registers this on its exit stack)."""
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
             await session.close()
 
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # One session for every job in the process: cookies must not travel between
-            # jobs, so none are kept. The TLS context is built here, at start-up: built
-            # lazily it would stall the first requests of a burst of due jobs by ~50 ms.
-            connector = aiohttp.TCPConnector(
-                ssl=ssl.create_default_context(), limit=CONNECTIONS, limit_per_host=0
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar()
-            )
-        return self._session
+    def _open(self, egress: EgressPolicy) -> aiohttp.ClientSession:
+        session = self._sessions.get(egress)
+        if session is None or session.closed:
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            session = self._sessions[egress] = checked_session(egress, self._tls)
+        return session
 
     def target(self, config: Any) -> str | None:
         """``scheme://host:port`` of the request: what the circuit breaker guards."""
@@ -74,7 +74,7 @@ class HttpExecutor(Executor):
 
     async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
         cfg = config if isinstance(config, HttpConfig) else HttpConfig.model_validate(config)
-        session = self._open()
+        session = self._open(ctx.egress)
         timeout = aiohttp.ClientTimeout(total=ctx.timeout or DEFAULT_TIMEOUT)
         headers, data = _request_parts(cfg, ctx)
         token: Token | None = None

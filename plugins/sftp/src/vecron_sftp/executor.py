@@ -42,7 +42,7 @@ class SftpExecutor(Executor):
             raise FinalError("the sftp step needs object storage for the execution's files")
         where = target(cfg)
         try:
-            async with open_sftp(cfg) as sftp:
+            async with open_sftp(cfg, ctx.egress) as sftp:
                 remote = await Remote.open(sftp, where, cfg.root)
                 transfer = download_all if cfg.action == "download" else upload_all
                 entries = await transfer(remote, cfg, files)

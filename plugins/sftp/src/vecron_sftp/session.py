@@ -15,6 +15,7 @@ from functools import cache
 import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
+from vecron.egress import EgressPolicy
 from vecron.errors import FinalError
 
 from .config import SftpConfig
@@ -23,6 +24,7 @@ from .failures import connect_failure
 #: Seconds of silence before a keepalive request, and unanswered requests tolerated.
 KEEPALIVE_INTERVAL = 15.0
 KEEPALIVE_COUNT = 4
+STEP_TYPE = "sftp"
 
 
 @cache
@@ -78,36 +80,58 @@ def _classified(cfg: SftpConfig) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def open_sftp(cfg: SftpConfig) -> AsyncIterator[asyncssh.SFTPClient]:
+async def open_sftp(cfg: SftpConfig, egress: EgressPolicy) -> AsyncIterator[asyncssh.SFTPClient]:
     """A logged-in SFTP client, closed (with its connection) on exit.
 
+    :raises EgressDenied: ``egress`` refuses the server.
     :raises FinalError: authentication refused, host key unknown or different, bad key.
     :raises RetryableError: refused, unreachable, timed out, or the connection dropped.
     """
     key = await load_key(cfg)
     with _classified(cfg):
-        # Host keys: those in the step's known_hosts and nothing else. known_hosts=None
-        # would trust any server, so it is never passed.
-        connection = await asyncssh.connect(
-            cfg.host,
-            cfg.port,
-            username=cfg.username,
-            password=cfg.password.get_secret_value() if cfg.password else None,
-            client_keys=[key] if key is not None else None,
-            known_hosts=asyncssh.import_known_hosts(cfg.known_hosts),
-            server_host_key_algs=host_key_algorithms(),
-            x509_trusted_certs=None,  # else ~/.ssh/ca-bundle.crt would be trusted too
-            agent_path=None,
-            config=None,
-            gss_host=None,
-            connect_timeout=cfg.connect_timeout,
-            # A connection that silently died is noticed within a minute (and retried)
-            # rather than stalling the step until its timeout.
-            keepalive_interval=KEEPALIVE_INTERVAL,
-            keepalive_count_max=KEEPALIVE_COUNT,
-        )
+        addresses = await egress.check(STEP_TYPE, cfg.host, cfg.port)
+        connection = await _connect(cfg, key, [str(address) for address in addresses])
     async with connection:
         with _classified(cfg):
             client = await connection.start_sftp_client()
         async with client:
             yield client
+
+
+async def _connect(
+    cfg: SftpConfig, key: asyncssh.SSHKey | None, addresses: list[str]
+) -> asyncssh.SSHClientConnection:
+    """A connection to the first of the checked ``addresses`` that answers."""
+    for address in addresses[:-1]:
+        try:
+            return await _connect_to(cfg, key, address)
+        except OSError:  # refused or unreachable there: the next address may answer
+            continue
+    return await _connect_to(cfg, key, addresses[-1])
+
+
+async def _connect_to(
+    cfg: SftpConfig, key: asyncssh.SSHKey | None, address: str
+) -> asyncssh.SSHClientConnection:
+    # Host keys: those in the step's known_hosts and nothing else. known_hosts=None
+    # would trust any server, so it is never passed.
+    return await asyncssh.connect(
+        address,
+        cfg.port,
+        # known_hosts is matched against the name the step gave, not the address.
+        host_key_alias=cfg.host,
+        username=cfg.username,
+        password=cfg.password.get_secret_value() if cfg.password else None,
+        client_keys=[key] if key is not None else None,
+        known_hosts=asyncssh.import_known_hosts(cfg.known_hosts),
+        server_host_key_algs=host_key_algorithms(),
+        x509_trusted_certs=None,  # else ~/.ssh/ca-bundle.crt would be trusted too
+        agent_path=None,
+        config=None,
+        gss_host=None,
+        connect_timeout=cfg.connect_timeout,
+        # A connection that silently died is noticed within a minute (and retried)
+        # rather than stalling the step until its timeout.
+        keepalive_interval=KEEPALIVE_INTERVAL,
+        keepalive_count_max=KEEPALIVE_COUNT,
+    )
