@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pydantic
@@ -26,6 +28,18 @@ from .templates import (
     compile_config,
     compile_sql,
 )
+from .templates.budget import Budget, SliceSpent
+
+#: How long a render may run on the event loop before it is started over in a thread.
+INLINE_RENDER_SECONDS = 0.002
+#: Threads that renders too long for the event loop share.
+RENDER_THREADS = 4
+
+
+@cache
+def _render_threads() -> ThreadPoolExecutor:
+    """The process-wide render threads (started on first use, not at import)."""
+    return ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="vecron-render")
 
 
 class ExecutorPool:
@@ -128,16 +142,48 @@ class PreparedStep:
         """Only templates and conditions read the Template Context."""
         return self.static is None or self.condition is not None
 
-    def config(self, context: TemplateContext) -> Any:
+    async def prepare(self, context: TemplateContext, *, timeout: float | None) -> Any | None:
+        """The executor's Config for this run, or None when its ``when`` is false.
+
+        Everything rendered shares one budget that ends ``timeout`` seconds from now (the
+        step's timeout; :data:`~vecron.templates.budget.RENDER_SECONDS` at most). A render
+        done within a few milliseconds runs here; a longer one starts over in a render
+        thread, so the event loop keeps serving every other execution, and stops when the
+        budget ends or the awaiting task is cancelled.
+
+        :raises TemplateError: as :meth:`config`, or the render went over its budget.
+        """
+        if not self.needs_context:
+            return self.static
+        budget = Budget() if timeout is None else Budget.for_timeout(timeout)
+        budget.slice(INLINE_RENDER_SECONDS)
+        try:
+            return self._prepare(context, budget)
+        except SliceSpent:
+            budget.resume()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(_render_threads(), self._prepare, context, budget)
+        except asyncio.CancelledError:
+            budget.cancel()  # the thread cannot be interrupted; its render stops itself
+            raise
+
+    def _prepare(self, context: TemplateContext, budget: Budget) -> Any | None:
+        if self.condition is not None and not self.condition.evaluate(context, budget):
+            return None
+        return self.config(context, budget)
+
+    def config(self, context: TemplateContext, budget: Budget | None = None) -> Any:
         """The executor's Config for this run: templates rendered, then validated.
 
         :raises TemplateError: a reference is undefined, or the rendered value is invalid.
         """
         if self.static is not None:
             return self.static
-        rendered = self.compiled.render(context)
+        budget = budget or Budget()
+        rendered = self.compiled.render(context, budget)
         for name, compiled in self.sql:
-            text, params = compiled.render(context)
+            text, params = compiled.render(context, budget)
             rendered[name] = {"text": text, "params": params}
         try:
             return self.model.model_validate(rendered)

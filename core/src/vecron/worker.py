@@ -477,8 +477,12 @@ class Worker:
         step = definition.steps[index]
         secrets = context.secrets
         started = self.clock()
+        # The step's timeout covers rendering its templates too, off the event loop.
+        loop = asyncio.get_running_loop()
+        deadline = None if step.timeout is None else loop.time() + step.timeout
         try:
-            if prepared.condition is not None and not prepared.condition.evaluate(context):
+            config = await prepared.prepare(context, timeout=step.timeout)
+            if config is None:
                 return _result(
                     execution,
                     step.id,
@@ -487,7 +491,6 @@ class Worker:
                     started,
                     error=f"skipped: `when: {step.when}` was false",
                 )
-            config = prepared.config(context)
         except TemplateError as exc:  # final: the same template fails the same way again
             failed = _result(
                 execution,
@@ -527,7 +530,9 @@ class Worker:
                 )
                 raise _StepFailure(held, True, decision.retry_after, held=True)
         try:
-            async with asyncio.timeout(step.timeout):
+            if deadline is not None and loop.time() >= deadline:  # nothing is sent after it
+                raise TimeoutError
+            async with asyncio.timeout_at(deadline):
                 value = await executor.run(ctx, config)
             await self._report(target, ok=True)
             return _result(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .budget import Budget
 from .chains import Chain
 from .context import TemplateContext
 from .program import Program, compile_program
@@ -39,10 +40,14 @@ class Condition:
     def chains(self) -> tuple[Chain, ...]:
         return self.program.chains
 
-    def evaluate(self, context: TemplateContext) -> bool:
+    def evaluate(self, context: TemplateContext, budget: Budget | None = None) -> bool:
         """Whether the step runs. An undefined reference raises TemplateError, never False."""
         value = self.program.evaluate(
-            context.namespaces(), step_id=self.step_id, field=_FIELD, secrets=context.secrets
+            context.namespaces(),
+            step_id=self.step_id,
+            field=_FIELD,
+            secrets=context.secrets,
+            budget=budget,
         )
         return truth(value)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .budget import Budget
 from .chains import Chain
 from .context import TemplateContext
 from .program import Program, compile_program, is_template
@@ -103,26 +104,29 @@ class CompiledConfig:
             for chain in field.program.chains:
                 yield field.path, chain
 
-    def render(self, context: TemplateContext) -> dict[str, Any]:
-        """The config with every template rendered over ``context``.
+    def render(self, context: TemplateContext, budget: Budget | None = None) -> dict[str, Any]:
+        """The config with every template rendered over ``context``, all fields charged
+        to one ``budget`` (a fresh one when not given).
 
         Raises :class:`vecron.errors.TemplateError` (final, not retried) naming the step,
         the field and the reference when a template cannot be rendered.
         """
         roots = context.namespaces()
-        rendered = self._render(self._root, roots, context.secrets)
+        rendered = self._render(self._root, roots, context.secrets, budget or Budget())
         return dict(rendered)
 
-    def _render(self, node: _Node, roots: Mapping[str, Any], secrets: frozenset[str]) -> Any:
+    def _render(
+        self, node: _Node, roots: Mapping[str, Any], secrets: frozenset[str], budget: Budget
+    ) -> Any:
         if isinstance(node, _Static):
             return copy.deepcopy(node.value)
         if isinstance(node, _Field):
             return node.program.evaluate(
-                roots, step_id=self.step_id, field=node.path, secrets=secrets
+                roots, step_id=self.step_id, field=node.path, secrets=secrets, budget=budget
             )
         if isinstance(node, _Dict):
-            return {key: self._render(child, roots, secrets) for key, child in node.items}
-        items = [self._render(child, roots, secrets) for child in node.items]
+            return {key: self._render(child, roots, secrets, budget) for key, child in node.items}
+        items = [self._render(child, roots, secrets, budget) for child in node.items]
         return tuple(items) if node.tuple_type else items
 
 

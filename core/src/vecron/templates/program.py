@@ -18,14 +18,18 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.parser import Parser
 
 from ..errors import TemplateError, TemplateSecurityError
+from .budget import (
+    MAX_NESTING,
+    MAX_TREE_DEPTH,
+    Budget,
+    SliceSpent,
+    charge,
+    check_text,
+    spending,
+)
 from .chains import Chain, chains_in, missing_reference
 from .redaction import mask
-from .sandbox import (
-    FORBIDDEN_NODES,
-    MAX_TEXT,
-    as_data,
-    sandbox,
-)
+from .sandbox import FORBIDDEN_NODES, as_data, sandbox
 
 #: Marks that make a string a template; other strings are never touched.
 TEMPLATE_MARKS = ("{{", "{%")
@@ -37,6 +41,10 @@ def is_template(text: str) -> bool:
 
 class _Forbidden(Exception):
     """A statement the sandbox has nothing to serve (include, import, extends)."""
+
+
+class _TooDeep(Exception):
+    """Nested deeper than the parser and compiler can take without running out of stack."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -60,10 +68,18 @@ class Program:
         step_id: str,
         field: str,
         secrets: Collection[str] = (),
+        budget: Budget | None = None,
     ) -> Any:
-        """The value (native programs) or text this template renders to over ``roots``."""
+        """The value (native programs) or text this template renders to over ``roots``.
+
+        What it does is charged to ``budget`` (a fresh one when not given): a render over
+        any of its limits raises :class:`TemplateSecurityError` naming the limit.
+        """
         try:
-            return self._evaluate(roots)
+            with spending(budget or Budget()):
+                return self._evaluate(roots)
+        except SliceSpent:
+            raise
         except SecurityError as error:
             raise TemplateSecurityError(
                 mask(
@@ -109,10 +125,9 @@ class Program:
         size = 0
         for piece in self.template.generate(dict(roots)):
             size += len(piece)
-            if size > MAX_TEXT:
-                raise SecurityError(f"rendered text is over the limit of {MAX_TEXT} characters")
+            check_text(size)
             pieces.append(piece)
-        return "".join(pieces)
+        return charge("".join(pieces))
 
 
 def _single_expression(tree: nodes.Template) -> nodes.Expr | None:
@@ -166,16 +181,53 @@ def _reject_forbidden(tree: nodes.Node) -> None:
         raise _Forbidden(f"access to {names} is not available in templates")
 
 
+def _check_nesting(source: str, expression: bool) -> None:
+    """Refuse brackets nested past :data:`MAX_NESTING` before the parser recurses into them."""
+    depth = 0
+    state = "variable" if expression else None
+    for _, token, value in sandbox().lexer.tokeniter(source, None, state=state):
+        if token == "operator":
+            if value in "([{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _TooDeep(f"template nested too deeply (limit {MAX_NESTING} brackets)")
+            elif value in ")]}":
+                depth -= 1
+
+
+def _check_depth(tree: nodes.Node) -> None:
+    """Refuse a syntax tree deeper than the code generator may recurse."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise _TooDeep(
+                f"template nested too deeply (limit {MAX_TREE_DEPTH} levels of operators, "
+                "filters and blocks)"
+            )
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+
+
 @lru_cache(maxsize=4096)
 def _compile(source: str, expression: bool) -> Program:
+    _check_nesting(source, expression)
+    try:
+        return _compile_checked(source, expression)
+    except RecursionError:  # what the checks above did not foresee still reads as depth
+        raise _TooDeep("template nested too deeply") from None
+
+
+def _compile_checked(source: str, expression: bool) -> Program:
     env = sandbox()
     if expression:
         analysed = nodes.Template([nodes.Output([_parse_expression(source)])], lineno=1)
         analysed.set_environment(env)
+        _check_depth(analysed)
         _reject_forbidden(analysed)
         compiled = _expression_program(_parse_expression(source))
         return Program(source, native=True, template=compiled, chains=chains_in(analysed))
     tree = env.parse(source)
+    _check_depth(tree)
     _reject_forbidden(tree)
     if _single_expression(tree) is not None:
         fresh = _single_expression(env.parse(source))  # a tree of its own to compile
@@ -198,6 +250,10 @@ def compile_program(source: str, *, step_id: str, field: str, expression: bool =
             f"line {error.lineno}: {error.message}",
             step_id=step_id,
             config_field=field,
+        ) from None
+    except _TooDeep as error:
+        raise TemplateError(
+            f"step {step_id!r}: field {field!r}: {error}", step_id=step_id, config_field=field
         ) from None
     except _Forbidden as error:
         raise TemplateSecurityError(

@@ -4,16 +4,18 @@ Templates are written by job authors but evaluated inside workers, so the enviro
 grants data access and nothing else: no loaders (no include/import/extends, no files),
 no network, no Python internals (the sandbox refuses ``_``-attributes and function
 internals), no mutation of context data (immutable sandbox), and caps on the few
-operations that could make a tiny template allocate gigabytes.
+operations that could make a tiny template allocate gigabytes. What a render may spend in
+all (time, loop iterations, memory) is metered by :mod:`.budget`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sized
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any
@@ -21,21 +23,39 @@ from typing import Any
 from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from jsonpath_ng.jsonpath import JSONPath
 
+from .budget import (
+    charge,
+    charge_bytes,
+    charge_tree,
+    check_built,
+    check_text,
+    tick,
+)
+from .codegen import BudgetedCodeGenerator
+from .writing import (
+    fail_if_undefined,
+    finalize,
+    join_filter,
+    join_pieces,
+    join_texts,
+    replace_filter,
+    string_filter,
+    sum_filter,
+    tojson_filter,
+    urlencode_filter,
+)
+
 #: Largest ``range()`` a template may build.
 MAX_RANGE = 10_000
-#: Largest string or list a ``*`` or ``replace`` may produce, in items or characters.
-MAX_SEQUENCE = 1_000_000
-#: Largest integer ``**`` may produce, in bits.
+#: Largest integer ``**`` or ``*`` may produce, in bits.
 MAX_POWER_BITS = 4096
-#: Longest text one string field may render to.
-MAX_TEXT = 10_000_000
 
 #: Jinja's own filters that only transform data and cannot amplify it beyond the caps.
 #: Left out on purpose: batch/slice/center/indent/wordwrap/format (can allocate
@@ -80,9 +100,36 @@ _BUILTIN_FILTERS = (
     "wordcount",
 )
 
-#: ``str`` methods whose small arguments produce huge strings.
-_AMPLIFYING_STR_METHODS = frozenset(
-    {"center", "ljust", "rjust", "zfill", "expandtabs", "format", "format_map"}
+#: Filters that build a new string or container from their input: what they build is
+#: charged to the render's budget. (join, string, sum, urlencode, tojson and replace are
+#: replaced by versions that measure their result before building it.)
+_BUILDING_FILTERS = frozenset(
+    {
+        "capitalize",
+        "dictsort",
+        "groupby",
+        "list",
+        "lower",
+        "reverse",
+        "sort",
+        "title",
+        "trim",
+        "truncate",
+        "upper",
+    }
+)
+
+#: Filters that build a key object per item of their input (Jinja's attribute getters
+#: return a list per item): about this many bytes per item, charged before they run.
+_KEYED_FILTERS = frozenset({"dictsort", "groupby", "max", "min", "sort", "unique"})
+_KEY_BYTES = 128
+
+#: What a filter, call or operator may build, to be charged.
+_BUILT = (str, bytes, list, tuple, dict)
+
+#: ``str``/``bytes`` methods whose small arguments produce huge results.
+_AMPLIFYING_TEXT_METHODS = frozenset(
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "format", "format_map", "translate"}
 )
 
 #: Roots a template may read, besides the environment's globals.
@@ -108,13 +155,6 @@ class StrictChainedUndefined(StrictUndefined):
         return self
 
 
-def fail_if_undefined(value: Any) -> Any:
-    """``value`` itself; raises the undefined value's own error if it is undefined."""
-    if isinstance(value, Undefined):
-        str(value)  # a StrictUndefined raises here, naming what is missing
-    return value
-
-
 def as_data(value: Any) -> Any:
     """``value`` as plain data, or an error naming what it is.
 
@@ -130,35 +170,6 @@ def as_data(value: Any) -> Any:
     if isinstance(value, list | tuple | range):
         return [as_data(item) for item in value]
     raise TypeError(f"the expression gives a {type(value).__name__} object, not data")
-
-
-def json_default(value: Any) -> Any:
-    """What ``json.dumps`` writes for the non-JSON values a context may hold."""
-    fail_if_undefined(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"{type(value).__name__} value cannot be written as JSON")
-
-
-def finalize(value: Any) -> Any:
-    """How a value reads inside mixed text: JSON for structures, ``true``/``null``, ISO times.
-
-    Step configs are mostly URLs, JSON bodies and commands, where ``True``/``None`` and
-    Python reprs would be wrong.
-    """
-    if isinstance(value, Undefined):
-        return value
-    if value is None or isinstance(value, bool | Mapping | list | tuple):
-        return json.dumps(value, default=json_default, ensure_ascii=False)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return value
 
 
 @lru_cache(maxsize=512)
@@ -187,16 +198,8 @@ def jsonpath_first_filter(value: Any, expression: str) -> Any:
     return jsonpath_filter(value, expression, first=True)
 
 
-def tojson_filter(value: Any, indent: int | None = None) -> str:
-    """JSON text, without the HTML escaping Jinja's own ``tojson`` applies."""
-    fail_if_undefined(value)
-    if indent is not None and not 0 <= int(indent) <= 8:
-        raise SecurityError("tojson indent must be between 0 and 8")
-    return json.dumps(value, default=json_default, ensure_ascii=False, indent=indent)
-
-
 def fromjson_filter(value: Any) -> Any:
-    return json.loads(str(fail_if_undefined(value)))
+    return charge_tree(json.loads(str(fail_if_undefined(value))))
 
 
 def b64encode_filter(value: Any) -> str:
@@ -212,13 +215,6 @@ def b64decode_filter(value: Any) -> str:
         raise ValueError(f"not base64 text: {error}") from None
 
 
-def replace_filter(value: Any, old: str, new: str, count: int | None = None) -> str:
-    text, old, new = str(fail_if_undefined(value)), str(old), str(new)
-    occurrences = len(text) + 1 if old == "" else text.count(old)
-    _check_size(len(text) + occurrences * len(new))
-    return text.replace(old, new, -1 if count is None else count)
-
-
 def _capped_range(*args: int) -> range:
     values = range(*args)
     if len(values) > MAX_RANGE:
@@ -226,15 +222,65 @@ def _capped_range(*args: int) -> range:
     return values
 
 
-def _check_size(size: int) -> None:
-    if size > MAX_SEQUENCE:
-        raise SecurityError(f"result of {size} items is over the limit of {MAX_SEQUENCE}")
+def _charged(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose new strings and containers are charged to the render's budget."""
+
+    @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment mark
+    def charged(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if isinstance(result, _BUILT) and not any(result is arg for arg in args):
+            charge(result)
+        return result
+
+    return charged
+
+
+def _keyed(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that builds a key per item (sort, unique...): charged before it starts."""
+
+    first = 1 if hasattr(function, "jinja_pass_arg") else 0  # after the environment
+
+    @functools.wraps(function)
+    def keyed(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > first and isinstance(args[first], Sized):
+            charge_bytes(_KEY_BYTES * len(args[first]))
+        return function(*args, **kwargs)
+
+    return keyed
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    if not isinstance(times, int) or times <= 0:
+        return
+    if isinstance(sequence, str | bytes):
+        check_text(len(sequence) * times)
+    elif isinstance(sequence, list | tuple):
+        check_built(sequence, times)
+
+
+class _Counted:
+    """A loop's iterable, charging one tick per item; its length is the iterable's own."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Any) -> None:
+        self._items = items
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            tick()
+            yield item
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class TemplateSandbox(ImmutableSandboxedEnvironment):
-    """The sandbox plus vecron's data-first lookup and size caps."""
+    """The sandbox plus vecron's data-first lookup, size caps and budget meters."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"+", "*", "**", "%"})
+    code_generator_class = BudgetedCodeGenerator
+    concat = staticmethod(join_pieces)  # macros and block sets: measured, then joined
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Data wins over methods: `output.items` is the key "items", not dict.items.
@@ -245,8 +291,18 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                 pass
         return super().getattr(obj, attribute)
 
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        value = super().getitem(obj, argument)
+        if isinstance(argument, slice) and isinstance(value, _BUILT) and value is not obj:
+            charge(value)
+        return value
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if isinstance(obj, str) and attr in _AMPLIFYING_STR_METHODS:
+        if isinstance(obj, str | bytes | bytearray) and attr in _AMPLIFYING_TEXT_METHODS:
+            return False
+        if isinstance(obj, bytes | bytearray) and attr in ("join", "replace"):
+            return False
+        if isinstance(obj, int) and attr == "to_bytes":
             return False
         return bool(super().is_safe_attribute(obj, attr, value))
 
@@ -264,16 +320,43 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
 
         return refuse
 
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        tick()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and not kwargs:
+            # The two str methods whose result can dwarf their arguments are measured first.
+            name = getattr(__obj, "__name__", None)
+            if name == "join" and len(args) == 1:
+                return join_texts(owner, args[0])
+            if name == "replace" and 2 <= len(args) <= 3:
+                return replace_filter(owner, *args)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if __obj is dict:  # dict(a=x, b=x) is a literal by another name
+            check_built(result)
+        if isinstance(result, _BUILT) and not isinstance(__obj, Macro):
+            charge(result)  # a macro's text was charged as it was joined
+        return result
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         fail_if_undefined(left)
         fail_if_undefined(right)
         if operator == "%" and isinstance(left, str):
             raise SecurityError("%-formatting of strings is not available in templates; use ~")
         if operator == "*":
-            for sequence, times in ((left, right), (right, left)):
-                if isinstance(sequence, str | list | tuple) and isinstance(times, int):
-                    _check_size(len(sequence) * times)
-        if (
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and left.bit_length() + right.bit_length() > MAX_POWER_BITS + 1
+            ):
+                raise SecurityError(f"product is over the limit of {MAX_POWER_BITS} bits")
+        elif operator == "+":
+            if isinstance(left, str) and isinstance(right, str):
+                check_text(len(left) + len(right))
+            elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
+                check_built([left, right])
+        elif (
             operator == "**"
             and isinstance(left, int)
             and isinstance(right, int)
@@ -282,7 +365,21 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
             and right * math.log2(abs(left)) > MAX_POWER_BITS
         ):
             raise SecurityError(f"power result is over the limit of {MAX_POWER_BITS} bits")
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        return charge(result) if isinstance(result, _BUILT) else result
+
+    def counted(self, iterable: Any) -> _Counted:
+        """A ``for`` loop's iterable (the code generator wraps each in this)."""
+        return _Counted(fail_if_undefined(iterable))
+
+    def built(self, value: Any) -> Any:
+        """A list, tuple or dict literal's value (the code generator wraps each in this)."""
+        check_built(value)
+        return charge(value)
+
+    def join_values(self, values: tuple[Any, ...]) -> str:
+        """``a ~ b ~ c`` (the code generator sends each ``~`` here)."""
+        return join_texts("", values)
 
 
 #: Jinja statements that would load other templates: nothing is there to load.
@@ -306,14 +403,22 @@ def sandbox() -> TemplateSandbox:
         auto_reload=False,
     )
     env.filters = {name: FILTERS[name] for name in _BUILTIN_FILTERS}
+    for name in _KEYED_FILTERS:
+        env.filters[name] = _keyed(env.filters[name])
+    for name in _BUILDING_FILTERS:
+        env.filters[name] = _charged(env.filters[name])
     env.filters.update(
-        jsonpath=jsonpath_filter,
+        jsonpath=_charged(jsonpath_filter),
         jsonpath_first=jsonpath_first_filter,
         tojson=tojson_filter,
         fromjson=fromjson_filter,
-        b64encode=b64encode_filter,
-        b64decode=b64decode_filter,
+        b64encode=_charged(b64encode_filter),
+        b64decode=_charged(b64decode_filter),
         replace=replace_filter,
+        join=join_filter,
+        string=string_filter,
+        sum=sum_filter,
+        urlencode=urlencode_filter,
     )
     env.globals = {"range": _capped_range, "dict": dict, "namespace": Namespace}
     return env

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2.exceptions import TemplateSyntaxError
 
 from ..errors import TemplateError
+from .budget import Budget
 from .context import TemplateContext
 from .program import Program, compile_program, is_template
 from .sandbox import sandbox
@@ -102,15 +103,22 @@ class CompiledSql:
     text: str
     parameters: tuple[tuple[str, Program], ...]
 
-    def render(self, context: TemplateContext) -> tuple[str, dict[str, Any]]:
+    def render(
+        self, context: TemplateContext, budget: Budget | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """``(sql, params)``: the fixed text and each parameter's value (types kept).
 
         For positional paramstyles the dict's order is the parameter order.
         """
         roots = context.namespaces()
+        budget = budget or Budget()
         values = {
             name: program.evaluate(
-                roots, step_id=self.step_id, field=self.field, secrets=context.secrets
+                roots,
+                step_id=self.step_id,
+                field=self.field,
+                secrets=context.secrets,
+                budget=budget,
             )
             for name, program in self.parameters
         }
