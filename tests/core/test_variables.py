@@ -27,12 +27,15 @@ from vecron.services.variables import VariableService
 from vecron.settings import Settings, load_settings
 from vecron.store.schema import variables as variables_table
 from vecron.store.sql import SqlStore
+from vecron.templates import MIN_SECRET_LENGTH, maskable
 
 T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_KEY, NEW_KEY, OTHER_KEY = generate_key(), generate_key(), generate_key()
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
 VALUES = st.text(alphabet=st.characters(exclude_characters="\x00"), max_size=40)
+#: ``(value, secret)``: only a value that can be masked may be secret.
+VARIABLES = st.tuples(VALUES, st.booleans()).map(lambda v: (v[0], v[1] and maskable(v[0])))
 PROPERTY = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -230,6 +233,15 @@ async def test_longest_name_and_nul_values(service: VariableService) -> None:
         await service.set("A", "a\x00b")
 
 
+@pytest.mark.parametrize("value", ["", "a", "ab", "***", "*" * 10])
+async def test_a_secret_too_short_to_mask_is_refused(service: VariableService, value: str) -> None:
+    with pytest.raises(ValidationError, match=f"at least {MIN_SECRET_LENGTH} characters"):
+        await service.set("PIN", value, secret=True)
+    assert await service.list() == []
+    await service.set("PIN", value)  # a plain value may be anything
+    assert (await service.get("PIN")).value == value
+
+
 async def test_a_secret_is_not_made_plain_by_a_forgotten_flag(service: VariableService) -> None:
     await service.set("TOKEN", "tok", secret=True)
     with pytest.raises(ConflictError, match="is secret; pass --secret"):
@@ -254,8 +266,8 @@ async def test_a_change_is_seen_by_the_next_resolution(
 
 @PROPERTY
 @given(
-    global_vars=st.dictionaries(NAMES, st.tuples(VALUES, st.booleans()), max_size=5),
-    job_vars=st.dictionaries(NAMES, st.tuples(VALUES, st.booleans()), max_size=5),
+    global_vars=st.dictionaries(NAMES, VARIABLES, max_size=5),
+    job_vars=st.dictionaries(NAMES, VARIABLES, max_size=5),
 )
 async def test_job_scope_wins_over_global_for_any_names_and_values(
     service: VariableService,

@@ -183,6 +183,13 @@ def test_a_secret_cannot_be_overwritten_in_clear(cli: Cli) -> None:
     assert cli("var", "get", "TOKEN", "--reveal").out == "tok-canary\n"
 
 
+def test_a_secret_too_short_to_mask_is_refused_in_one_line(cli: Cli) -> None:
+    result = cli("var", "set", "PIN", "12", "--secret", check=False)
+    assert_one_line_error(result, "value: a secret value must have at least 3 characters")
+    assert result.code == 65
+    assert cli("var", "list", "--json").json() == []
+
+
 def test_a_bad_secret_key_setting_is_one_line(cli: Cli) -> None:
     cli.env["VECRON_SECRET_KEYS"] = "short-and-wrong"
     result = cli("var", "list", check=False)

@@ -14,6 +14,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from .egress import EgressPolicy, default_egress
+from .templates.redaction import EXCERPT_CHARS, excerpt, mask
 
 if TYPE_CHECKING:
     from .files import ExecutionFiles
@@ -79,6 +80,20 @@ class StepContext:
     #: Where the step may connect: ask :meth:`~vecron.egress.EgressPolicy.check` before
     #: connecting to a host, and connect to the addresses it returns.
     egress: EgressPolicy = field(default_factory=default_egress)
+    #: The execution's secret values. The worker masks outputs and errors, but only an
+    #: executor can mask a text before cutting or encoding it: use :meth:`excerpt` and
+    #: :meth:`mask` for that.
+    secrets: frozenset[str] = frozenset()
+
+    def mask(self, value: Any) -> Any:
+        """``value`` (text, bytes as UTF-8, or a structure of them) with every secret
+        masked, in every spelling vecron knows: call it before encoding a text."""
+        return mask(value, self.secrets)
+
+    def excerpt(self, text: str, limit: int = EXCERPT_CHARS) -> str:
+        """``text`` masked, on one line and cut to ``limit`` characters, to quote in an
+        error: cut first, it could keep half a secret that no longer reads as one."""
+        return excerpt(text, self.secrets, limit)
 
     @property
     def idempotency_key(self) -> str:

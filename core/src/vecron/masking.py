@@ -8,9 +8,7 @@ from typing import Any
 
 from .models.definition import JobDefinition
 from .registry import Registry
-
-MASK = "**********"
-
+from .templates.redaction import MASK as MASK
 
 #: A whole field that is one template expression names a variable, it holds no secret.
 _REFERENCE = re.compile(r"^\s*\{\{[^{}]*\}\}\s*$")

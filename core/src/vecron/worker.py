@@ -41,7 +41,7 @@ from .services.variables import ResolvedVariables, VariableService
 from .storage.base import ObjectStorage
 from .store.base import Store
 from .telemetry import bind_secrets, get_logger
-from .templates import TemplateContext, mask
+from .templates import TemplateContext, excerpt, mask
 from .wakeup import Wakeup
 
 log = get_logger("vecron.worker")
@@ -462,7 +462,7 @@ class Worker:
                 StepStatus.FAILED,
                 self.clock(),
                 self.clock(),
-                error=mask(f"could not save the job context: {exc}"[:500], secrets),
+                error=excerpt(f"could not save the job context: {exc}", secrets),
             )
             raise _StepFailure(failed, True, None) from None
 
@@ -514,6 +514,7 @@ class Worker:
             extra={"steps": outputs, "params": execution.params},
             files=None if self.storage is None else ExecutionFiles(self.storage, execution.id),
             egress=self.egress,
+            secrets=secrets,
         )
         status, error, retryable, retry_after, output = StepStatus.FAILED, "", True, None, None
         target = executor.target(config) if self.breaker is not None else None

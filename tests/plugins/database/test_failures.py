@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 
 from vecron.errors import FinalError, RetryableError, StepError
 from vecron.executor import StepContext
+from vecron.masking import MASK
+from vecron.testing import make_step_context
 from vecron_database import DatabaseExecutor
 
 from .conftest import MARIADB, Backend
@@ -151,6 +153,19 @@ async def test_wrong_password_is_final_and_never_shown(
     # Given in its own field, the password is hidden just the same.
     error = await fail(executor, ctx, MARIADB, password=PASSWORD, sql="SELECT 1")
     assert isinstance(error, FinalError)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_execution_secret_is_masked_before_the_message_is_cut(
+    executor: DatabaseExecutor, backend: Backend
+) -> None:
+    # Not a bound value: only the execution's secrets name it. The message quotes the
+    # table name and is cut at 500 characters, in the middle of the secret.
+    secret = "tbl_secret_" + "q" * 30
+    ctx = make_step_context(secrets=frozenset({secret}))
+    error = await fail(executor, ctx, backend.dsn, sql=f'SELECT * FROM "{"t" * 470}{secret}"')
+    assert f"no such table: {'t' * 470}{MASK}" in error.message
+    assert "tbl_secret" not in error.message
 
 
 async def test_unknown_database_is_final(executor: DatabaseExecutor, ctx: StepContext) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from vecron.errors import FinalError, TemplateError
+from vecron.masking import MASK
 
 from .support import Harness, csv_bytes, csv_rows, xlsx_bytes
 
@@ -126,8 +128,19 @@ async def test_a_long_value_is_shortened_in_the_message(files: Harness) -> None:
     long = "x" * 500
     with pytest.raises(FinalError) as caught:
         await files.run({"rows": [{"v": long}], "transform": {"types": {"v": "int"}}})
-    assert repr("x" * 50) in caught.value.message
-    assert "x" * 51 not in caught.value.message
+    assert repr("x" * 49 + "…") in caught.value.message
+    assert "x" * 50 not in caught.value.message
+
+
+async def test_a_secret_in_a_value_is_masked_before_the_value_is_shortened(
+    files: Harness,
+) -> None:
+    secret = "s3cr3t-" + "k" * 60
+    files.ctx = replace(files.ctx, secrets=frozenset({secret}))
+    with pytest.raises(FinalError) as caught:
+        await files.run({"rows": [{"v": "x" * 20 + secret}], "transform": {"types": {"v": "int"}}})
+    assert repr("x" * 20 + MASK) in caught.value.message
+    assert "s3cr3t" not in caught.value.message
 
 
 async def test_date_formats_and_excel_serial_numbers(files: Harness) -> None:

@@ -24,6 +24,7 @@ from ..errors import ConflictError, NotFoundError, SecretKeyError, ValidationErr
 from ..masking import MASK
 from ..models.job import JobRecord
 from ..store.base import Store, StoredVariable
+from ..templates.redaction import MIN_SECRET_LENGTH, maskable
 
 if TYPE_CHECKING:
     from ..secrets import SecretBox
@@ -139,7 +140,8 @@ class VariableService:
     ) -> VariableView:
         """Create or replace a variable (``job`` is a job name or id; None = global).
 
-        :raises ValidationError: bad name.
+        :raises ValidationError: bad name, or a secret value too short to be masked
+            (:data:`~vecron.templates.MIN_SECRET_LENGTH`) or made only of asterisks.
         :raises NotFoundError: no such job.
         :raises ConflictError: it is secret and ``secret`` is False (a value meant to be
             secret must not be stored in clear by a forgotten flag).
@@ -148,6 +150,14 @@ class VariableService:
         if "\x00" in value:
             # PostgreSQL text cannot hold it; refuse on every backend alike.
             raise ValidationError("a variable value cannot contain a NUL character", field="value")
+        if secret and not maskable(value):
+            # Unmasked it would show everywhere, and masking every "ab" would wreck outputs.
+            raise ValidationError(
+                f"a secret value must have at least {MIN_SECRET_LENGTH} characters and not "
+                "only asterisks, or it cannot be masked",
+                field="value",
+                hint="use a longer value, or a plain variable if it is not secret",
+            )
         record = await self._job(job)
         scope = record.id if record else None
         existing = await self.store.get_variable(scope, name)

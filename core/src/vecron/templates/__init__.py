@@ -4,7 +4,8 @@ The worker builds a :class:`TemplateContext` before each step and calls
 :meth:`CompiledConfig.render`; ``when:`` conditions use :func:`compile_condition`;
 SQL executors use :func:`render_sql` so values are always bound parameters;
 :func:`validate_step_references` checks a job's templates when it is applied;
-:func:`mask` hides secret values in anything that leaves the worker.
+:func:`mask` hides secret values in anything that leaves the worker, :func:`excerpt`
+masks a text before cutting it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from .condition import Condition, compile_condition
 from .config import CompiledConfig, compile_config
 from .context import TemplateContext
 from .program import is_template
-from .redaction import MIN_SECRET_LENGTH, mask
+from .redaction import EXCERPT_CHARS, MASK, MIN_SECRET_LENGTH, excerpt, mask, maskable
 from .references import StepTemplates, references, validate_step_references
 from .sql import PLACEHOLDERS, CompiledSql, compile_sql, render_sql
 
 __all__ = [
+    "EXCERPT_CHARS",
+    "MASK",
     "MIN_SECRET_LENGTH",
     "PLACEHOLDERS",
     "CompiledConfig",
@@ -28,8 +31,10 @@ __all__ = [
     "compile_condition",
     "compile_config",
     "compile_sql",
+    "excerpt",
     "is_template",
     "mask",
+    "maskable",
     "references",
     "render_sql",
     "validate_step_references",

@@ -90,7 +90,7 @@ class DatabaseExecutor(Executor):
                 dialect,
                 where=step.where,
                 timeout=cfg.statement_timeout,
-                secrets=secret_texts(url.password, step.bound),
+                secrets=secret_texts(url.password, step.bound) | ctx.secrets,
             ) from None
 
 

@@ -2,45 +2,30 @@
 
 SQLAlchemy's own exception text holds the SQL and the bound parameters, and a server
 message may quote a value ("invalid input … 'secret'"), so messages are built from the
-driver's error alone, then every bound text value and the password are masked out.
+driver's error alone, then every bound text value, the password and the execution's
+secrets are masked out, in every spelling core's masking knows, before it is cut.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import exc as sa
 
 from vecron.errors import FinalError, RetryableError, StepError
+from vecron.templates import excerpt
 
 from .dialects import Dialect
 
-MASK = "***"
-#: Values shorter than this are not masked: they cannot hide a secret, and masking
-#: every "1" or "ab" would garble the message.
-MIN_MASKED = 3
-MAX_MESSAGE = 500
 
-
-def secret_texts(password: str | None, values: Iterable[Any]) -> list[str]:
-    """The strings no message may show: the password and the bound text values."""
-    found = {password} if password else set()
-    for value in values:
-        if isinstance(value, str) and len(value) >= MIN_MASKED:
-            found.add(value)
-            found.add(repr(value)[1:-1])
-    # Longest first, so a value containing another is masked whole.
-    return sorted((s for s in found if s), key=len, reverse=True)
-
-
-def mask(message: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        message = message.replace(secret, MASK)
-    message = " ".join(message.split())
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 1] + "…"
-    return message
+def secret_texts(password: str | None, values: Iterable[Any]) -> set[str]:
+    """The strings no message may show besides the execution's secrets: the password
+    and the bound text values (core's masking leaves out those too short to mask)."""
+    found = {value for value in values if isinstance(value, str)}
+    if password:
+        found.add(password)
+    return found
 
 
 def step_error(
@@ -54,10 +39,10 @@ def step_error(
     """The step error for ``exc``, raised while running against ``where``."""
     if isinstance(exc, StepError):
         return exc
-    secrets = list(secrets)
+    secrets = set(secrets)
 
     def make(cls: type[StepError], detail: str) -> StepError:
-        return cls(f"{where}: {mask(detail, secrets)}")
+        return cls(f"{where}: {excerpt(detail, secrets)}")
 
     # A driver error reaches here wrapped by SQLAlchemy, or bare (asyncpg's, raised
     # while a server-side cursor fetches).
@@ -93,8 +78,8 @@ def step_error(
     return make(RetryableError, f"{type(exc).__name__}: {exc}")
 
 
-def timed_out(where: str, timeout: float, detail: str, secrets: Iterable[str]) -> StepError:
+def timed_out(where: str, timeout: float, detail: str, secrets: Collection[str]) -> StepError:
     """A statement ran past ``statement_timeout``: retryable, the server may be busier
     now than it will be."""
-    suffix = f" ({mask(detail, secrets)})" if detail else ""
+    suffix = f" ({excerpt(detail, secrets)})" if detail else ""
     return RetryableError(f"{where}: statement timed out after {timeout:g} s{suffix}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vecron.errors import FinalError
+from vecron.templates import excerpt
 from vecron.values import ConversionError, Converter, json_safe
 
 from .coercion import converter
@@ -81,6 +82,8 @@ class Conversion:
     target: Path | None
     row_filter: RowFilter | None
     cancel: threading.Event
+    #: Masked out of a value quoted in an error before it is cut to :data:`SHOWN`.
+    secrets: frozenset[str] = frozenset()
 
 
 @contextmanager
@@ -164,7 +167,7 @@ def _rows(job: Conversion, table: Table, writer: TableWriter | None) -> TableSum
             try:
                 record[position] = convert(record[position])
             except ConversionError as error:
-                shown = str(record[position])[:SHOWN]
+                shown = excerpt(str(record[position]), job.secrets, SHOWN)
                 kind = transform.types[columns[position]].type
                 raise FinalError(
                     f"row {number}, column {columns[position]!r}: cannot convert {shown!r} "

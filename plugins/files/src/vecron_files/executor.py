@@ -68,7 +68,7 @@ class FilesExecutor(Executor):
                 source = workdir / f"input.{config.input.resolved_format}"
                 await _download(files, config.input.file, source)
             target = workdir / "output" if config.output is not None else None
-            job = Conversion(config, source, target, row_filter, cancel)
+            job = Conversion(config, source, target, row_filter, cancel, ctx.secrets)
             summary = await asyncio.to_thread(run_conversion, job)
             stored = None
             if config.output is not None and target is not None:

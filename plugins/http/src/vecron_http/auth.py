@@ -15,9 +15,10 @@ from urllib.parse import quote
 import aiohttp
 
 from vecron.errors import FinalError, RetryableError
+from vecron.templates import excerpt
 
 from .config import Auth, BasicAuth, BearerAuth, OAuth2ClientCredentials
-from .response import excerpt, is_retryable_status, read_limited, retry_after
+from .response import is_retryable_status, read_limited, retry_after
 
 #: Lifetime assumed when a token response has no ``expires_in``.
 DEFAULT_TOKEN_TTL = 60.0
@@ -147,9 +148,11 @@ async def fetch_token(
         raise FinalError(f"{where} sent a response over {TOKEN_RESPONSE_LIMIT} bytes")
     document = _json_object(raw)
     if status != 200:
-        detail = " ".join(
+        described = " ".join(
             str(document[k]) for k in ("error", "error_description") if k in document
-        ) or excerpt(raw.decode("utf-8", "replace"))
+        )
+        # A client secret written into the job, not a variable, is unknown to the worker.
+        detail = excerpt(described or raw.decode("utf-8", "replace"), {secret})
         message = f"{where} answered {status}: {detail}"
         if is_retryable_status(status):
             raise RetryableError(message, retry_after=wait)

@@ -82,7 +82,7 @@ class HttpExecutor(Executor):
             headers["Authorization"], token = await authorization(
                 self.tokens, session, cfg.auth, timeout
             )
-        result = await _send(session, cfg, headers, data, timeout)
+        result = await _send(session, cfg, headers, data, timeout, ctx)
         if (
             result["status"] == 401
             and token is not None
@@ -94,8 +94,8 @@ class HttpExecutor(Executor):
             headers["Authorization"], token = await authorization(
                 self.tokens, session, cfg.auth, timeout
             )
-            result = await _send(session, cfg, headers, data, timeout)
-        _check_status(cfg, result)
+            result = await _send(session, cfg, headers, data, timeout, ctx)
+        _check_status(cfg, result, ctx)
         return result
 
 
@@ -136,6 +136,7 @@ async def _send(
     headers: CIMultiDict[str],
     data: bytes | None,
     client_timeout: aiohttp.ClientTimeout,
+    ctx: StepContext,
 ) -> dict[str, Any]:
     where = f"{cfg.method} {cfg.url}"
     started = time.monotonic()
@@ -155,9 +156,9 @@ async def _send(
                 raise FinalError(
                     f"{where}: HTTP {response.status} response is larger than "
                     f"max_response_bytes={cfg.max_response_bytes}",
-                    output=output(response, b"", time.monotonic() - started),
+                    output=output(response, b"", time.monotonic() - started, ctx),
                 )
-            return output(response, raw, time.monotonic() - started)
+            return output(response, raw, time.monotonic() - started, ctx)
     except StepError:
         raise
     except TimeoutError as exc:
@@ -169,13 +170,13 @@ async def _send(
         raise RetryableError(f"{where}: {type(exc).__name__}: {exc}") from exc
 
 
-def _check_status(cfg: HttpConfig, result: dict[str, Any]) -> None:
+def _check_status(cfg: HttpConfig, result: dict[str, Any], ctx: StepContext) -> None:
     status: int = result["status"]
     if cfg.accepts(status):
         return
     message = (
         f"{cfg.method} {cfg.url}: HTTP {status} {result['reason'] or ''}".rstrip()
-        + f", expected {', '.join(map(str, cfg.expected_status))}: {excerpt(result['body'])}"
+        + f", expected {', '.join(map(str, cfg.expected_status))}: {excerpt(result['body'], ctx)}"
     )
     if is_retryable_status(status):
         raise RetryableError(

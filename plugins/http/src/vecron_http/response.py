@@ -10,10 +10,11 @@ from typing import Any
 
 import aiohttp
 
+from vecron.executor import StepContext
+
 #: Statuses worth another attempt besides 5xx (RFC 9110 S15.5.9, RFC 8470, RFC 6585 S4).
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 CHUNK_BYTES = 64 * 1024
-EXCERPT_CHARS = 500
 
 
 def is_retryable_status(status: int) -> bool:
@@ -52,7 +53,7 @@ async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes | 
     return bytes(buffer)
 
 
-def decode(raw: bytes, mimetype: str, charset: str | None) -> tuple[Any, bool]:
+def decode(raw: bytes, mimetype: str, charset: str | None, ctx: StepContext) -> tuple[Any, bool]:
     """``(body, is_base64)``: parsed JSON for JSON types, else text, else base64."""
     if not raw:
         return None, False
@@ -60,9 +61,12 @@ def decode(raw: bytes, mimetype: str, charset: str | None) -> tuple[Any, bool]:
         text = raw.decode(charset or "utf-8")
     except (UnicodeDecodeError, LookupError):
         text = None
-    # NUL cannot be stored in PostgreSQL text/jsonb, so such bodies go out as base64.
-    if text is None or "\x00" in text:
-        return base64.b64encode(raw).decode("ascii"), True
+    # NUL cannot be stored in PostgreSQL text/jsonb, so such bodies go out as base64 —
+    # masked first: once encoded, only the secret's plain base64 can still be found.
+    if text is None:
+        return base64.b64encode(ctx.mask(raw)).decode("ascii"), True
+    if "\x00" in text:
+        return base64.b64encode(ctx.mask(text).encode(charset or "utf-8")).decode("ascii"), True
     if mimetype == "application/json" or mimetype.endswith("+json"):
         try:
             return json.loads(text), False
@@ -71,13 +75,15 @@ def decode(raw: bytes, mimetype: str, charset: str | None) -> tuple[Any, bool]:
     return text, False
 
 
-def output(response: aiohttp.ClientResponse, raw: bytes, elapsed: float) -> dict[str, Any]:
+def output(
+    response: aiohttp.ClientResponse, raw: bytes, elapsed: float, ctx: StepContext
+) -> dict[str, Any]:
     """The step output: status, lower-cased headers, decoded body, timing, final URL."""
     headers: dict[str, str] = {}
     for name, value in response.headers.items():
         key = name.lower()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    body, is_base64 = decode(raw, response.content_type, response.charset)
+    body, is_base64 = decode(raw, response.content_type, response.charset, ctx)
     return {
         "status": response.status,
         "reason": response.reason,
@@ -89,10 +95,8 @@ def output(response: aiohttp.ClientResponse, raw: bytes, elapsed: float) -> dict
     }
 
 
-def excerpt(body: Any) -> str:
-    """A short one-line form of a body for error messages."""
+def excerpt(body: Any, ctx: StepContext) -> str:
+    """A short one-line form of a body for error messages, secrets masked."""
     if body is None:
         return "(empty body)"
-    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+    return ctx.excerpt(body if isinstance(body, str) else json.dumps(body, ensure_ascii=False))
