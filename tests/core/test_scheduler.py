@@ -188,7 +188,7 @@ async def test_new_leader_resends_what_the_last_process_left_unclaimed(runtime: 
 @pytest.mark.parametrize("period", [10, 0.5, 3600])
 async def test_a_new_fixed_rate_job_fires_once_per_period(runtime: Runtime, period: float) -> None:
     """The first fire and every later one count from the same anchor: the job's start.
-    (Planned once from "now − 1 µs" and then from ``created_at``, the first fire time
+    (Planned once from "now - 1 µs" and then from ``created_at``, the first fire time
     used to come twice, a microsecond apart: two executions.)"""
     runtime.jobs.clock = lambda: NOW
     await runtime.jobs.save(

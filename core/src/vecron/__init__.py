@@ -10,6 +10,12 @@ from .executor import Executor as Executor
 from .executor import ExecutorConfig as ExecutorConfig
 from .executor import StepContext as StepContext
 from .hookspecs import hookimpl as hookimpl
+from .models.bounds import MAX_SECONDS as MAX_SECONDS
+from .models.bounds import MIN_PERIOD as MIN_PERIOD
+from .models.bounds import Instant as Instant
+from .models.bounds import PositiveSeconds as PositiveSeconds
+from .models.bounds import Seconds as Seconds
+from .models.bounds import check_duration as check_duration
 from .registry import Registry as Registry
 from .trigger import ScheduleContext as ScheduleContext
 from .trigger import Trigger as Trigger

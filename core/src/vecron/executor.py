@@ -27,7 +27,8 @@ class ExecutorConfig(BaseModel):
     vecron masks such fields in ``job show``, logs and exports.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinity and NaN are no numbers a step can use: "timeout: .inf" is a typo, not a wish.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class BoundSql(BaseModel):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 class TriggerConfig(BaseModel):
     """Base of every trigger's ``Config`` model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DstGap(StrEnum):

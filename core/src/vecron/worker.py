@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -33,6 +34,7 @@ from .executors import DefinitionCache, ExecutorPool, PreparedStep
 from .files import ExecutionFiles
 from .ids import new_id
 from .jobschedule import JobSchedule
+from .models.bounds import MAX_SECONDS
 from .models.definition import JobDefinition, OverlapPolicy
 from .models.execution import Execution, ExecutionStatus, Outcome, StepResult, StepStatus
 from .queue.base import Delivery, Queue
@@ -69,6 +71,14 @@ def _result(
         output=output,
         error=error,
     )
+
+
+def _bounded_delay(seconds: float) -> float:
+    """A retry delay that a datetime can hold: an executor's ``retry_after`` (a target's
+    Retry-After header) may be anything, and an overflow here would strand the run."""
+    if not math.isfinite(seconds):
+        return float(MAX_SECONDS) if seconds > 0 else 0.0
+    return min(max(seconds, 0.0), float(MAX_SECONDS))
 
 
 class _StepFailure(Exception):
@@ -260,17 +270,7 @@ class Worker:
                 except VecronError as exc:  # the job or version is gone: nothing can run it
                     await self._finish(execution, [], ExecutionStatus.CANCELLED, str(exc))
                 else:
-                    for step in loaded[0].steps:  # start executors before the fire time
-                        await self._executors.get(step.type)
-                    wait = (execution.not_before - self.clock()).total_seconds()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    async with self._slots:
-                        started = self.clock()
-                        # Every execution due at this instant records its start before
-                        # any of them does step work, so a burst starts together.
-                        await asyncio.sleep(0)
-                        await self.execute(execution, *loaded, started=started)
+                    await self._start(execution, loaded)
             finally:
                 self._running.pop(execution.id, None)
                 self._deliveries.pop(execution.id, None)
@@ -281,6 +281,26 @@ class Worker:
         except Exception:
             log.exception("execution handling failed", execution_id=message.execution_id)
             await delivery.nak(delay=1.0)
+
+    async def _start(
+        self, execution: Execution, loaded: tuple[JobDefinition, dict[str, Any]]
+    ) -> None:
+        if execution.attempt > execution.max_attempts:
+            # Every attempt was claimed and none recorded an end (a worker died, or
+            # handling failed): claiming it again would never stop.
+            await self._give_up(execution)
+            return
+        for step in loaded[0].steps:  # start executors before the fire time
+            await self._executors.get(step.type)
+        wait = (execution.not_before - self.clock()).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        async with self._slots:
+            started = self.clock()
+            # Every execution due at this instant records its start before any of them
+            # does step work, so a burst starts together.
+            await asyncio.sleep(0)
+            await self.execute(execution, *loaded, started=started)
 
     # -- one execution ------------------------------------------------------------
     async def execute(
@@ -606,6 +626,7 @@ class Worker:
         delay = definition.retry.backoff(execution.attempt)
         if failure.retry_after is not None:
             delay = max(delay, failure.retry_after)
+        delay = _bounded_delay(delay)
         budget = definition.retry.budget
         within_budget = budget is None or (
             now + timedelta(seconds=delay) - (execution.scheduled_at or execution.created_at)
@@ -620,6 +641,16 @@ class Worker:
             error = f"{error} (retry budget of {budget} s spent)"
         await self._finish(execution, results, status, error, dead_letter=True, started=started)
         await self.queue.dead_letter(execution.id, error or status.value)
+
+    async def _give_up(self, execution: Execution) -> None:
+        error = (
+            f"gave up after {execution.max_attempts} attempt(s): the last one ended "
+            "without a result (its worker stopped or failed)"
+        )
+        await self._finish(
+            execution, [], ExecutionStatus.FAILED, error, dead_letter=True, started=self.clock()
+        )
+        await self.queue.dead_letter(execution.id, error)
 
     async def _requeue(
         self,
@@ -644,7 +675,7 @@ class Worker:
                     status=ExecutionStatus.QUEUED,
                     at=now,
                     error=failure.step.error,
-                    not_before=now + timedelta(seconds=delay),
+                    not_before=now + timedelta(seconds=_bounded_delay(delay)),
                     started_at=started,
                     refund_attempt=refund,
                 ),

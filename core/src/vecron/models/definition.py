@@ -8,20 +8,20 @@ installed plugins' ``Config`` models.
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..trigger import DstFold, DstGap
+from .bounds import MAX_SECONDS, Instant, PositiveSeconds, Seconds
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RetryPolicy(_Strict):
@@ -32,19 +32,25 @@ class RetryPolicy(_Strict):
     """
 
     max_attempts: int = Field(10, ge=1, le=1000, description="Attempts in all, first included.")
-    delay: float = Field(5.0, ge=0, description="Seconds before the second attempt.")
-    factor: float = Field(3.0, ge=1, description="Growth of the delay per attempt.")
-    max_delay: float = Field(1800.0, ge=0, description="Cap on one delay, seconds.")
+    delay: Seconds = Field(5.0, description="Seconds before the second attempt.")
+    factor: float = Field(3.0, ge=1, le=1000, description="Growth of the delay per attempt.")
+    max_delay: Seconds = Field(1800.0, description="Cap on one delay, seconds.")
     jitter: float = Field(0.2, ge=0, le=1, description="Random spread, fraction of the delay.")
-    budget: float | None = Field(
-        None, gt=0, description="Seconds from the fire time after which no retry starts."
+    budget: PositiveSeconds | None = Field(
+        None, description="Seconds from the fire time after which no retry starts."
     )
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        base = min(self.max_delay, self.delay * self.factor ** max(0, attempt - 1))
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), never more
+        than ``max_delay`` plus its jitter, whatever the attempt number."""
+        grown = self.delay
+        for _ in range(max(0, attempt - 1)):  # stop growing at the cap: no float overflow
+            if grown >= self.max_delay:
+                break
+            grown *= self.factor
+        base = min(self.max_delay, grown)
         spread = base * self.jitter
-        return max(0.0, base + (rng or random).uniform(-spread, spread))
+        return min(float(MAX_SECONDS), max(0.0, base + (rng or random).uniform(-spread, spread)))
 
 
 class MisfirePolicy(StrEnum):
@@ -66,12 +72,12 @@ class SchedulePolicy(_Strict):
     """One policy object for every way a job is started (S13.3)."""
 
     misfire: MisfirePolicy = MisfirePolicy.RUN_ONCE
-    misfire_grace: float = Field(
-        60.0, ge=0, description="A fire this many seconds late or less still runs normally."
+    misfire_grace: Seconds = Field(
+        60.0, description="A fire this many seconds late or less still runs normally."
     )
-    run_all_cap: int = Field(100, ge=1, description="Most missed fires `run_all` runs.")
+    run_all_cap: int = Field(100, ge=1, le=10_000, description="Most missed fires `run_all` runs.")
     overlap: OverlapPolicy = OverlapPolicy.ALLOW
-    jitter: float = Field(0.0, ge=0, description="Spread each start by up to this many seconds.")
+    jitter: Seconds = Field(0.0, description="Spread each start by up to this many seconds.")
 
 
 class DstPolicy(_Strict):
@@ -95,7 +101,9 @@ class StepSpec(_Strict):
     type: str
     name: str | None = None
     description: str | None = None
-    timeout: float | None = Field(None, gt=0, description="Seconds; the step is cancelled after.")
+    timeout: PositiveSeconds | None = Field(
+        None, description="Seconds; the step is cancelled after."
+    )
     when: str | None = Field(
         None, description="A condition over the Job Context; false skips the step."
     )
@@ -111,12 +119,12 @@ class JobDefinition(_Strict):
     timezone: str
     triggers: list[TriggerSpec]
     steps: list[StepSpec] = Field(min_length=1)
-    timeout: float | None = Field(None, gt=0, description="Seconds for the whole execution.")
+    timeout: PositiveSeconds | None = Field(None, description="Seconds for the whole execution.")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     policy: SchedulePolicy = Field(default_factory=SchedulePolicy)
     dst: DstPolicy = Field(default_factory=DstPolicy)
-    start_at: datetime | None = None
-    end_at: datetime | None = None
+    start_at: Instant | None = None
+    end_at: Instant | None = None
     tags: list[str] = Field(default_factory=list)
 
     def document(self) -> dict[str, Any]:

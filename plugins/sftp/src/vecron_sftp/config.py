@@ -8,6 +8,7 @@ from typing import Literal
 import asyncssh
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from vecron import MAX_SECONDS
 from vecron.errors import ValidationError
 from vecron.executor import ExecutorConfig
 from vecron.storage.base import check_key
@@ -43,7 +44,7 @@ class SftpConfig(ExecutorConfig):
         "may not leave it.",
     )
     connect_timeout: float = Field(
-        30.0, gt=0, description="Seconds for TCP connect, SSH handshake and login."
+        30.0, gt=0, le=MAX_SECONDS, description="Seconds for TCP connect, SSH handshake and login."
     )
     action: Literal["download", "upload"]
     # download

@@ -10,16 +10,19 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from vecron import MIN_PERIOD, check_duration
 from vecron.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .wall_clock import TICK, require_aware
 from .window import search_from, within_end
 
 
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError(f"must be greater than zero, got {value.total_seconds():g} s")
-    return value
+def _period(value: timedelta) -> timedelta:
+    return check_duration(value, minimum=MIN_PERIOD)
+
+
+def _delay(value: timedelta) -> timedelta:
+    return check_duration(value)
 
 
 class FixedRateConfig(TriggerConfig):
@@ -27,7 +30,7 @@ class FixedRateConfig(TriggerConfig):
 
     period: timedelta = Field(description="Time between fires: seconds or ISO 8601 (PT5M).")
 
-    _check_period = field_validator("period")(_positive)
+    _check_period = field_validator("period")(_period)
 
 
 class FixedRateTrigger(Trigger):
@@ -57,14 +60,8 @@ class FixedDelayConfig(TriggerConfig):
         timedelta(0), description="From the job's anchor (start) to its first run."
     )
 
-    _check_delay = field_validator("delay")(_positive)
-
-    @field_validator("initial_delay")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError(f"must not be negative, got {value.total_seconds():g} s")
-        return value
+    _check_delay = field_validator("delay")(_period)
+    _check_initial_delay = field_validator("initial_delay")(_delay)
 
 
 class FixedDelayTrigger(Trigger):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from vecron import Instant
 from vecron.trigger import DstFold, ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .wall_clock import WallClock
@@ -18,7 +19,7 @@ class OnceConfig(TriggerConfig):
     A naive ``at`` is wall time in the job's time zone; an aware one is used as is.
     """
 
-    at: datetime = Field(description="When to fire; without an offset it is job-local time.")
+    at: Instant = Field(description="When to fire; without an offset it is job-local time.")
 
 
 class OnceTrigger(Trigger):
