@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.plugins.trigger_schedule.schedule_support import fires
+from vecron import MIN_PERIOD
 from vecron.trigger import DstFold, DstGap, ScheduleContext, TriggerState
 from vecron_trigger_schedule.cron import CronConfig, CronTrigger
 from vecron_trigger_schedule.fixed import FixedRateConfig, FixedRateTrigger
@@ -474,7 +475,7 @@ def test_dst_policies_fire_as_documented_and_never_twice(
 @PROPERTY
 @given(
     anchor=instants,
-    period=st.timedeltas(timedelta(microseconds=1), timedelta(days=3)),
+    period=st.timedeltas(MIN_PERIOD, timedelta(days=3)),
     offsets=st.lists(st.timedeltas(timedelta(days=-2), timedelta(days=30)), min_size=1, max_size=8),
 )
 def test_fixed_rate_never_drifts(

@@ -53,7 +53,12 @@ def test_build_trigger_validates_and_builds(registry: Registry) -> None:
         ("cron", {"expression": "0 12"}, "expression", "expected 5, 6 or 7 fields, got 2"),
         ("cron", {}, "expression", "Field required"),
         ("cron", {"expression": "@daily", "tz": "UTC"}, "tz", "Extra inputs are not permitted"),
-        ("fixed_rate", {"period": 0}, "period", "must be greater than zero, got 0 s"),
+        (
+            "fixed_rate",
+            {"period": 0},
+            "period",
+            "must be from 0.1 s to 31,622,400 s (366 days), got 0 s",
+        ),
         ("fixed_delay", {"delay": "soon"}, "delay", "Input should be a valid timedelta"),
         ("once", {"at": "tomorrow"}, "at", "Input should be a valid datetime"),
     ],
