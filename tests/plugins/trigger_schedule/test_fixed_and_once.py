@@ -40,7 +40,7 @@ def test_fixed_rate_parses_seconds_and_iso_durations() -> None:
     assert FixedRateConfig(period=90).period == timedelta(seconds=90)
     assert FixedRateConfig(period="PT1H30M").period == timedelta(minutes=90)
     for bad in (0, -5, "PT0S"):
-        with pytest.raises(pydantic.ValidationError, match="must be from 0.1 s to 31,622,400 s"):
+        with pytest.raises(pydantic.ValidationError, match=r"must be from 0\.1 s to 31,622,400 s"):
             FixedRateConfig(period=bad)
 
 
@@ -90,7 +90,7 @@ def test_fixed_delay_window() -> None:
 
 
 def test_fixed_delay_rejects_bad_delays() -> None:
-    with pytest.raises(pydantic.ValidationError, match="must be from 0.1 s"):
+    with pytest.raises(pydantic.ValidationError, match=r"must be from 0\.1 s"):
         FixedDelayConfig(delay=0)
     with pytest.raises(pydantic.ValidationError, match="must be from 0 s"):
         FixedDelayConfig(delay=1, initial_delay=-1)
