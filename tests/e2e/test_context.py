@@ -123,7 +123,9 @@ class FlakyStorage:
         real = rt.storage.put_many
 
         async def put_many(items: Any) -> None:
-            if self.failures and any(key.endswith("context.json") for key, _ in items):
+            if self.failures and any(
+                key.endswith("context.json") or "/steps/" in key for key, _ in items
+            ):
                 self.failures -= 1
                 raise OSError("storage is down")
             await real(items)
@@ -223,3 +225,40 @@ def test_bad_references_are_rejected_when_applied(
         )
     assert (info.value.field or "").startswith(field)
     assert words in info.value.one_line()
+
+
+async def test_context_writes_grow_linearly_with_the_number_of_steps(
+    tmp_path: Path, test_pm: pluggy.PluginManager
+) -> None:
+    """Each step writes its own entry and the whole document is written once at the end:
+    four times the steps write about four times the bytes (rewriting the document after
+    every step wrote sixteen times as much)."""
+    written: dict[int, int] = {}
+    for count in (20, 80):
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/{count}.db",
+            storage_url=f"file://{tmp_path}/storage-{count}",
+            port=0,
+        )
+        async with Runtime(settings, pm=test_pm) as rt:
+            real = rt.storage.put_many
+            total = 0
+
+            async def put_many(items: Any, real: Any = real) -> None:
+                nonlocal total
+                total += sum(len(data) for key, data in items if key.startswith("executions/"))
+                await real(items)
+
+            rt.storage.put_many = put_many  # type: ignore[method-assign]
+            steps = [{"id": f"s{i}", "type": "record", "label": "x" * 200} for i in range(count)]
+            await rt.jobs.save(
+                rt.jobs.parse({"name": "long", "triggers": [{"type": "manual"}], "steps": steps})
+            )
+            async with running(rt):
+                execution, _ = await rt.jobs.run_now("long")
+                detail = await rt.executions.wait(execution.id, timeout=60)
+            assert detail.execution.status is ExecutionStatus.SUCCEEDED
+            assert detail.context is not None and len(detail.context["steps"]) == count
+            assert all(s.output is not None for s in detail.steps)
+            written[count] = total
+    assert written[80] < 6 * written[20], written

@@ -1,10 +1,14 @@
 """The Job Context: what one execution knows — its trigger, every step's output — kept
-in object storage at ``executions/{id}/context.json`` after every step (S2.3).
+in object storage (S2.3).
 
-Step outputs live only here; the database records which steps finished. So the
-context is written *before* the database records a step as done: a resumed execution
-always finds the outputs of the steps it skips. Concurrent writes of many executions
-go to storage together, so a burst costs a few storage calls, not one per step.
+Step outputs live only here; the database records which steps finished. So a step's
+output is written *before* the database records the step as done: a resumed execution
+always finds the outputs of the steps it skips. Each step but the last writes its own
+object, ``executions/{id}/steps/{step}.json``; the whole document,
+``executions/{id}/context.json``, is written when the execution ends or fails. What is
+written grows linearly with the number of steps (rewriting the whole document after
+every step grew with its square). Concurrent writes of many executions go to storage
+together, so a burst costs a few storage calls, not one per step.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from .batcher import Batcher
+from .errors import NotFoundError
 from .models.execution import Execution, StepResult
 from .storage import ObjectStorage
 from .templates import mask
@@ -24,6 +29,14 @@ BATCH = 200
 
 def context_key(execution_id: str) -> str:
     return f"executions/{execution_id}/context.json"
+
+
+def steps_prefix(execution_id: str) -> str:
+    return f"executions/{execution_id}/steps/"
+
+
+def step_key(execution_id: str, step_id: str) -> str:
+    return f"{steps_prefix(execution_id)}{step_id}.json"
 
 
 def trigger_data(execution: Execution) -> dict[str, Any]:
@@ -87,6 +100,45 @@ class ContextWriter:
 
         :raises Exception: whatever the storage backend raised; nothing was recorded.
         """
+        await self._submit(context_key(execution_id), document, secrets)
+
+    async def write_step(
+        self, execution_id: str, result: StepResult, secrets: Collection[str] = ()
+    ) -> None:
+        """Store one finished step's entry (secrets masked) on its own.
+
+        :raises Exception: whatever the storage backend raised; nothing was recorded.
+        """
+        await self._submit(step_key(execution_id, result.step_id), step_data(result), secrets)
+
+    async def _submit(self, key: str, document: Any, secrets: Collection[str]) -> None:
         masked = mask(document, secrets) if secrets else document
-        data = json.dumps(masked, default=str).encode()
-        await self._batcher.submit((context_key(execution_id), data))
+        await self._batcher.submit((key, json.dumps(masked, default=str).encode()))
+
+
+async def read_context(storage: ObjectStorage, execution: Execution) -> dict[str, Any] | None:
+    """The execution's Job Context as far as it was written, or None when nothing was.
+
+    The whole document when the execution ended, with the entries of steps written on
+    their own since (a retry after a failure, or a run still going) merged in.
+    """
+    try:
+        stored = await storage.get_json(context_key(execution.id))
+    except NotFoundError:
+        stored = None
+    document: dict[str, Any] | None = stored if isinstance(stored, dict) else None
+    if document is not None and document.get("execution", {}).get("status") == "succeeded":
+        return document  # written last, with every step: nothing newer exists
+    entries = await storage.list(steps_prefix(execution.id))
+    if not entries:
+        return document
+    merged = document or build_context(execution, {})
+    steps = dict(merged.get("steps") or {})
+    for entry in entries:
+        step_id = entry.key.removeprefix(steps_prefix(execution.id)).removesuffix(".json")
+        if step_id not in steps:
+            try:
+                steps[step_id] = await storage.get_json(entry.key)
+            except NotFoundError:  # removed meanwhile
+                continue
+    return {**merged, "steps": steps}

@@ -25,7 +25,7 @@ import structlog
 from .batcher import Batcher
 from .breaker import CircuitBreaker
 from .clock import utcnow
-from .context import ContextWriter, build_context, context_key, execution_data, trigger_data
+from .context import ContextWriter, build_context, execution_data, read_context, trigger_data
 from .egress import EgressPolicy, default_egress
 from .errors import StepError, TemplateError, VecronError
 from .events import ExecutionEvent
@@ -36,7 +36,14 @@ from .ids import new_id
 from .jobschedule import JobSchedule
 from .models.bounds import MAX_SECONDS
 from .models.definition import JobDefinition, OverlapPolicy
-from .models.execution import Execution, ExecutionStatus, Outcome, StepResult, StepStatus
+from .models.execution import (
+    Execution,
+    ExecutionStatus,
+    Outcome,
+    StepResult,
+    StepStatus,
+    start_order,
+)
 from .queue.base import Delivery, Queue
 from .registry import Registry
 from .services.variables import ResolvedVariables, VariableService
@@ -372,9 +379,14 @@ class Worker:
                     results[step.id] = result
                     last = index == len(definition.steps) - 1
                     # The output is kept only in the context: store it before the database
-                    # records the step as done, so a resumed run finds it.
+                    # records the step as done, so a resumed run finds it. Steps but the
+                    # last write their own entry; the last writes the whole document.
                     await self._save_context(
-                        execution, results, secrets, "succeeded" if last else "running"
+                        execution,
+                        results,
+                        secrets,
+                        "succeeded" if last else "running",
+                        step=None if last else result,
                     )
                     if not last:
                         # Checkpoint before the next step: a resumed run starts after it.
@@ -448,7 +460,7 @@ class Worker:
         if self.contexts is None:
             return {}
         try:
-            document = await self.contexts.storage.get_json(context_key(execution.id))
+            document = await read_context(self.contexts.storage, execution)
         except VecronError:
             return {}
         stored = document.get("steps", {}) if isinstance(document, dict) else {}
@@ -465,15 +477,23 @@ class Worker:
         results: dict[str, StepResult],
         secrets: frozenset[str],
         status: str,
+        *,
+        step: StepResult | None = None,
     ) -> None:
-        """:raises _StepFailure: (retryable) storage refused the write."""
+        """The whole context, or only ``step``'s entry when given.
+
+        :raises _StepFailure: (retryable) storage refused the write.
+        """
         if self.contexts is None:
             return
         steps = {sid: r for sid, r in results.items() if sid != "-"}
         try:
-            await self.contexts.write(
-                execution.id, build_context(execution, steps, status=status), secrets
-            )
+            if step is not None:
+                await self.contexts.write_step(execution.id, step, secrets)
+            else:
+                await self.contexts.write(
+                    execution.id, build_context(execution, steps, status=status), secrets
+                )
         except Exception as exc:
             step_id = next(reversed(steps)) if steps else "-"
             failed = _result(
@@ -595,16 +615,12 @@ class Worker:
             await self.breaker.record(target, ok)
 
     async def _overlaps(self, execution: Execution) -> bool:
-        """Is another execution of the job running that came first? The earliest claim
-        wins; executions claimed together are ordered by fire time, then id."""
-
-        def order(e: Execution) -> tuple[datetime, datetime, str]:
-            return (e.started_at or e.created_at, e.scheduled_at or e.created_at, e.id)
-
+        """Is another execution of the job running that came first (:func:`start_order`)?"""
         running = await self.store.list_executions(
             job_id=execution.job_id, status=ExecutionStatus.RUNNING, limit=50
         )
-        return any(order(e) < order(execution) for e in running if e.id != execution.id)
+        first = start_order(execution)
+        return any(start_order(e) < first for e in running if e.id != execution.id)
 
     async def _fail(
         self,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clock import utcnow
-from ..context import context_key
+from ..context import context_key, read_context
 from ..errors import NotFoundError
 from ..models.execution import Execution, ExecutionStatus, StepResult
 from ..storage import ObjectStorage
@@ -76,10 +76,7 @@ class ExecutionService:
         execution = await self.store.get_execution(execution_id)
         context = None
         if self.storage is not None:
-            try:
-                context = await self.storage.get_json(context_key(execution_id))
-            except NotFoundError:
-                context = None
+            context = await read_context(self.storage, execution)
         steps = await self.store.step_results(execution_id)
         return ExecutionDetail(execution, with_outputs(steps, context), context)
 
