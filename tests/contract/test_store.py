@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from vecron.errors import NotFoundError, ValidationError
+from vecron.errors import ConflictError, NotFoundError, ValidationError
 from vecron.ids import new_id
 from vecron.models.definition import (
     NAME_PATTERN,
@@ -527,6 +527,61 @@ async def test_create_execution_is_idempotent(store: SqlStore) -> None:
     assert again == created
     assert await store.revision() == revision
     assert len(await store.list_executions()) == 1
+
+
+async def test_exclusive_executions_at_the_same_instant_create_one(
+    store: SqlStore, store_factory: StoreFactory
+) -> None:
+    # Four engines (as four processes would have), each inserting three at once.
+    stores = [store, *[await store_factory() for _ in range(3)]]
+    for round_number in range(5):
+        job = await make_job(store, f"single-{round_number}")
+        results = await asyncio.gather(
+            *(
+                one.create_execution(new_execution(job), exclusive=True)
+                for one in stores
+                for _ in range(3)
+            ),
+            return_exceptions=True,
+        )
+        created = [r for r in results if isinstance(r, tuple)]
+        refused = [r for r in results if isinstance(r, ConflictError)]
+        assert len(created) == 1 and created[0][1] is True, results
+        assert len(refused) == len(results) - 1, results
+        assert "already running" in refused[0].message
+        assert await store.list_executions(job_id=job.id) == [created[0][0]]
+
+
+async def test_exclusive_execution_keeps_its_idempotency_key(store: SqlStore) -> None:
+    job = await make_job(store)
+    first, was_new = await store.create_execution(new_execution(job, "manual:1"), exclusive=True)
+    assert was_new
+    await claim_one(store, first)
+    # The same key gets its own run back, queued or running; another key is refused.
+    again, was_new = await store.create_execution(new_execution(job, "manual:1"), exclusive=True)
+    assert (again.id, again.status, was_new) == (first.id, ExecutionStatus.RUNNING, False)
+    with pytest.raises(ConflictError, match=rf"{first.id} is running"):
+        await store.create_execution(new_execution(job, "manual:2"), exclusive=True)
+    # Not exclusive: the same job may run side by side.
+    _, was_new = await store.create_execution(new_execution(job, "manual:3"))
+    assert was_new
+    assert len(await store.list_executions(job_id=job.id)) == 2
+    with pytest.raises(NotFoundError):
+        await store.create_execution(
+            replace(new_execution(job), job_id="no-such-job"), exclusive=True
+        )
+
+
+async def test_an_exclusive_execution_is_created_again_once_the_job_is_idle(
+    store: SqlStore,
+) -> None:
+    job = await make_job(store)
+    first, _ = await store.create_execution(new_execution(job), exclusive=True)
+    running = await claim_one(store, first)
+    assert await store.record([], [succeeded(running)]) == [True]
+    second, was_new = await store.create_execution(new_execution(job), exclusive=True)
+    assert was_new and second.id != first.id
+    assert await store.active_jobs([job.id]) == {job.id}
 
 
 async def test_pending_publish_and_mark_published(store: SqlStore) -> None:

@@ -122,3 +122,58 @@ def test_schema_has_one_variant_per_installed_step_type(registry: Registry) -> N
         v["properties"]["type"]["const"] for v in schema["properties"]["triggers"]["items"]["oneOf"]
     }
     assert {"manual", "cron", "fixed_rate", "fixed_delay", "once"} <= trigger_kinds
+
+
+@pytest.mark.parametrize(
+    ("allow", "policy", "overlap"),
+    [
+        (False, None, "skip"),
+        (True, None, "allow"),
+        (False, {"overlap": "skip", "jitter": 2}, "skip"),
+        (True, {"overlap": "allow"}, "allow"),
+        (False, {"misfire": "skip"}, "skip"),
+    ],
+)
+def test_allow_concurrent_is_stored_as_the_overlap_policy(
+    registry: Registry, allow: bool, policy: dict[str, Any] | None, overlap: str
+) -> None:
+    extra = {} if policy is None else {"policy": policy}
+    d = parse(doc(allow_concurrent=allow, **extra), registry)
+    assert d.policy.overlap.value == overlap
+    if policy is not None:  # the rest of the policy is kept
+        assert d.policy.model_dump(exclude_unset=True) == {**policy, "overlap": overlap}
+    stored = d.document()
+    assert "allow_concurrent" not in stored and stored["policy"]["overlap"] == overlap
+    # The same job written with policy.overlap is the same definition: no new version.
+    assert d == parse(doc(policy={**(policy or {}), "overlap": overlap}), registry)
+    assert parse(stored, registry) == d
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (
+            doc(allow_concurrent=False, policy={"overlap": "allow"}),
+            "false contradicts policy.overlap 'allow'",
+        ),
+        (
+            doc(allow_concurrent=True, policy={"overlap": "skip"}),
+            "true contradicts policy.overlap 'skip'",
+        ),
+        (doc(allow_concurrent="no"), "must be true or false"),
+        (doc(allow_concurrent=None), "must be true or false"),
+    ],
+)
+def test_allow_concurrent_that_is_not_a_boolean_or_contradicts_names_the_field(
+    registry: Registry, data: Any, words: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse(data, registry)
+    assert info.value.field == "allow_concurrent"
+    assert words in info.value.one_line()
+
+
+def test_schema_describes_allow_concurrent(registry: Registry) -> None:
+    schema = json_schema(registry)
+    assert schema["properties"]["allow_concurrent"]["type"] == "boolean"
+    assert "policy.overlap" in schema["properties"]["allow_concurrent"]["description"]

@@ -8,15 +8,20 @@ installed plugins' ``Config`` models.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..trigger import DstFold, DstGap
 from .bounds import MAX_SECONDS, Instant, PositiveSeconds, Seconds
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+#: The top-level shorthand for ``policy.overlap`` (S1.6).
+ALLOW_CONCURRENT = "allow_concurrent"
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
 
@@ -110,8 +115,60 @@ class StepSpec(_Strict):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+def _allow_concurrent_schema(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {})[ALLOW_CONCURRENT] = {
+        "type": "boolean",
+        "description": "Shorthand for policy.overlap: false is skip, true is allow.",
+    }
+
+
+def _field_error(field: str, kind: str, message: str, value: Any) -> PydanticValidationError:
+    """A validation error located at the top-level ``field``."""
+    details = InitErrorDetails(type=PydanticCustomError(kind, message), loc=(field,), input=value)
+    return PydanticValidationError.from_exception_data("JobDefinition", [details])
+
+
+def _expand_allow_concurrent(data: dict[str, Any]) -> dict[str, Any]:
+    """``allow_concurrent`` (S1.6) folded into ``policy.overlap``, the one stored form."""
+    data = dict(data)
+    allow = data.pop(ALLOW_CONCURRENT)
+    if not isinstance(allow, bool):
+        raise _field_error(ALLOW_CONCURRENT, "bool_type", "must be true or false", allow)
+    wanted = OverlapPolicy.ALLOW if allow else OverlapPolicy.SKIP
+    policy = data.get("policy", {})
+    if isinstance(policy, SchedulePolicy):
+        given = policy.overlap.value if "overlap" in policy.model_fields_set else None
+        data["policy"] = policy.model_copy(update={"overlap": wanted})
+    elif isinstance(policy, Mapping):
+        given = policy.get("overlap")
+        data["policy"] = {**policy, "overlap": wanted.value}
+    else:
+        return data  # not an object: the policy field reports it
+    if given is not None and given != wanted.value:
+        raise _field_error(
+            ALLOW_CONCURRENT,
+            "contradiction",
+            f"{str(allow).lower()} contradicts policy.overlap {given!r}; give only one",
+            allow,
+        )
+    return data
+
+
 class JobDefinition(_Strict):
-    """The normalised job document. Times are aware; ``timezone`` is an IANA name."""
+    """The normalised job document. Times are aware; ``timezone`` is an IANA name.
+
+    ``allow_concurrent`` (S1.6) is accepted on input as a shorthand for
+    ``policy.overlap`` and is not kept: the stored document holds ``policy.overlap``.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_allow_concurrent_schema)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and ALLOW_CONCURRENT in data:
+            return _expand_allow_concurrent(dict(data))
+        return data
 
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""

@@ -19,7 +19,14 @@ class ExecutionStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+        return self not in ACTIVE_STATUSES
+
+
+#: An execution in one of these is *active*: it keeps an ``overlap: skip`` job busy, so
+#: a manual or webhook run of the job is refused while it has one
+#: (:meth:`vecron.store.Store.create_execution` with ``exclusive``). Every other status
+#: is final.
+ACTIVE_STATUSES = frozenset({ExecutionStatus.QUEUED, ExecutionStatus.RUNNING})
 
 
 class StepStatus(StrEnum):
@@ -132,3 +139,19 @@ class Occurrence:
     recorded_at: datetime
     reason: str | None = None
     execution_id: str | None = None
+
+
+def start_order(execution: Execution) -> tuple[datetime, datetime, str]:
+    """The order in which running executions of one job started, for ``overlap: skip``:
+    the earliest claim first; executions claimed together by their fire time, then id.
+
+    A worker starting an execution of an ``overlap: skip`` job skips it when another
+    *running* one comes before it in this order; an execution still queued and never
+    started does not count there (it will be judged when it is claimed). Manual runs
+    are refused earlier, while any execution is active (:data:`ACTIVE_STATUSES`).
+    """
+    return (
+        execution.started_at or execution.created_at,
+        execution.scheduled_at or execution.created_at,
+        execution.id,
+    )

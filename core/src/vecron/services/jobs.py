@@ -13,7 +13,7 @@ from typing import Any
 
 from ..clock import utcnow
 from ..definition import json_schema, parse_definition, parse_text
-from ..errors import ConflictError, ValidationError
+from ..errors import ValidationError
 from ..ids import new_id
 from ..jobschedule import JobSchedule
 from ..models.definition import JobDefinition, OverlapPolicy
@@ -210,13 +210,11 @@ class JobService:
     ) -> tuple[Execution, bool]:
         """A manual run. The same ``idempotency_key`` twice gives the same execution.
 
-        :raises ConflictError: the job does not allow overlap and is already running.
+        :raises ConflictError: the job does not allow overlap and has an execution queued
+            or running — checked in the same transaction as the insert, so of two runs
+            at the same instant one is refused.
         """
         job = await self.store.get_job(ref)
-        if job.definition.policy.overlap is OverlapPolicy.SKIP and await self.store.active_jobs(
-            [job.id]
-        ):
-            raise ConflictError(f"job {job.name!r} is already running and does not allow overlap")
         now = self.clock()
         key = f"{job.id}:manual:{idempotency_key or new_id()}"
         execution, created = await self.store.create_execution(
@@ -233,7 +231,8 @@ class JobService:
                 max_attempts=job.definition.retry.max_attempts,
                 created_at=now,
                 params=params or {},
-            )
+            ),
+            exclusive=job.definition.policy.overlap is OverlapPolicy.SKIP,
         )
         self._changed()
         return execution, created

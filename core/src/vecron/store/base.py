@@ -231,12 +231,27 @@ class Store(metaclass=ABCMeta):
 
     @abstractmethod
     async def active_jobs(self, job_ids: Sequence[str]) -> set[str]:
-        """Those of ``job_ids`` with an execution ``queued`` or ``running``."""
+        """Those of ``job_ids`` with an active execution (``queued`` or ``running``,
+        :data:`~vecron.models.execution.ACTIVE_STATUSES`)."""
 
     @abstractmethod
-    async def create_execution(self, new: NewExecution) -> tuple[Execution, bool]:
-        """Insert one execution (manual runs). If its idempotency key exists, return the
-        existing execution and False."""
+    async def create_execution(
+        self, new: NewExecution, *, exclusive: bool = False
+    ) -> tuple[Execution, bool]:
+        """Insert one execution (manual runs) and return it with True.
+
+        If its idempotency key exists, return the existing execution and False, whatever
+        its status and ``exclusive``: a retried request gets the run it started.
+
+        With ``exclusive`` (an ``overlap: skip`` job) the execution is inserted only if
+        the job has no active execution; the check and the insert are one atomic step,
+        so of any number of concurrent exclusive calls for a job, from any process, at
+        most one creates an execution.
+
+        :raises ConflictError: ``exclusive`` and the job has an execution queued or
+            running (under another idempotency key).
+        :raises NotFoundError: ``exclusive`` and the job does not exist.
+        """
 
     @abstractmethod
     async def pending_publish(self, horizon: datetime, limit: int) -> list[Execution]:

@@ -38,6 +38,7 @@ from sqlalchemy.sql.dml import Update
 from vecron.errors import ConflictError, FencedOut, NotFoundError, ValidationError, VecronError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
+    ACTIVE_STATUSES,
     Execution,
     ExecutionStatus,
     NewExecution,
@@ -48,8 +49,8 @@ from vecron.models.execution import (
 from vecron.models.job import JobRecord
 
 from . import fires as fires_module
+from . import manual, rows, saving
 from . import outcomes as outcomes_module
-from . import rows, saving
 from . import variables as variables_module
 from .base import JobFires, SaveResult, Store, StoredVariable
 from .engine import create_engine, is_sqlite, writer
@@ -421,43 +422,18 @@ class SqlStore(Store):
                     select(executions.c.job_id)
                     .where(
                         executions.c.job_id.in_(chunk),
-                        executions.c.status.in_((QUEUED, RUNNING)),
+                        executions.c.status.in_(sorted(s.value for s in ACTIVE_STATUSES)),
                     )
                     .distinct()
                 )
                 active.update(found.scalars())
         return active
 
-    async def create_execution(self, new: NewExecution) -> tuple[Execution, bool]:
+    async def create_execution(
+        self, new: NewExecution, *, exclusive: bool = False
+    ) -> tuple[Execution, bool]:
         async with self._write() as conn:
-            created = (
-                (
-                    await conn.execute(
-                        self._statements.insert(executions)
-                        .values(**rows.new_execution_values(new))
-                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                        .returning(*executions.c)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-            if created is not None:
-                # Lets a scheduler in another process notice it has something to publish.
-                await bump_revision(conn)
-                return rows.execution(created), True
-            existing = (
-                (
-                    await conn.execute(
-                        select(executions).where(
-                            executions.c.idempotency_key == new.idempotency_key
-                        )
-                    )
-                )
-                .mappings()
-                .one()
-            )
-        return rows.execution(existing), False
+            return await manual.create_execution(conn, self._statements, new, exclusive=exclusive)
 
     async def pending_publish(self, horizon: datetime, limit: int) -> list[Execution]:
         query = (

@@ -1,0 +1,81 @@
+"""Inserting one execution outside a scheduler tick (:meth:`Store.create_execution`).
+
+An ``exclusive`` insert (a job with ``overlap: skip``) must not race another: the check
+"no active execution" and the insert happen in one write transaction that first locks
+the job's row — ``SELECT ... FOR UPDATE`` on PostgreSQL, where a second caller waits on
+the lock and then, under READ COMMITTED, sees the first one's execution; on SQLite the
+transaction holds the database write lock from ``BEGIN IMMEDIATE``, so writers are
+already one at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vecron.errors import ConflictError, NotFoundError
+from vecron.models.execution import ACTIVE_STATUSES, Execution, NewExecution
+
+from . import rows
+from .schema import executions, jobs
+from .statements import Statements, bump_revision
+
+
+async def create_execution(
+    conn: AsyncConnection, statements: Statements, new: NewExecution, *, exclusive: bool
+) -> tuple[Execution, bool]:
+    """Inside the caller's write transaction; see :meth:`Store.create_execution`."""
+    if exclusive:
+        locked = await conn.execute(
+            select(jobs.c.id).where(jobs.c.id == new.job_id).with_for_update()
+        )
+        if locked.first() is None:
+            raise NotFoundError(f"job {new.job_name!r} not found")
+        # The key first: a retried request gets its own run back, even while it runs.
+        existing = (await conn.execute(_with_key(new.idempotency_key))).mappings().first()
+        if existing is not None:
+            return rows.execution(existing), False
+        await _refuse_overlap(conn, new)
+    created = (
+        (
+            await conn.execute(
+                statements.insert(executions)
+                .values(**rows.new_execution_values(new))
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(*executions.c)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if created is None:  # the key is taken
+        raced = (await conn.execute(_with_key(new.idempotency_key))).mappings().one()
+        return rows.execution(raced), False
+    # Lets a scheduler in another process notice it has something to publish.
+    await bump_revision(conn)
+    return rows.execution(created), True
+
+
+def _with_key(key: str) -> Select[Any]:
+    return select(executions).where(executions.c.idempotency_key == key)
+
+
+async def _refuse_overlap(conn: AsyncConnection, new: NewExecution) -> None:
+    active = (
+        await conn.execute(
+            select(executions.c.id, executions.c.status)
+            .where(
+                executions.c.job_id == new.job_id,
+                executions.c.status.in_(sorted(s.value for s in ACTIVE_STATUSES)),
+            )
+            .limit(1)
+        )
+    ).first()
+    if active is not None:
+        raise ConflictError(
+            f"job {new.job_name!r} is already running (execution {active.id} is "
+            f"{active.status}) and does not allow overlap",
+            hint="wait for it to finish, or set policy.overlap: allow",
+        )
