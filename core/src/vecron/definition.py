@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 import yaml
 
+from .document_limits import DocumentLimits
 from .errors import ValidationError
 from .models.definition import JobDefinition, StepSpec, TriggerSpec
 from .registry import STEP_KEYS, TRIGGER_KEYS, Registry
@@ -48,13 +49,27 @@ def pydantic_error(
     return ValidationError(f"{message}{more}", field=_loc(loc) or None)
 
 
-def parse_text(text: str, *, source: str = "<input>") -> Any:
-    """JSON or YAML text to data; a syntax error names the source and line."""
+DEFAULT_LIMITS = DocumentLimits()
+
+
+def parse_text(
+    text: str, *, source: str = "<input>", limits: DocumentLimits = DEFAULT_LIMITS
+) -> Any:
+    """JSON or YAML text to data; a syntax error names the source and line, a document
+    over a limit names the limit."""
     stripped = text.lstrip("\ufeff")
+    limits.check_text(stripped, source)
     try:
         if stripped.lstrip().startswith(("{", "[")):
-            return json.loads(stripped)
-        return yaml.safe_load(stripped)
+            data = json.loads(stripped)
+        else:
+            data = limits.load_yaml(stripped, source)
+    except RecursionError:  # JSON nested deeper than the interpreter's stack
+        limits.refuse(
+            f"{source}: nested more than {limits.max_depth} levels deep",
+            limits.max_depth,
+            "job_max_depth",
+        )
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -64,6 +79,8 @@ def parse_text(text: str, *, source: str = "<input>") -> Any:
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValidationError(f"{source}: invalid YAML{where}: {problem}") from None
+    limits.check_shape(data, source)
+    return data
 
 
 def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
@@ -138,13 +155,21 @@ def _localize(value: Any, tz: ZoneInfo) -> Any:
     return value
 
 
-def parse_definition(data: Any, registry: Registry, *, default_timezone: str) -> JobDefinition:
+def parse_definition(
+    data: Any,
+    registry: Registry,
+    *,
+    default_timezone: str,
+    limits: DocumentLimits = DEFAULT_LIMITS,
+) -> JobDefinition:
     """Validate a job document against the core model and the installed plugins.
 
-    :raises ValidationError: naming the first bad field.
+    :raises ValidationError: naming the first bad field, or the limit passed.
     """
     if not isinstance(data, Mapping):
         raise ValidationError("a job document must be an object with name, triggers and steps")
+    limits.check_shape(data)
+    limits.check_steps(data.get("steps"))
     doc = dict(data)
     tz_name = doc.setdefault("timezone", default_timezone)
     if not isinstance(tz_name, str):

@@ -22,7 +22,7 @@ from .secrets import secret_box
 from .services.executions import ExecutionService
 from .services.jobs import JobService
 from .services.variables import VariableService
-from .settings import Settings
+from .settings import Settings, document_limits
 from .storage import ObjectStorage, open_storage
 from .store import Store
 from .wakeup import Wakeup
@@ -70,6 +70,7 @@ class Runtime:
             storage=self.storage,
             default_timezone=settings.timezone,
             on_change=self.wakeup.notify,
+            limits=document_limits(settings),
         )
         self.executions = ExecutionService(self.store, self.storage)
         self.egress = EgressPolicy.from_settings(settings)

@@ -16,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .document_limits import DocumentLimits
 from .egress import EgressRules, check_rules
 from .errors import ConfigurationError
 
@@ -59,6 +60,19 @@ class Settings(BaseSettings):
         30.0, ge=0, description="Seconds a stopping worker lets running executions finish."
     )
     batch_size: int = Field(500, ge=1, le=10_000)
+    job_max_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Bytes of one job document's text (file or body)."
+    )
+    job_max_steps: int = Field(200, ge=1, le=100_000, description="Steps in one job.")
+    job_max_depth: int = Field(
+        32, ge=4, le=500, description="Nesting of objects and lists in one job document."
+    )
+    job_max_values: int = Field(
+        100_000, ge=100, description="Values in one job document once YAML aliases are expanded."
+    )
+    job_max_yaml_aliases: int = Field(
+        100, ge=0, description="YAML aliases (*name) in one job document."
+    )
     auto_migrate: bool = Field(True, description="Apply database migrations at start-up.")
     # NoDecode: the environment gives a comma-separated list, not JSON.
     secret_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
@@ -140,6 +154,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
         return (init_settings, env_settings, toml)
+
+
+def document_limits(settings: Settings) -> DocumentLimits:
+    """The ``job_max_*`` settings as the limits job documents are read with."""
+    return DocumentLimits(
+        max_bytes=settings.job_max_bytes,
+        max_steps=settings.job_max_steps,
+        max_depth=settings.job_max_depth,
+        max_values=settings.job_max_values,
+        max_yaml_aliases=settings.job_max_yaml_aliases,
+    )
 
 
 def config_path() -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -104,8 +104,8 @@ class StepSpec(_Strict):
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     type: str
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=10_000)
     timeout: PositiveSeconds | None = Field(
         None, description="Seconds; the step is cancelled after."
     )
@@ -171,7 +171,7 @@ class JobDefinition(_Strict):
         return data
 
     name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
+    description: str = Field("", max_length=10_000)
     enabled: bool = True
     timezone: str
     triggers: list[TriggerSpec]
@@ -182,7 +182,7 @@ class JobDefinition(_Strict):
     dst: DstPolicy = Field(default_factory=DstPolicy)
     start_at: Instant | None = None
     end_at: Instant | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=100)
 
     def document(self) -> dict[str, Any]:
         """The user-facing document: step and trigger configs inlined again."""

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import utcnow
-from ..definition import json_schema, parse_definition, parse_text
+from ..definition import DEFAULT_LIMITS, json_schema, parse_definition, parse_text
+from ..document_limits import DocumentLimits
 from ..errors import ValidationError
 from ..ids import new_id
 from ..jobschedule import JobSchedule
@@ -52,7 +53,9 @@ class JobService:
         on_change: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         storage: ObjectStorage | None = None,
+        limits: DocumentLimits = DEFAULT_LIMITS,
     ) -> None:
+        self.limits = limits
         self.storage = storage
         self.store = store
         self.registry = registry
@@ -62,7 +65,9 @@ class JobService:
 
     # -- reading documents ----------------------------------------------------------
     def parse(self, data: Any) -> JobDefinition:
-        return parse_definition(data, self.registry, default_timezone=self.default_timezone)
+        return parse_definition(
+            data, self.registry, default_timezone=self.default_timezone, limits=self.limits
+        )
 
     def load_path(self, path: Path) -> list[tuple[str, JobDefinition]]:
         """Every job document in a file or folder, all validated before anything is saved.
@@ -86,7 +91,7 @@ class JobService:
                 text = file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise ValidationError(f"{file}: not UTF-8 text") from None
-            data = parse_text(text, source=str(file))
+            data = parse_text(text, source=str(file), limits=self.limits)
             for index, doc in enumerate(data if isinstance(data, list) else [data]):
                 where = str(file) if not isinstance(data, list) else f"{file}[{index}]"
                 try:
