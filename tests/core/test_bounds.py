@@ -96,7 +96,7 @@ def test_backoff_stays_within_the_bound_for_every_attempt(
     assert LATEST + timedelta(seconds=wait) >= LATEST  # a datetime can hold it
 
 
-async def wait_for(runtime: Runtime, execution_id: str, done: Any, timeout: float = 20) -> Any:
+async def wait_for(runtime: Runtime, execution_id: str, done: Any, timeout: float = 120) -> Any:
     async with asyncio.timeout(timeout):
         while True:
             execution = await runtime.store.get_execution(execution_id)
