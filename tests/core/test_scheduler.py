@@ -218,3 +218,54 @@ async def test_a_new_fixed_rate_job_fires_once_per_period(runtime: Runtime, peri
     job = await runtime.store.get_job("rate")
     ledger = sorted(o.fire_time for o in await runtime.store.occurrences(job.id))
     assert ledger == fired
+
+
+async def test_a_fire_while_a_no_overlap_run_waits_for_its_retry_is_skipped(
+    runtime: Runtime, calls: Any
+) -> None:
+    """A run between two attempts has not ended: a fire of an ``overlap: skip`` job that
+    comes meanwhile is skipped, not run beside the coming retry."""
+    from tests.support.engine import running
+    from vecron.ids import new_id
+    from vecron.models.execution import ExecutionStatus, NewExecution
+
+    doc = every_10s("patient", overlap="skip")
+    doc["steps"] = [{"id": "a", "type": "record", "label": "p", "fail_times": 1}]
+    doc["retry"] = {"max_attempts": 3, "delay": 3600}
+    await runtime.jobs.save(runtime.jobs.parse(doc))
+    job = await runtime.store.get_job("patient")
+    first, _ = await runtime.jobs.run_now("patient")
+    async with running(runtime):
+        async with asyncio.timeout(120):
+            while True:  # attempt 1 failed; the retry waits an hour
+                waiting = await runtime.store.get_execution(first.id)
+                if waiting.status is ExecutionStatus.QUEUED and waiting.attempt == 1:
+                    break
+                await asyncio.sleep(0.02)
+        now = datetime.now(UTC)
+        fire, _ = await runtime.store.create_execution(
+            NewExecution(
+                id=new_id(),
+                job_id=job.id,
+                job_name=job.name,
+                job_version=job.version,
+                idempotency_key=f"{job.id}@{now.isoformat()}",
+                trigger="cron",
+                triggered_by="scheduler",
+                scheduled_at=now,
+                not_before=now,
+                max_attempts=3,
+                created_at=now,
+            )
+        )
+        runtime.wakeup.notify()
+        async with asyncio.timeout(120):
+            while True:  # skipped, or (before) run and now waiting for a retry itself
+                later = await runtime.store.get_execution(fire.id)
+                if later.status.finished or (
+                    later.attempt >= 1 and later.status is ExecutionStatus.QUEUED
+                ):
+                    break
+                await asyncio.sleep(0.02)
+    assert later.status is ExecutionStatus.SKIPPED
+    assert calls.counts["p"] == 1  # only the first attempt ran

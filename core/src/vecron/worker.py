@@ -615,12 +615,21 @@ class Worker:
             await self.breaker.record(target, ok)
 
     async def _overlaps(self, execution: Execution) -> bool:
-        """Is another execution of the job running that came first (:func:`start_order`)?"""
+        """Is another execution of the job in progress that came first (:func:`start_order`)?
+        In progress: running, or queued again after it started (waiting for a retry, or
+        handed back) — a run between attempts has not ended."""
         running = await self.store.list_executions(
             job_id=execution.job_id, status=ExecutionStatus.RUNNING, limit=50
         )
+        waiting = await self.store.list_executions(
+            job_id=execution.job_id, status=ExecutionStatus.QUEUED, limit=50
+        )
         first = start_order(execution)
-        return any(start_order(e) < first for e in running if e.id != execution.id)
+        return any(
+            start_order(e) < first
+            for e in (*running, *(w for w in waiting if w.started_at is not None))
+            if e.id != execution.id
+        )
 
     async def _fail(
         self,

@@ -146,9 +146,10 @@ def start_order(execution: Execution) -> tuple[datetime, datetime, str]:
     the earliest claim first; executions claimed together by their fire time, then id.
 
     A worker starting an execution of an ``overlap: skip`` job skips it when another
-    *running* one comes before it in this order; an execution still queued and never
-    started does not count there (it will be judged when it is claimed). Manual runs
-    are refused earlier, while any execution is active (:data:`ACTIVE_STATUSES`).
+    one in progress (running, or queued again between attempts) comes before it in this
+    order; an execution queued and never started does not count there (it will be
+    judged when it is claimed). Manual runs are refused earlier, while any execution is
+    active (:data:`ACTIVE_STATUSES`).
     """
     return (
         execution.started_at or execution.created_at,
