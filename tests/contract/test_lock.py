@@ -17,7 +17,8 @@ from tests.support.redis_fixtures import (  # noqa: F401
 from vecron.errors import BackendUnavailable, ConfigurationError
 from vecron.lock import Lock, open_lock
 from vecron.lock.local import LocalLock
-from vecron.lock.redis import RedisLock, shown, split_prefix
+from vecron.lock.redis import RedisLock, split_prefix
+from vecron.urls import redact_url
 
 LockFactory = Callable[[], Awaitable[Lock]]
 SHORT = 0.3
@@ -206,8 +207,8 @@ def test_prefix_is_taken_out_of_the_url() -> None:
 
 
 def test_passwords_are_hidden_in_shown_urls() -> None:
-    assert shown("redis://u:pw@h:6379/0") == "redis://u:***@h:6379/0"
-    assert shown("redis://h:6379/0") == "redis://h:6379/0"
+    assert redact_url("redis://u:pw@h:6379/0") == "redis://u:***@h:6379/0"
+    assert redact_url("redis://h:6379/0") == "redis://h:6379/0"
 
 
 def test_open_lock_picks_the_backend_by_scheme() -> None:

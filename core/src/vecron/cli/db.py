@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..urls import redact_url
 from .context import out, run, state
 
 app = typer.Typer(no_args_is_help=True)
@@ -25,4 +26,4 @@ def upgrade(ctx: typer.Context) -> None:
             await store.close()
 
     run(body())
-    out.print(f"database at {settings.database_url} is up to date")
+    out.print(f"database at {redact_url(settings.database_url)} is up to date")

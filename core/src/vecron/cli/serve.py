@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..telemetry import get_logger
+from ..urls import redact_url
 from .context import out, run, state
 
 log = get_logger("vecron")
@@ -43,8 +44,8 @@ async def _serve(
         log.info(
             "probes listening",
             healthz=f"http://{settings.host}:{bound}/healthz",
-            database=settings.database_url,
-            queue=settings.queue_url,
+            database=redact_url(settings.database_url),
+            queue=redact_url(settings.queue_url),
         )
         if example:
             await _seed_example(rt, settings.host, bound)

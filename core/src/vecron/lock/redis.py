@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import BackendUnavailable, ConfigurationError
+from ..urls import redact_url
 from .base import Lock
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class RedisLink:
         if isinstance(client_or_url, str):
             url, url_prefix = split_prefix(client_or_url)
             self.client: Redis = open_client(url)
-            self.url = shown(client_or_url)
+            self.url = redact_url(client_or_url)
             self.owned = True
         else:
             url_prefix = None
@@ -109,16 +110,6 @@ def split_prefix(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=urlencode(rest))), (prefixes[-1] if prefixes else None)
 
 
-def shown(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
 def open_client(url: str) -> Redis:
     try:
         from redis.asyncio import Redis
@@ -139,7 +130,7 @@ def open_client(url: str) -> Redis:
         # Query parameters in the URL win over these defaults.
         return Redis.from_url(url, **options)
     except ValueError as exc:
-        raise ConfigurationError(f"bad Redis URL {shown(url)!r}: {exc}") from exc
+        raise ConfigurationError(f"bad Redis URL {redact_url(url)!r}: {exc}") from exc
 
 
 class RedisLock(Lock):

@@ -20,9 +20,9 @@ def open_storage(url: str) -> ObjectStorage:
         from .s3 import S3Storage
 
         return S3Storage(url)
-    from .s3 import redact
+    from ..urls import redact_url
 
     raise ConfigurationError(
-        f"unsupported storage URL {redact(url)!r}",
+        f"unsupported storage URL {redact_url(url)!r}",
         hint="use file://./.vecron/storage or s3://ACCESS:SECRET@host:port/bucket",
     )

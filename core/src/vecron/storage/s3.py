@@ -38,6 +38,7 @@ from ..errors import (
     ValidationError,
     VecronError,
 )
+from ..urls import redact_url
 from .base import CHUNK_SIZE, ObjectInfo, ObjectStorage, check_key, check_prefix
 from .url import bool_option, check_options
 
@@ -56,15 +57,6 @@ CREDENTIAL_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 )
 WORKERS = 16
-
-
-def redact(url: str) -> str:
-    """``url`` with the password of its user part replaced by ``***``.
-
-    Up to the last ``@``: a secret with an unencoded ``/`` or ``@`` is hidden too
-    (along with more of the URL, which errs on the safe side).
-    """
-    return re.sub(r"^([a-zA-Z0-9+.-]+://[^:/@]*:).*@", r"\1***@", url)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +79,7 @@ def parse_s3_url(url: str) -> S3Location:
     :raises ConfigurationError: malformed URL, bad bucket name or prefix, unknown option.
         Messages show the URL with its secret hidden.
     """
-    shown = redact(url)
+    shown = redact_url(url)
     if not url.startswith(SCHEME):
         raise ConfigurationError(f"not an s3:// storage URL: {shown!r}")
     try:

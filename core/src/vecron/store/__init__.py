@@ -10,6 +10,7 @@ import importlib
 
 from vecron.errors import ConfigurationError
 
+from ..urls import redact_url
 from .base import JobFires as JobFires
 from .base import NewOccurrence as NewOccurrence
 from .base import SaveResult as SaveResult
@@ -27,15 +28,6 @@ _SCHEMES = {
 }
 
 
-def _redacted(url: str) -> str:
-    scheme, separator, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not separator or not at or ":" not in credentials:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
-
-
 def open_store(url: str) -> Store:
     """The store for ``url`` (not started: call ``await store.start()``, then
     ``upgrade()`` if the schema may be behind).
@@ -46,7 +38,7 @@ def open_store(url: str) -> Store:
     driver = _SCHEMES.get(scheme.lower()) if separator else None
     if driver is None:
         raise ConfigurationError(
-            f"unsupported database URL {_redacted(url)!r}",
+            f"unsupported database URL {redact_url(url)!r}",
             field="database_url",
             hint="use sqlite+aiosqlite:///path/to/vecron.db or postgresql+asyncpg://user@host/db",
         )
@@ -55,7 +47,7 @@ def open_store(url: str) -> Store:
             importlib.import_module("asyncpg")
         except ImportError as exc:
             raise ConfigurationError(
-                f"database URL {_redacted(url)!r} needs the asyncpg driver",
+                f"database URL {redact_url(url)!r} needs the asyncpg driver",
                 field="database_url",
                 hint="install vecron-core[postgres]",
             ) from exc
