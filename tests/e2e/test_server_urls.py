@@ -7,6 +7,7 @@ import signal
 import urllib.request
 from pathlib import Path
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
@@ -49,24 +50,22 @@ def with_password(url: str) -> str:
     return make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
 
 
-def test_db_upgrade_prints_the_database_without_its_password(
-    tmp_path: Path,
-    postgresql_url: str,  # noqa: F811
-) -> None:
+@pytest.fixture
+def cli(tmp_path: Path, postgresql_url: str) -> Cli:  # noqa: F811
+    """The CLI on a PostgreSQL database whose URL holds a password."""
     cli = Cli(tmp_path)
     cli.env["VECRON_DATABASE_URL"] = with_password(postgresql_url)
+    return cli
+
+
+def test_db_upgrade_prints_the_database_without_its_password(cli: Cli) -> None:
     result = cli("db", "upgrade")
     assert "is up to date" in result.out
     assert ":***@" in result.out
     assert PASSWORD not in result.out + result.err
 
 
-def test_up_logs_its_servers_without_their_passwords(
-    tmp_path: Path,
-    postgresql_url: str,  # noqa: F811
-) -> None:
-    cli = Cli(tmp_path)
-    cli.env["VECRON_DATABASE_URL"] = with_password(postgresql_url)
+def test_up_logs_its_servers_without_their_passwords(cli: Cli) -> None:
     port = free_port()
     proc = cli.popen("up", "--port", str(port), "--no-example")
     try:

@@ -664,18 +664,27 @@ class Worker:
         error = failure.step.error
         if failure.retryable and not within_budget:
             error = f"{error} (retry budget of {budget} s spent)"
-        await self._finish(execution, results, status, error, dead_letter=True, started=started)
-        await self.queue.dead_letter(execution.id, error or status.value)
+        await self._dead_letter(execution, results, status, error, started=started)
 
     async def _give_up(self, execution: Execution) -> None:
         error = (
             f"gave up after {execution.max_attempts} attempt(s): the last one ended "
             "without a result (its worker stopped or failed)"
         )
-        await self._finish(
-            execution, [], ExecutionStatus.FAILED, error, dead_letter=True, started=self.clock()
-        )
-        await self.queue.dead_letter(execution.id, error)
+        await self._dead_letter(execution, [], ExecutionStatus.FAILED, error, started=self.clock())
+
+    async def _dead_letter(
+        self,
+        execution: Execution,
+        results: list[StepResult],
+        status: ExecutionStatus,
+        error: str | None,
+        *,
+        started: datetime,
+    ) -> None:
+        """Finish for good and hand the execution to the dead-letter queue (S5.3)."""
+        await self._finish(execution, results, status, error, dead_letter=True, started=started)
+        await self.queue.dead_letter(execution.id, error or status.value)
 
     async def _requeue(
         self,
