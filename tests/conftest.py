@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.support import steps as support_steps
-from vecron.plugins import get_plugin_manager
+from vecron.plugin.manager import get_plugin_manager
 from vecron.runtime import Runtime
 from vecron.settings import Settings
 

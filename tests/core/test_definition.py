@@ -7,10 +7,10 @@ from typing import Any
 import pluggy
 import pytest
 
-from vecron.definition import json_schema, parse_definition, parse_text
 from vecron.errors import ValidationError
-from vecron.plugins import build_registry
-from vecron.registry import Registry
+from vecron.jobs.documents import json_schema, parse_definition, parse_text
+from vecron.plugin.manager import build_registry
+from vecron.plugin.registry import Registry
 
 
 @pytest.fixture

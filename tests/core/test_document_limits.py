@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.cli import Cli
-from vecron.definition import parse_text
-from vecron.document_limits import DocumentLimits
 from vecron.errors import ValidationError
+from vecron.jobs.documents import parse_text
+from vecron.jobs.limits import DocumentLimits
 from vecron.runtime import Runtime
 from vecron.settings import Settings
 

@@ -7,8 +7,8 @@ from ipaddress import ip_address
 import pytest
 
 from tests.support.dns import FakeDns
-from vecron.egress import DatabaseServer, EgressPolicy, EgressRules
 from vecron.errors import EgressDenied
+from vecron.execution.egress import DatabaseServer, EgressPolicy, EgressRules
 
 DNS = FakeDns.of(
     {

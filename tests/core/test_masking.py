@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
 from tests.support.spellings import base64_spellings, exposed, plain_spellings, quoted
-from vecron.executor import ExecutorConfig
-from vecron.masking import MASK, masked_config
+from vecron.jobs.masking import MASK, masked_config
+from vecron.plugin.executor import ExecutorConfig
 from vecron.templates import MIN_SECRET_LENGTH, excerpt, mask, maskable
 from vecron.testing import make_step_context
 from vecron_http import HttpConfig

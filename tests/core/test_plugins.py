@@ -12,7 +12,7 @@ from tests.support.engine import apply, run_and_wait, running
 from vecron import hookimpl
 from vecron.errors import DuplicateKindError, PluginError
 from vecron.events import ExecutionEvent
-from vecron.plugins import build_registry, get_plugin_manager, list_plugins
+from vecron.plugin.manager import build_registry, get_plugin_manager, list_plugins
 from vecron.runtime import Runtime
 
 
@@ -28,7 +28,7 @@ def test_hook_vecron_register_triggers() -> None:
     registry = build_registry(pm)
     assert {"manual", "cron", "fixed_rate", "fixed_delay", "once"} <= set(registry.triggers)
     # The built-in manual trigger comes through the same hook as installed plugins.
-    assert registry.owners[("trigger", "manual")] == "vecron.builtin.manual"
+    assert registry.owners[("trigger", "manual")] == "vecron.plugin.builtin.manual"
     assert registry.owners[("trigger", "cron")] == "trigger_schedule"
 
 
@@ -124,5 +124,5 @@ def test_list_plugins_reports_distributions() -> None:
     infos = {i.name: i for i in list_plugins(pm, build_registry(pm))}
     assert infos["http"].distribution == "vecron-http"
     assert infos["http"].executors == ("http",)
-    assert infos["vecron.builtin.manual"].distribution == "vecron-core"
-    assert infos["vecron.builtin.manual"].hooks == ("vecron_register_triggers",)
+    assert infos["vecron.plugin.builtin.manual"].distribution == "vecron-core"
+    assert infos["vecron.plugin.builtin.manual"].hooks == ("vecron_register_triggers",)

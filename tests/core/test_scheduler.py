@@ -10,7 +10,7 @@ import pytest
 
 from vecron.models.execution import OccurrenceStatus
 from vecron.runtime import Runtime
-from vecron.scheduler import Scheduler
+from vecron.scheduling.scheduler import Scheduler
 
 NOW = datetime(2026, 1, 1, 0, 1, 5, tzinfo=UTC)
 T0 = datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from jinja2.utils import Namespace
 
 from tests.support.engine import apply, run_and_wait, running
 from vecron.errors import TemplateError, TemplateSecurityError, ValidationError
-from vecron.executors import PreparedStep
+from vecron.execution.steps import PreparedStep
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
 from vecron.services.executions import ExecutionDetail

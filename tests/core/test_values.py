@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecron.values import (
+from vecron.plugin.values import (
     FALSE_WORDS,
     INT_DIGITS,
     TRUE_WORDS,

@@ -20,9 +20,9 @@ from vecron.errors import (
     SecretKeyError,
     ValidationError,
 )
-from vecron.masking import MASK
+from vecron.jobs.masking import MASK
 from vecron.models.definition import JobDefinition, StepSpec, TriggerSpec
-from vecron.secrets import SecretBox, create_key_file, generate_key, secret_box
+from vecron.secrets.box import SecretBox, create_key_file, generate_key, secret_box
 from vecron.services.variables import VariableService
 from vecron.settings import Settings, load_settings
 from vecron.store.schema import variables as variables_table

@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.support.cli import VECRON, Cli, Result
-from vecron.masking import MASK
+from vecron.jobs.masking import MASK
 
 JOB = """
 name: report

@@ -15,8 +15,8 @@ from aiohttp import web
 from tests.support.engine import running
 from tests.support.s3_fixtures import s3_server_fixture, s3_url_fixture  # noqa: F401
 from tests.support.web import serve
-from vecron.definition import parse_text
 from vecron.errors import ValidationError
+from vecron.jobs.documents import parse_text
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -216,8 +216,8 @@ async def test_undefined_secret_fails_at_run_time_and_is_not_retried(
 def test_bad_references_are_rejected_when_applied(
     test_pm: pluggy.PluginManager, steps: list[dict[str, Any]], field: str, words: str
 ) -> None:
-    from vecron.definition import parse_definition
-    from vecron.plugins import build_registry
+    from vecron.jobs.documents import parse_definition
+    from vecron.plugin.manager import build_registry
 
     with pytest.raises(ValidationError) as info:
         parse_definition(

@@ -27,7 +27,7 @@ from tests.support.sshd import (  # noqa: F401
     ssh_server_fixture,
 )
 from tests.support.web import serve
-from vecron.definition import parse_text
+from vecron.jobs.documents import parse_text
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings

@@ -33,7 +33,7 @@ PLUGINS = {
 PROBE = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
-from vecron.plugins import build_registry, get_plugin_manager
+from vecron.plugin.manager import build_registry, get_plugin_manager
 registry = build_registry(get_plugin_manager())
 print(json.dumps({"executor": sorted(registry.executors), "trigger": sorted(registry.triggers)}))
 """

@@ -136,7 +136,7 @@ def test_the_guide_has_every_file_and_command() -> None:
 
 def test_the_plugin_is_in_the_registry(plugin: Plugin) -> None:
     code = (
-        "from vecron.plugins import build_registry, get_plugin_manager\n"
+        "from vecron.plugin.manager import build_registry, get_plugin_manager\n"
         "registry = build_registry(get_plugin_manager())\n"
         "cls = registry.executor('shout')\n"
         "print(cls.__module__, registry.owners[('executor', 'shout')], sorted(registry.executors))"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vecron import hookspecs
+from vecron.plugin import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("vecron_"))

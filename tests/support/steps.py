@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from vecron import Executor, ExecutorConfig, FinalError, RetryableError, StepContext, hookimpl
-from vecron.registry import Registry
+from vecron.plugin.registry import Registry
 
 
 class Calls:

@@ -10,23 +10,23 @@ from typing import Any
 
 import pluggy
 
-from .breaker import open_breaker
-from .context import ContextWriter
-from .egress import EgressPolicy
-from .lock import Lock, open_lock
-from .plugins import build_registry, get_plugin_manager
-from .queue import Queue, open_queue
-from .registry import Registry
-from .scheduler import Scheduler
-from .secrets import secret_box
-from .services.executions import ExecutionService
-from .services.jobs import JobService
-from .services.variables import VariableService
-from .settings import Settings, document_limits
-from .storage import ObjectStorage, open_storage
-from .store import Store
-from .wakeup import Wakeup
-from .worker import Worker
+from vecron.breaker import open_breaker
+from vecron.execution.egress import EgressPolicy
+from vecron.execution.jobcontext import ContextWriter
+from vecron.execution.worker import Worker
+from vecron.lock import Lock, open_lock
+from vecron.plugin.manager import build_registry, get_plugin_manager
+from vecron.plugin.registry import Registry
+from vecron.queue import Queue, open_queue
+from vecron.scheduling.scheduler import Scheduler
+from vecron.scheduling.wakeup import Wakeup
+from vecron.secrets.box import secret_box
+from vecron.services.executions import ExecutionService
+from vecron.services.jobs import JobService
+from vecron.services.variables import VariableService
+from vecron.settings import Settings, document_limits
+from vecron.storage import ObjectStorage, open_storage
+from vecron.store import Store
 
 
 class Runtime:
@@ -39,7 +39,7 @@ class Runtime:
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Runtime:
-        from .store import open_store
+        from vecron.store import open_store
 
         settings = self.settings
         self.store: Store = open_store(settings.database_url)

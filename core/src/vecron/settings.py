@@ -16,9 +16,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .document_limits import DocumentLimits
-from .egress import EgressRules, check_rules
-from .errors import ConfigurationError
+from vecron.errors import ConfigurationError
+from vecron.execution.egress import EgressRules, check_rules
+from vecron.jobs.limits import DocumentLimits
 
 STEP_TYPE = re.compile(r"[a-z][a-z0-9_.-]*")
 
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     @field_validator("secret_keys")
     @classmethod
     def _fernet_keys(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-        from .secrets import check_key
+        from vecron.secrets.box import check_key
 
         for position, key in enumerate(value, start=1):
             # The message names the position only: a key must never reach a log line.
@@ -134,8 +134,8 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from .definition import check_timezone
-        from .errors import ValidationError as BadValue
+        from vecron.errors import ValidationError as BadValue
+        from vecron.jobs.documents import check_timezone
 
         try:
             check_timezone(value, field="timezone")

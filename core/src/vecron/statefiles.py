@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from vecron.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -79,10 +79,10 @@ class StateFiles:
         secret key file, the file storage root."""
         from sqlalchemy.engine import make_url
 
-        from .errors import ConfigurationError
-        from .secrets import key_file_path
-        from .storage.file import SCHEME, parse_file_url
-        from .store.engine import is_sqlite, sqlite_file
+        from vecron.errors import ConfigurationError
+        from vecron.secrets.box import key_file_path
+        from vecron.storage.file import SCHEME, parse_file_url
+        from vecron.store.engine import is_sqlite, sqlite_file
 
         files: list[Path] = []
         folders: list[Path] = []

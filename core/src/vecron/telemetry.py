@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from .templates.redaction import mask
+from vecron.secrets.redaction import mask
 
 #: Secret values of the execution the current task runs (each execution has its task).
 _SECRETS: ContextVar[frozenset[str]] = ContextVar("vecron_log_secrets", default=frozenset())

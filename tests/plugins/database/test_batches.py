@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from vecron.errors import FinalError
-from vecron.executor import StepContext
-from vecron.testing.context import make_step_context
+from vecron.plugin.executor import StepContext
+from vecron.testing.steps import make_step_context
 from vecron_database import DatabaseExecutor
 
 from .conftest import Backend

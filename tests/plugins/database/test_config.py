@@ -8,7 +8,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from vecron.plugins import build_registry, get_plugin_manager
+from vecron.plugin.manager import build_registry, get_plugin_manager
 from vecron_database import DatabaseConfig, DatabaseExecutor
 from vecron_database.dialects import MySQL, Oracle, PostgreSQL, SQLite, dialect_of
 from vecron_database.dsn import database_url, server_of

@@ -15,12 +15,12 @@ from sqlalchemy.engine import make_url
 from tests.support.dns import FakeDns
 from tests.support.engine import apply, run_and_wait, running
 from tests.support.state import fresh_state
-from vecron.egress import EgressPolicy
 from vecron.errors import EgressDenied, FinalError
+from vecron.execution.egress import EgressPolicy
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
-from vecron.testing.context import make_step_context
+from vecron.testing.steps import make_step_context
 from vecron_database import DatabaseExecutor
 
 OWN = "denied (vecron's own database, key or storage)"

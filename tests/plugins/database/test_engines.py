@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron_database import DatabaseExecutor
 from vecron_database.dsn import database_url
 from vecron_database.engines import EngineCache

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from vecron.errors import FinalError, RetryableError, StepError
-from vecron.executor import StepContext
-from vecron.masking import MASK
+from vecron.jobs.masking import MASK
+from vecron.plugin.executor import StepContext
 from vecron.testing import make_step_context
 from vecron_database import DatabaseExecutor
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vecron.errors import FinalError
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron_database import DatabaseExecutor
 
 from .conftest import Backend

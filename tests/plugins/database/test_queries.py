@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from vecron.errors import FinalError
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron.templates import compile_sql
 from vecron_database import DatabaseExecutor
 

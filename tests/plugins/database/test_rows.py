@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vecron.errors import FinalError
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron_database.rows import CsvParser, JsonLinesParser, Parser, batches_from_file
 
 CELLS = st.text(alphabet=st.sampled_from('ab,"\n é;'), max_size=8)  # a lone CR is no line end

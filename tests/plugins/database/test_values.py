@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vecron.values import ConversionError
+from vecron.plugin.values import ConversionError
 from vecron_database.values import coerce, coerce_all
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron.storage.file import FileStorage
-from vecron.testing.context import make_step_context
+from vecron.testing.steps import make_step_context
 from vecron_files import FilesConfig, FilesExecutor
 
 VIETNAMESE = "Nguyễn Văn Ánh, Đà Nẵng, phở"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron.testing import ExecutorContract
 from vecron_files import FilesExecutor
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from vecron.files import ExecutionFiles
+from vecron.plugin.files import ExecutionFiles
 from vecron_files import FilesConfig
 from vecron_files.conversion import Conversion, run_conversion
 from vecron_files.readers import Stopped

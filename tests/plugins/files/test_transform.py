@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from vecron.errors import FinalError, TemplateError
-from vecron.masking import MASK
+from vecron.jobs.masking import MASK
 
 from .support import Harness, csv_bytes, csv_rows, xlsx_bytes
 

@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestServer
 from tests.support.dns import FakeDns
 from yarl import URL
 
-from vecron.egress import EgressPolicy, default_egress
 from vecron.errors import EgressDenied
+from vecron.execution.egress import EgressPolicy, default_egress
 from vecron.settings import Settings
 from vecron.testing import make_step_context
 from vecron_http import HttpConfig, HttpExecutor

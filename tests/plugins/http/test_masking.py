@@ -14,7 +14,7 @@ from tests.support.spellings import exposed
 from tests.support.web import serve
 
 from vecron.errors import FinalError
-from vecron.masking import MASK
+from vecron.jobs.masking import MASK
 from vecron.testing import make_step_context
 from vecron_http import HttpConfig, HttpExecutor
 

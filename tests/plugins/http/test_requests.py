@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from vecron.executor import StepContext
+from vecron.plugin.executor import StepContext
 from vecron.testing import make_step_context
 from vecron_http import HttpConfig, HttpExecutor
 

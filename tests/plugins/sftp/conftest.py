@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.support.sshd import RemoteFolder, SshServer, remote_folder_fixture, ssh_server_fixture
-from vecron.executor import StepContext
-from vecron.files import ExecutionFiles
+from vecron.plugin.executor import StepContext
+from vecron.plugin.files import ExecutionFiles
 from vecron.storage.file import FileStorage
-from vecron.testing.context import make_step_context
+from vecron.testing.steps import make_step_context
 from vecron_sftp import SftpConfig, SftpExecutor
 
 __all__ = ["remote_folder_fixture", "ssh_server_fixture"]

@@ -8,9 +8,9 @@ from typing import Any
 import pydantic
 import pytest
 
-from vecron.definition import parse_definition
 from vecron.errors import ValidationError
-from vecron.plugins import build_registry, get_plugin_manager
+from vecron.jobs.documents import parse_definition
+from vecron.plugin.manager import build_registry, get_plugin_manager
 from vecron_sftp import SftpConfig, SftpExecutor
 
 KNOWN_HOSTS = (

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.support.dns import FakeDns
-from vecron.egress import EgressPolicy
 from vecron.errors import EgressDenied
+from vecron.execution.egress import EgressPolicy
 
 from .conftest import Sftp
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vecron.errors import FinalError
-from vecron.files import ExecutionFiles
+from vecron.plugin.files import ExecutionFiles
 from vecron.storage.file import FileStorage
 from vecron_sftp.paths import is_under, literal_base, relative_to, resolve, storage_name
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from vecron.errors import FinalError
-from vecron.files import ExecutionFiles
+from vecron.plugin.files import ExecutionFiles
 
 from .conftest import Sftp
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from vecron.trigger import DstFold, DstGap, ScheduleContext, Trigger, TriggerState
+from vecron.plugin.trigger import DstFold, DstGap, ScheduleContext, Trigger, TriggerState
 from vecron_trigger_schedule.cron import CronConfig, CronTrigger
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

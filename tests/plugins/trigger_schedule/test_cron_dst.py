@@ -20,7 +20,7 @@ from tests.plugins.trigger_schedule.schedule_support import (
     local_walls,
     utc,
 )
-from vecron.trigger import DstFold, DstGap, TriggerState
+from vecron.plugin.trigger import DstFold, DstGap, TriggerState
 
 
 def test_new_york_gap_shift_fires_at_end_of_gap() -> None:

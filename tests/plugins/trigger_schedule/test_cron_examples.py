@@ -14,7 +14,7 @@ from tests.plugins.trigger_schedule.schedule_support import (
     local_walls,
     utc,
 )
-from vecron.trigger import TriggerState
+from vecron.plugin.trigger import TriggerState
 from vecron_trigger_schedule.cron import CronConfig
 from vecron_trigger_schedule.cron_expression import CronSyntaxError, compile_expression
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.plugins.trigger_schedule.schedule_support import BERLIN, HCM, NEW_YORK, fires, utc
 from vecron.errors import ValidationError
-from vecron.trigger import DstFold, DstGap, ScheduleContext, TriggerState
+from vecron.plugin.trigger import DstFold, DstGap, ScheduleContext, TriggerState
 from vecron_trigger_schedule.fixed import (
     FixedDelayConfig,
     FixedDelayTrigger,

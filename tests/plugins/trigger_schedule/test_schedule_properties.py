@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.plugins.trigger_schedule.schedule_support import fires
 from vecron import MIN_PERIOD
-from vecron.trigger import DstFold, DstGap, ScheduleContext, TriggerState
+from vecron.plugin.trigger import DstFold, DstGap, ScheduleContext, TriggerState
 from vecron_trigger_schedule.cron import CronConfig, CronTrigger
 from vecron_trigger_schedule.fixed import FixedRateConfig, FixedRateTrigger
 

@@ -8,10 +8,10 @@ import pytest
 
 from tests.plugins.trigger_schedule.schedule_support import BERLIN, HCM, NEW_YORK, utc
 from vecron.errors import ValidationError
-from vecron.plugins import build_registry, get_plugin_manager
-from vecron.registry import Registry
+from vecron.plugin.manager import build_registry, get_plugin_manager
+from vecron.plugin.registry import Registry
+from vecron.plugin.trigger import DstFold, DstGap, ScheduleContext, TriggerState
 from vecron.services.schedules import FirePreview, build_trigger, explain_schedule
-from vecron.trigger import DstFold, DstGap, ScheduleContext, TriggerState
 from vecron_trigger_schedule.cron import CronTrigger
 
 

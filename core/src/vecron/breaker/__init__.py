@@ -6,10 +6,10 @@ uses it.
 
 from __future__ import annotations
 
-from .base import BreakerDecision as BreakerDecision
-from .base import BreakerPolicy as BreakerPolicy
-from .base import BreakerState as BreakerState
-from .base import CircuitState as CircuitState
-from .circuit import CircuitBreaker as CircuitBreaker
-from .factory import open_breaker as open_breaker
-from .memory import MemoryBreakerState as MemoryBreakerState
+from vecron.breaker.base import BreakerDecision as BreakerDecision
+from vecron.breaker.base import BreakerPolicy as BreakerPolicy
+from vecron.breaker.base import BreakerState as BreakerState
+from vecron.breaker.base import CircuitState as CircuitState
+from vecron.breaker.circuit import CircuitBreaker as CircuitBreaker
+from vecron.breaker.factory import open_breaker as open_breaker
+from vecron.breaker.memory import MemoryBreakerState as MemoryBreakerState

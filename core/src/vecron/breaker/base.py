@@ -19,7 +19,7 @@ from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..errors import ConfigurationError
+from vecron.errors import ConfigurationError
 
 
 class CircuitState(StrEnum):

@@ -45,10 +45,10 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from ..errors import BackendUnavailable
-from ..telemetry import get_logger
-from .base import BreakerDecision, BreakerPolicy, BreakerState, CircuitState
-from .memory import MemoryBreakerState
+from vecron.breaker.base import BreakerDecision, BreakerPolicy, BreakerState, CircuitState
+from vecron.breaker.memory import MemoryBreakerState
+from vecron.errors import BackendUnavailable
+from vecron.telemetry import get_logger
 
 log = get_logger("vecron.breaker")
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..errors import ConfigurationError
-from .base import BreakerState
-from .circuit import CircuitBreaker
+from vecron.breaker.base import BreakerState
+from vecron.breaker.circuit import CircuitBreaker
+from vecron.errors import ConfigurationError
 
 
 def open_breaker(
@@ -24,11 +24,11 @@ def open_breaker(
     scheme = lock_url.split("://", 1)[0]
     state: BreakerState
     if scheme == "local":
-        from .memory import MemoryBreakerState
+        from vecron.breaker.memory import MemoryBreakerState
 
         state = MemoryBreakerState()
     elif scheme in ("redis", "rediss"):
-        from .redis import RedisBreakerState
+        from vecron.breaker.redis import RedisBreakerState
 
         state = RedisBreakerState(lock_url)
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import BreakerDecision, BreakerPolicy, BreakerState, CircuitState
+from vecron.breaker.base import BreakerDecision, BreakerPolicy, BreakerState, CircuitState
 
 
 @dataclass(slots=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from ..lock.redis import RedisLink
-from .base import BreakerDecision, BreakerPolicy, BreakerState, CircuitState
+from vecron.breaker.base import BreakerDecision, BreakerPolicy, BreakerState, CircuitState
+from vecron.lock.redis import RedisLink
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

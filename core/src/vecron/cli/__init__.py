@@ -7,8 +7,8 @@ import sys
 
 import typer
 
-from ..errors import VecronError
-from .app import app
+from vecron.cli.app import app
+from vecron.errors import VecronError
 
 
 def main() -> None:

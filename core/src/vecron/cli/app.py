@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from . import db, execs, jobs, plugins, schedule, secrets, serve, variables
-from .context import CliState
+from vecron.cli import db, execs, jobs, plugins, schedule, secrets, serve, variables
+from vecron.cli.session import CliState
 
 app = typer.Typer(
     name="vecron",
@@ -54,8 +54,8 @@ def root(
 
 def _configure_logging(cli: CliState) -> None:
     """Logs go to stderr from the first line on, so ``--json`` output on stdout stays clean."""
-    from ..errors import ConfigurationError
-    from ..telemetry import configure_logging
+    from vecron.errors import ConfigurationError
+    from vecron.telemetry import configure_logging
 
     try:
         settings = cli.settings()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..urls import redact_url
-from .context import out, run, state
+from vecron.cli.session import out, run, state
+from vecron.urls import redact_url
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Apply every database migration (safe to repeat)."""
-    from ..store import open_store
+    from vecron.store import open_store
 
     settings = state(ctx).settings()
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..errors import ValidationError
-from ..models.execution import ExecutionStatus
-from ..services.executions import execution_dict
-from .context import out, print_json, run, with_runtime
-from .render import print_execution
+from vecron.cli.render import print_execution
+from vecron.cli.session import out, print_json, run, with_runtime
+from vecron.errors import ValidationError
+from vecron.models.execution import ExecutionStatus
+from vecron.services.executions import execution_dict
 
 app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]

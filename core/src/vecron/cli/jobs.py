@@ -11,12 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..errors import ExecutionFailed, ValidationError
-from ..masking import masked_document
-from ..models.execution import ExecutionStatus
-from ..models.job import JobRecord
-from .context import out, print_json, run, with_runtime
-from .render import print_execution
+from vecron.cli.render import print_execution
+from vecron.cli.session import out, print_json, run, with_runtime
+from vecron.errors import ExecutionFailed, ValidationError
+from vecron.jobs.masking import masked_document
+from vecron.models.execution import ExecutionStatus
+from vecron.models.job import JobRecord
 
 app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -170,7 +170,7 @@ def run_(
 
 async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
     """With the in-process queue nobody else can see the execution: run a worker here."""
-    from ..queue import QueueMessage
+    from vecron.queue import QueueMessage
 
     stop = asyncio.Event()
     worker = rt.worker(concurrency=4)
@@ -267,7 +267,7 @@ def ledger(
 @app.command("schema")
 def schema(ctx: typer.Context) -> None:
     """The JSON Schema of job documents for the installed executors and triggers."""
-    from ..definition import json_schema
-    from ..plugins import build_registry, get_plugin_manager
+    from vecron.jobs.documents import json_schema
+    from vecron.plugin.manager import build_registry, get_plugin_manager
 
     print_json(json_schema(build_registry(get_plugin_manager())))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .context import out, print_json
+from vecron.cli.session import out, print_json
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("list")
 def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Installed plugins with their distributions, versions, hooks, executors and triggers."""
-    from ..plugins import build_registry, get_plugin_manager, list_plugins
+    from vecron.plugin.manager import build_registry, get_plugin_manager, list_plugins
 
     pm = get_plugin_manager()
     infos = list_plugins(pm, build_registry(pm))

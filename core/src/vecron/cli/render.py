@@ -6,8 +6,8 @@ import json
 
 from rich.table import Table
 
-from ..services.executions import ExecutionDetail
-from .context import out, print_json
+from vecron.cli.session import out, print_json
+from vecron.services.executions import ExecutionDetail
 
 
 def print_execution(detail: ExecutionDetail, *, as_json: bool) -> None:

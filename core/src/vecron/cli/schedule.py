@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..errors import ValidationError
-from .context import out, print_json, state
+from vecron.cli.session import out, print_json, state
+from vecron.errors import ValidationError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -30,10 +30,10 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the next fire times in the time zone, marking DST transitions."""
-    from ..definition import check_timezone
-    from ..plugins import build_registry, get_plugin_manager
-    from ..services.schedules import build_trigger, explain_schedule
-    from ..trigger import ScheduleContext
+    from vecron.jobs.documents import check_timezone
+    from vecron.plugin.manager import build_registry, get_plugin_manager
+    from vecron.plugin.trigger import ScheduleContext
+    from vecron.services.schedules import build_trigger, explain_schedule
 
     zone = check_timezone(tz or state(ctx).settings().timezone, field="--tz")
     start = datetime.now(UTC)

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from .context import out, print_json, run, with_runtime
-from .variables import variable_service
+from vecron.cli.session import out, print_json, run, with_runtime
+from vecron.cli.variables import variable_service
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,7 +21,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("generate-key")
 def generate_key() -> None:
     """Print a new random key for VECRON_SECRET_KEYS (keep it secret; it is not stored)."""
-    from ..secrets import generate_key as new_key
+    from vecron.secrets.box import generate_key as new_key
 
     print(new_key())
 

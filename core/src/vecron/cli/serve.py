@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..telemetry import get_logger
-from ..urls import redact_url
-from .context import out, run, state
+from vecron.cli.session import out, run, state
+from vecron.telemetry import get_logger
+from vecron.urls import redact_url
 
 log = get_logger("vecron")
 
@@ -30,8 +30,8 @@ async def _serve(
     port: int | None,
     concurrency: int | None,
 ) -> None:
-    from ..health import serve_health
-    from ..runtime import Runtime, tune_gc
+    from vecron.health import serve_health
+    from vecron.runtime import Runtime, tune_gc
 
     settings = state(ctx).settings(port=port)
     stop = asyncio.Event()

@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import ValidationError
-from .context import out, print_json, run, with_runtime
+from vecron.cli.session import out, print_json, run, with_runtime
+from vecron.errors import ValidationError
 
 if TYPE_CHECKING:
-    from ..services.variables import VariableService, VariableView
+    from vecron.services.variables import VariableService, VariableView
 
 app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -26,8 +26,8 @@ CELL_LIMIT = 80
 
 def variable_service(rt: Any) -> VariableService:
     """The runtime's service, or one over its store and the configured keys."""
-    from ..secrets import secret_box
-    from ..services.variables import VariableService
+    from vecron.secrets.box import secret_box
+    from vecron.services.variables import VariableService
 
     service = getattr(rt, "variables", None)
     if isinstance(service, VariableService):

@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from .base import Lock as Lock
-from .factory import open_lock as open_lock
+from vecron.lock.base import Lock as Lock
+from vecron.lock.factory import open_lock as open_lock

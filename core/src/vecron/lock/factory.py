@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
-from .base import Lock
+from vecron.errors import ConfigurationError
+from vecron.lock.base import Lock
 
 
 def open_lock(url: str) -> Lock:
     scheme = url.split("://", 1)[0]
     if scheme == "local":
-        from .local import LocalLock
+        from vecron.lock.local import LocalLock
 
         return LocalLock(url)
     if scheme in ("redis", "rediss"):
-        from .redis import RedisLock
+        from vecron.lock.redis import RedisLock
 
         return RedisLock(url)
     raise ConfigurationError(f"unsupported lock URL {url!r}", hint="use local:// or redis://")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .base import Lock
+from vecron.lock.base import Lock
 
 
 class LocalLock(Lock):

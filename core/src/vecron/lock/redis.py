@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import BackendUnavailable, ConfigurationError
-from ..urls import redact_url
-from .base import Lock
+from vecron.errors import BackendUnavailable, ConfigurationError
+from vecron.lock.base import Lock
+from vecron.urls import redact_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-from .definition import (
-    JobDefinition as JobDefinition,
-)
-from .definition import (
-    MisfirePolicy as MisfirePolicy,
-)
-from .definition import (
-    OverlapPolicy as OverlapPolicy,
-)
-from .definition import (
-    RetryPolicy as RetryPolicy,
-)
-from .definition import (
-    SchedulePolicy as SchedulePolicy,
-)
-from .definition import (
-    StepSpec as StepSpec,
-)
-from .definition import (
-    TriggerSpec as TriggerSpec,
-)
-from .execution import (
-    Execution as Execution,
-)
-from .execution import (
-    ExecutionStatus as ExecutionStatus,
-)
-from .execution import (
-    Occurrence as Occurrence,
-)
-from .execution import (
-    OccurrenceStatus as OccurrenceStatus,
-)
-from .execution import (
-    StepResult as StepResult,
-)
-from .execution import (
-    StepStatus as StepStatus,
-)
-from .job import JobRecord as JobRecord
+from vecron.models.definition import JobDefinition as JobDefinition
+from vecron.models.definition import MisfirePolicy as MisfirePolicy
+from vecron.models.definition import OverlapPolicy as OverlapPolicy
+from vecron.models.definition import RetryPolicy as RetryPolicy
+from vecron.models.definition import SchedulePolicy as SchedulePolicy
+from vecron.models.definition import StepSpec as StepSpec
+from vecron.models.definition import TriggerSpec as TriggerSpec
+from vecron.models.execution import Execution as Execution
+from vecron.models.execution import ExecutionStatus as ExecutionStatus
+from vecron.models.execution import Occurrence as Occurrence
+from vecron.models.execution import OccurrenceStatus as OccurrenceStatus
+from vecron.models.execution import StepResult as StepResult
+from vecron.models.execution import StepStatus as StepStatus
+from vecron.models.job import JobRecord as JobRecord

@@ -1,7 +1,7 @@
 """A job definition: the one JSON/YAML document a user writes (S2.1).
 
 This module holds the generic, plugin-independent shape. Step and trigger configs are
-kept as plain mappings here; :mod:`vecron.definition` validates them against the
+kept as plain mappings here; :mod:`vecron.jobs.documents` validates them against the
 installed plugins' ``Config`` models.
 """
 
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ..trigger import DstFold, DstGap
-from .bounds import MAX_SECONDS, Instant, PositiveSeconds, Seconds
+from vecron.models.bounds import MAX_SECONDS, Instant, PositiveSeconds, Seconds
+from vecron.plugin.trigger import DstFold, DstGap
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 #: The top-level shorthand for ``policy.overlap`` (S1.6).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .definition import JobDefinition
+from vecron.models.definition import JobDefinition
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Delivery as Delivery
-from .base import Queue as Queue
-from .base import QueueMessage as QueueMessage
-from .factory import open_queue as open_queue
+from vecron.queue.base import Delivery as Delivery
+from vecron.queue.base import Queue as Queue
+from vecron.queue.base import QueueMessage as QueueMessage
+from vecron.queue.factory import open_queue as open_queue

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
-from .base import Queue
+from vecron.errors import ConfigurationError
+from vecron.queue.base import Queue
 
 
 def open_queue(url: str) -> Queue:
     scheme = url.split("://", 1)[0]
     if scheme == "memory":
-        from .memory import MemoryQueue
+        from vecron.queue.memory import MemoryQueue
 
         return MemoryQueue(url)
     if scheme == "nats":
-        from .nats import NatsQueue
+        from vecron.queue.nats import NatsQueue
 
         return NatsQueue(url)
     raise ConfigurationError(

@@ -10,7 +10,7 @@ import asyncio
 from collections import deque
 from collections.abc import Sequence
 
-from .base import Delivery, Queue, QueueMessage
+from vecron.queue.base import Delivery, Queue, QueueMessage
 
 
 class _MemoryDelivery(Delivery):

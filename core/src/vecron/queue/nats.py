@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..errors import BackendUnavailable, ConfigurationError
-from ..telemetry import get_logger
-from .base import Delivery, Queue, QueueMessage
+from vecron.errors import BackendUnavailable, ConfigurationError
+from vecron.queue.base import Delivery, Queue, QueueMessage
+from vecron.telemetry import get_logger
 
 if TYPE_CHECKING:
     from nats.aio.client import Client

@@ -6,12 +6,12 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..clock import utcnow
-from ..context import context_key, read_context
-from ..errors import NotFoundError
-from ..models.execution import Execution, ExecutionStatus, StepResult
-from ..storage import ObjectStorage
-from ..store.base import Store
+from vecron.clock import utcnow
+from vecron.errors import NotFoundError
+from vecron.execution.jobcontext import context_key, read_context
+from vecron.models.execution import Execution, ExecutionStatus, StepResult
+from vecron.storage import ObjectStorage
+from vecron.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)

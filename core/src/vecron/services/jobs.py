@@ -11,18 +11,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..clock import utcnow
-from ..definition import DEFAULT_LIMITS, json_schema, parse_definition, parse_text
-from ..document_limits import DocumentLimits
-from ..errors import ValidationError
-from ..ids import new_id
-from ..jobschedule import JobSchedule
-from ..models.definition import JobDefinition, OverlapPolicy
-from ..models.execution import Execution, NewExecution, Occurrence
-from ..models.job import JobRecord
-from ..registry import Registry
-from ..storage import ObjectStorage
-from ..store.base import SaveResult, Store
+from vecron.clock import utcnow
+from vecron.errors import ValidationError
+from vecron.ids import new_id
+from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition, parse_text
+from vecron.jobs.limits import DocumentLimits
+from vecron.models.definition import JobDefinition, OverlapPolicy
+from vecron.models.execution import Execution, NewExecution, Occurrence
+from vecron.models.job import JobRecord
+from vecron.plugin.registry import Registry
+from vecron.scheduling.jobschedule import JobSchedule
+from vecron.storage import ObjectStorage
+from vecron.store.base import SaveResult, Store
 
 DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
 

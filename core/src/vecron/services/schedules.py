@@ -1,6 +1,6 @@
 """Schedules: build a trigger from its document, and preview when it fires (S13.2).
 
-Generic over every :class:`~vecron.trigger.Trigger`; ``vecron schedule explain`` and the
+Generic over every :class:`~vecron.plugin.trigger.Trigger`; ``vecron schedule explain`` and the
 dashboard preview call :func:`explain_schedule`.
 """
 
@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pydantic
 
 from vecron.errors import ValidationError
-from vecron.registry import TRIGGER_KEYS, Registry
-from vecron.trigger import ScheduleContext, Trigger, TriggerState
+from vecron.plugin.registry import TRIGGER_KEYS, Registry
+from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerState
 
 
 @runtime_checkable

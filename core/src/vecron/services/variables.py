@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..clock import utcnow
-from ..errors import ConflictError, NotFoundError, SecretKeyError, ValidationError
-from ..masking import MASK
-from ..models.job import JobRecord
-from ..store.base import Store, StoredVariable
-from ..templates.redaction import MIN_SECRET_LENGTH, maskable
+from vecron.clock import utcnow
+from vecron.errors import ConflictError, NotFoundError, SecretKeyError, ValidationError
+from vecron.jobs.masking import MASK
+from vecron.models.job import JobRecord
+from vecron.secrets.redaction import MIN_SECRET_LENGTH, maskable
+from vecron.store.base import Store, StoredVariable
 
 if TYPE_CHECKING:
-    from ..secrets import SecretBox
+    from vecron.secrets.box import SecretBox
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 

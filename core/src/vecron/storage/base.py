@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import ValidationError
+from vecron.errors import ValidationError
 
 #: Chunk size of :meth:`ObjectStorage.open_stream`: memory stays bounded by it.
 CHUNK_SIZE = 1024 * 1024

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
-from .base import ObjectStorage
+from vecron.errors import ConfigurationError
+from vecron.storage.base import ObjectStorage
 
 
 def open_storage(url: str) -> ObjectStorage:
@@ -13,14 +13,14 @@ def open_storage(url: str) -> ObjectStorage:
     """
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme == "file":
-        from .file import FileStorage
+        from vecron.storage.file import FileStorage
 
         return FileStorage(url)
     if scheme == "s3":
-        from .s3 import S3Storage
+        from vecron.storage.s3 import S3Storage
 
         return S3Storage(url)
-    from ..urls import redact_url
+    from vecron.urls import redact_url
 
     raise ConfigurationError(
         f"unsupported storage URL {redact_url(url)!r}",

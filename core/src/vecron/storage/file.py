@@ -25,10 +25,17 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import parse_qs
 
-from ..errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
-from ..statefiles import make_private_folder
-from .base import CHUNK_SIZE, RESERVED_PREFIX, ObjectInfo, ObjectStorage, check_key, check_prefix
-from .url import bool_option, check_options
+from vecron.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
+from vecron.statefiles import make_private_folder
+from vecron.storage.base import (
+    CHUNK_SIZE,
+    RESERVED_PREFIX,
+    ObjectInfo,
+    ObjectStorage,
+    check_key,
+    check_prefix,
+)
+from vecron.storage.url import bool_option, check_options
 
 SCHEME = "file://"
 

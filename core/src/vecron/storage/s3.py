@@ -31,16 +31,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..errors import (
+from vecron.errors import (
     BackendUnavailable,
     ConfigurationError,
     NotFoundError,
     ValidationError,
     VecronError,
 )
-from ..urls import redact_url
-from .base import CHUNK_SIZE, ObjectInfo, ObjectStorage, check_key, check_prefix
-from .url import bool_option, check_options
+from vecron.storage.base import CHUNK_SIZE, ObjectInfo, ObjectStorage, check_key, check_prefix
+from vecron.storage.url import bool_option, check_options
+from vecron.urls import redact_url
 
 if TYPE_CHECKING:
     from minio import Minio

@@ -9,12 +9,11 @@ from __future__ import annotations
 import importlib
 
 from vecron.errors import ConfigurationError
-
-from ..urls import redact_url
-from .base import JobFires as JobFires
-from .base import NewOccurrence as NewOccurrence
-from .base import SaveResult as SaveResult
-from .base import Store as Store
+from vecron.store.base import JobFires as JobFires
+from vecron.store.base import NewOccurrence as NewOccurrence
+from vecron.store.base import SaveResult as SaveResult
+from vecron.store.base import Store as Store
+from vecron.urls import redact_url
 
 DEFAULT_URL = "sqlite+aiosqlite:///./.vecron/vecron.db"
 
@@ -51,6 +50,6 @@ def open_store(url: str) -> Store:
                 field="database_url",
                 hint="install vecron-core[postgres]",
             ) from exc
-    from .sql import SqlStore
+    from vecron.store.sql import SqlStore
 
     return SqlStore(f"{driver}://{rest}")

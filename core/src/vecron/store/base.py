@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..models.definition import JobDefinition
-from ..models.execution import (
+from vecron.models.definition import JobDefinition
+from vecron.models.execution import (
     Execution,
     ExecutionStatus,
     NewExecution,
@@ -21,7 +21,7 @@ from ..models.execution import (
     Outcome,
     StepResult,
 )
-from ..models.job import JobRecord
+from vecron.models.job import JobRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,7 +120,7 @@ class Store(metaclass=ABCMeta):
     async def jobs_by_name(self, names: Sequence[str]) -> dict[str, JobRecord]:
         """The jobs with these names that exist. Backends should override this with one
         query; the default asks one by one."""
-        from ..errors import NotFoundError
+        from vecron.errors import NotFoundError
 
         found: dict[str, JobRecord] = {}
         for name in dict.fromkeys(names):
@@ -167,7 +167,7 @@ class Store(metaclass=ABCMeta):
 
         Backends should override this with one query; the default asks one by one.
         """
-        from ..errors import NotFoundError
+        from vecron.errors import NotFoundError
 
         found: dict[tuple[str, int], JobDefinition] = {}
         for job_id, version in dict.fromkeys(keys):

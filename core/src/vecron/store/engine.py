@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ..statefiles import create_private_file
+from vecron.statefiles import create_private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option naming how the SQLite ``BEGIN`` of a transaction locks.

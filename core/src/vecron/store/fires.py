@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Update
 
 from vecron.models.execution import Execution, ExecutionStatus, NewExecution
-
-from . import rows
-from .base import JobFires
-from .schema import executions, jobs, occurrences
-from .statements import RowSource, Statements, chunks
-from .timestamp import UtcDateTime
+from vecron.store import rows
+from vecron.store.base import JobFires
+from vecron.store.schema import executions, jobs, occurrences
+from vecron.store.statements import RowSource, Statements, chunks
+from vecron.store.timestamp import UtcDateTime
 
 
 async def apply_fires(

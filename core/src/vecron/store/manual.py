@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vecron.errors import ConflictError, NotFoundError
 from vecron.models.execution import ACTIVE_STATUSES, Execution, NewExecution
-
-from . import rows
-from .schema import executions, jobs
-from .statements import Statements, bump_revision
+from vecron.store import rows
+from vecron.store.schema import executions, jobs
+from vecron.store.statements import Statements, bump_revision
 
 
 async def create_execution(

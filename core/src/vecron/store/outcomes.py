@@ -14,11 +14,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from vecron.models.execution import ExecutionStatus, OccurrenceStatus, Outcome, StepResult
-
-from . import rows
-from .schema import executions, jobs, occurrences, step_results
-from .statements import RowSource, Statements, bump_revision, chunks
-from .timestamp import UtcDateTime
+from vecron.store import rows
+from vecron.store.schema import executions, jobs, occurrences, step_results
+from vecron.store.statements import RowSource, Statements, bump_revision, chunks
+from vecron.store.timestamp import UtcDateTime
 
 RUNNING = ExecutionStatus.RUNNING.value
 _STEP_FIELDS = ("attempt", "status", "started_at", "finished_at", "error")

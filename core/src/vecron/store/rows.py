@@ -18,8 +18,7 @@ from vecron.models.execution import (
     StepStatus,
 )
 from vecron.models.job import JobRecord
-
-from .base import NewOccurrence
+from vecron.store.base import NewOccurrence
 
 
 def definition_json(definition: JobDefinition) -> dict[str, Any]:

@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vecron.ids import new_id
 from vecron.models.definition import JobDefinition
-
-from . import rows
-from .base import SaveResult
-from .schema import job_versions, jobs
-from .statements import Statements, bump_revision, chunks
+from vecron.store import rows
+from vecron.store.base import SaveResult
+from vecron.store.schema import job_versions, jobs
+from vecron.store.statements import Statements, bump_revision, chunks
 
 
 async def save_job(

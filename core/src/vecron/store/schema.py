@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from .timestamp import UtcDateTime
+from vecron.store.timestamp import UtcDateTime
 
 ID_LENGTH = 36
 NAME_LENGTH = 128
@@ -154,7 +154,7 @@ variables = Table(
     # Not NULL for global: a NULL would never conflict in the primary key on PostgreSQL.
     Column("scope", String(ID_LENGTH), nullable=False),
     Column("name", String(NAME_LENGTH), nullable=False),
-    # A secret's value is only ever its Fernet token (vecron.secrets).
+    # A secret's value is only ever its Fernet token (vecron.secrets.box).
     Column("value", Text, nullable=False),
     Column("secret", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

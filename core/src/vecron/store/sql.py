@@ -47,15 +47,14 @@ from vecron.models.execution import (
     StepResult,
 )
 from vecron.models.job import JobRecord
-
-from . import fires as fires_module
-from . import manual, rows, saving
-from . import outcomes as outcomes_module
-from . import variables as variables_module
-from .base import JobFires, SaveResult, Store, StoredVariable
-from .engine import create_engine, is_sqlite, writer
-from .migrate import upgrade_to_head
-from .schema import (
+from vecron.store import fires as fires_module
+from vecron.store import manual, rows, saving
+from vecron.store import outcomes as outcomes_module
+from vecron.store import variables as variables_module
+from vecron.store.base import JobFires, SaveResult, Store, StoredVariable
+from vecron.store.engine import create_engine, is_sqlite, writer
+from vecron.store.migrate import upgrade_to_head
+from vecron.store.schema import (
     REVISION_ROW,
     executions,
     job_versions,
@@ -64,9 +63,9 @@ from .schema import (
     revision,
     scheduler_leader,
 )
-from .schema import step_results as step_results_table
-from .statements import RowSource, Statements, bump_revision, chunks
-from .timestamp import UtcDateTime
+from vecron.store.schema import step_results as step_results_table
+from vecron.store.statements import RowSource, Statements, bump_revision, chunks
+from vecron.store.timestamp import UtcDateTime
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``upgrade()`` calls.
 MIGRATION_LOCK_KEY = 0x7665_6372_6F6E

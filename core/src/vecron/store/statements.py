@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from .schema import REVISION_ROW, revision
+from vecron.store.schema import REVISION_ROW, revision
 
 #: Ids per ``IN (...)`` list; keeps every statement far below both servers' bind limits.
 IN_CHUNK = 2000

@@ -15,9 +15,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Update
 
-from .base import StoredVariable
-from .schema import GLOBAL_SCOPE, variables
-from .statements import RowSource, Statements, chunks
+from vecron.store.base import StoredVariable
+from vecron.store.schema import GLOBAL_SCOPE, variables
+from vecron.store.statements import RowSource, Statements, chunks
 
 
 def _scope_key(scope: str | None) -> str:

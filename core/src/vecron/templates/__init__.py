@@ -10,13 +10,13 @@ masks a text before cutting it.
 
 from __future__ import annotations
 
-from .condition import Condition, compile_condition
-from .config import CompiledConfig, compile_config
-from .context import TemplateContext
-from .program import is_template
-from .redaction import EXCERPT_CHARS, MASK, MIN_SECRET_LENGTH, excerpt, mask, maskable
-from .references import StepTemplates, references, validate_step_references
-from .sql import PLACEHOLDERS, CompiledSql, compile_sql, render_sql
+from vecron.secrets.redaction import EXCERPT_CHARS, MASK, MIN_SECRET_LENGTH, excerpt, mask, maskable
+from vecron.templates.condition import Condition, compile_condition
+from vecron.templates.config import CompiledConfig, compile_config
+from vecron.templates.namespaces import TemplateContext
+from vecron.templates.program import is_template
+from vecron.templates.references import StepTemplates, references, validate_step_references
+from vecron.templates.sql import PLACEHOLDERS, CompiledSql, compile_sql, render_sql
 
 __all__ = [
     "EXCERPT_CHARS",

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Undefined, meta, nodes
 
-from .sandbox import sandbox
+from vecron.templates.sandbox import sandbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .budget import Budget
-from .chains import Chain
-from .context import TemplateContext
-from .program import Program, compile_program
+from vecron.templates.budget import Budget
+from vecron.templates.chains import Chain
+from vecron.templates.namespaces import TemplateContext
+from vecron.templates.program import Program, compile_program
 
 #: Strings that read as "no" in a condition (case-insensitive, surrounding blanks ignored).
 #: Variables are strings, so ``when: "{{ vars.ENABLED }}"`` with ENABLED=false must skip.

@@ -7,10 +7,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .budget import Budget
-from .chains import Chain
-from .context import TemplateContext
-from .program import Program, compile_program, is_template
+from vecron.templates.budget import Budget
+from vecron.templates.chains import Chain
+from vecron.templates.namespaces import TemplateContext
+from vecron.templates.program import Program, compile_program, is_template
 
 
 @dataclass(frozen=True, slots=True)

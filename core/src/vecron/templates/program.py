@@ -17,8 +17,9 @@ from jinja2 import Template, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.parser import Parser
 
-from ..errors import TemplateError, TemplateSecurityError
-from .budget import (
+from vecron.errors import TemplateError, TemplateSecurityError
+from vecron.secrets.redaction import mask
+from vecron.templates.budget import (
     MAX_NESTING,
     MAX_TREE_DEPTH,
     Budget,
@@ -27,9 +28,8 @@ from .budget import (
     check_text,
     spending,
 )
-from .chains import Chain, chains_in, missing_reference
-from .redaction import mask
-from .sandbox import FORBIDDEN_NODES, as_data, sandbox
+from vecron.templates.chains import Chain, chains_in, missing_reference
+from vecron.templates.sandbox import FORBIDDEN_NODES, as_data, sandbox
 
 #: Marks that make a string a template; other strings are never touched.
 TEMPLATE_MARKS = ("{{", "{%")

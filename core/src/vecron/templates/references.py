@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import TemplateError, ValidationError
-from .chains import Chain
-from .condition import compile_condition
-from .config import compile_config, field_path
-from .program import compile_program, is_template
-from .sandbox import NAMESPACES
+from vecron.errors import TemplateError, ValidationError
+from vecron.templates.chains import Chain
+from vecron.templates.condition import compile_condition
+from vecron.templates.config import compile_config, field_path
+from vecron.templates.program import compile_program, is_template
+from vecron.templates.sandbox import NAMESPACES
 
 #: One step as the check sees it: (step id, config, ``when`` condition or None).
 StepTemplates = tuple[str, Mapping[str, Any], str | None]

@@ -30,16 +30,9 @@ from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from jsonpath_ng.jsonpath import JSONPath
 
-from .budget import (
-    charge,
-    charge_bytes,
-    charge_tree,
-    check_built,
-    check_text,
-    tick,
-)
-from .codegen import BudgetedCodeGenerator
-from .writing import (
+from vecron.templates.budget import charge, charge_bytes, charge_tree, check_built, check_text, tick
+from vecron.templates.codegen import BudgetedCodeGenerator
+from vecron.templates.writing import (
     fail_if_undefined,
     finalize,
     join_filter,

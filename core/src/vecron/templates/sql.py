@@ -15,11 +15,11 @@ from typing import Any
 
 from jinja2.exceptions import TemplateSyntaxError
 
-from ..errors import TemplateError
-from .budget import Budget
-from .context import TemplateContext
-from .program import Program, compile_program, is_template
-from .sandbox import sandbox
+from vecron.errors import TemplateError
+from vecron.templates.budget import Budget
+from vecron.templates.namespaces import TemplateContext
+from vecron.templates.program import Program, compile_program, is_template
+from vecron.templates.sandbox import sandbox
 
 #: Placeholder for parameter number ``i`` (0-based) in each DB-API paramstyle, plus
 #: ``sqlalchemy`` (named, for ``sqlalchemy.text``) and ``dollar`` (asyncpg's ``$1``).

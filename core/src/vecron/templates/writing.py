@@ -19,7 +19,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.filters import make_attrgetter
 from jinja2.utils import url_quote
 
-from .budget import MAX_TEXT, charge, check_built, check_text, text_size
+from vecron.templates.budget import MAX_TEXT, charge, check_built, check_text, text_size
 
 
 def fail_if_undefined(value: Any) -> Any:

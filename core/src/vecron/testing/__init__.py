@@ -12,16 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .context import make_step_context as make_step_context
-    from .contracts import ExecutorContract as ExecutorContract
-    from .contracts import TriggerContract as TriggerContract
+    from vecron.testing.contracts import ExecutorContract as ExecutorContract
+    from vecron.testing.contracts import TriggerContract as TriggerContract
+    from vecron.testing.steps import make_step_context as make_step_context
 
 __all__ = ["ExecutorContract", "TriggerContract", "make_step_context"]
 
 _HOMES = {
     "ExecutorContract": ".contracts",
     "TriggerContract": ".contracts",
-    "make_step_context": ".context",
+    "make_step_context": ".steps",
 }
 
 

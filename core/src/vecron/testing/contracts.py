@@ -27,13 +27,12 @@ import pydantic
 import pytest
 import pytest_asyncio
 
-from vecron.executor import Executor, ExecutorConfig, StepContext
-from vecron.registry import STEP_KEYS, TRIGGER_KEYS
+from vecron.plugin.executor import Executor, ExecutorConfig, StepContext
+from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS
+from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
 from vecron.storage.base import ObjectStorage
 from vecron.storage.file import FileStorage
-from vecron.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
-
-from .context import make_step_context
+from vecron.testing.steps import make_step_context
 
 #: Field names that hold credentials and so must be typed ``pydantic.SecretStr``.
 SECRET_NAME = re.compile(r"(^|_)(password|passwd|secret|token|api_?key|private_key|passphrase)$")
@@ -67,7 +66,7 @@ def _secret_values(value: Any) -> Iterator[str]:
 
 
 class ExecutorContract:
-    """What every :class:`~vecron.executor.Executor` must do.
+    """What every :class:`~vecron.plugin.executor.Executor` must do.
 
     Set ``executor_class`` and implement ``valid_config``. A run needs a target?
     Override the ``succeeding_step`` fixture to return a config dict that succeeds
@@ -215,7 +214,7 @@ class ExecutorContract:
 
 
 class TriggerContract:
-    """What every :class:`~vecron.trigger.Trigger` must do.
+    """What every :class:`~vecron.plugin.trigger.Trigger` must do.
 
     Set ``trigger_class`` and implement ``valid_config``. Scheduled triggers are asked
     for ``fire_count`` consecutive fire times after ``reference_time`` in ``timezone``.

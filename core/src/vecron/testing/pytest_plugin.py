@@ -14,8 +14,8 @@ import pytest
 if TYPE_CHECKING:
     import pluggy
 
-    from vecron.executor import StepContext
-    from vecron.registry import Registry
+    from vecron.plugin.executor import StepContext
+    from vecron.plugin.registry import Registry
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def vecron_pm() -> pluggy.PluginManager:
     """A fresh plugin manager with only core's built-in plugins (no entry points)."""
-    from vecron.plugins import get_plugin_manager
+    from vecron.plugin.manager import get_plugin_manager
 
     return get_plugin_manager(load_entrypoints=False)
 
@@ -34,7 +34,7 @@ def vecron_pm() -> pluggy.PluginManager:
 @pytest.fixture
 def vecron_registry() -> Registry:
     """The registry of every installed plugin, as a worker would build it."""
-    from vecron.plugins import build_registry, get_plugin_manager
+    from vecron.plugin.manager import build_registry, get_plugin_manager
 
     return build_registry(get_plugin_manager())
 
@@ -42,7 +42,7 @@ def vecron_registry() -> Registry:
 @pytest.fixture
 def step_context_factory() -> Callable[..., StepContext]:
     """``factory(**overrides)``: a StepContext with test defaults (see make_step_context)."""
-    from .context import make_step_context
+    from vecron.testing.steps import make_step_context
 
     def factory(**overrides: Any) -> StepContext:
         return make_step_context(**overrides)

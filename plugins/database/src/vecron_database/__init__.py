@@ -6,8 +6,8 @@ with every value bound, never spliced into the SQL text.
 
 from __future__ import annotations
 
-from vecron.hookspecs import hookimpl
-from vecron.registry import Registry
+from vecron.plugin.hookspecs import hookimpl
+from vecron.plugin.registry import Registry
 
 from .config import DatabaseConfig, Procedure
 from .executor import DatabaseExecutor

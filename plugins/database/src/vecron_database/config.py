@@ -16,7 +16,7 @@ from pydantic import (
 from sqlalchemy.engine import URL
 
 from vecron.errors import VecronError
-from vecron.executor import BoundSql, ExecutorConfig
+from vecron.plugin.executor import BoundSql, ExecutorConfig
 from vecron.storage.base import check_key
 
 from .dsn import database_url

@@ -18,8 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vecron.egress import EgressPolicy
 from vecron.errors import EgressDenied
+from vecron.execution.egress import EgressPolicy
 
 from .dsn import DEFAULT_PORTS
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vecron.errors import FinalError, StepError
-from vecron.executor import Executor, StepContext
-from vecron.values import ConversionError
+from vecron.plugin.executor import Executor, StepContext
+from vecron.plugin.values import ConversionError
 
 from .config import DatabaseConfig
 from .dialects import Dialect, dialect_of

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vecron.errors import FinalError, NotFoundError, ValidationError
-from vecron.files import ExecutionFiles
+from vecron.plugin.files import ExecutionFiles
 
 BATCH_SIZE = 1000
 #: A line (JSON) or record (CSV) longer than this is refused: it would have to be held

@@ -2,7 +2,7 @@
 
 Conversion exists because drivers are strict: asyncpg refuses the text ``"12.50"`` for a
 ``numeric`` column and ``"2026-03-01"`` for a ``date``, and every value read from a CSV
-file is text. The types are vecron's own (:mod:`vecron.values`) plus ``json``, which
+file is text. The types are vecron's own (:mod:`vecron.plugin.values`) plus ``json``, which
 only a database binds: a JSON column takes JSON text.
 """
 
@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from vecron.values import ConversionError, TypeName, convert
+from vecron.plugin.values import ConversionError, TypeName, convert
 
 ParamType = Literal[TypeName, "json"]
 

@@ -1,7 +1,7 @@
 """Type conversion of cell values: ``transform.types``.
 
 Values arrive as text (CSV), as Excel's numbers, dates and booleans (XLSX) or as JSON
-values (JSONL, inline rows); :mod:`vecron.values` converts them all. What is the files'
+values (JSONL, inline rows); :mod:`vecron.plugin.values` converts them all. What is the files'
 own: a number in a ``date`` or ``datetime`` column is Excel's day number (an XLSX date
 cell without a date number format arrives as one).
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 
-from vecron.values import ConversionError, Converter
-from vecron.values import converter as value_converter
+from vecron.plugin.values import ConversionError, Converter
+from vecron.plugin.values import converter as value_converter
 
 from .config import ColumnType
 

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vecron.errors import ValidationError
-from vecron.executor import ExecutorConfig
+from vecron.plugin.executor import ExecutorConfig
+from vecron.plugin.values import TypeName
 from vecron.storage.base import check_key
 from vecron.templates import is_template
-from vecron.values import TypeName
 
 Format = Literal["csv", "xlsx", "jsonl"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from vecron.errors import FinalError
+from vecron.plugin.values import ConversionError, Converter, json_safe
 from vecron.templates import excerpt
-from vecron.values import ConversionError, Converter, json_safe
 
 from .coercion import converter
 from .config import FilesConfig, Transform

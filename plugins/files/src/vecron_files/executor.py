@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from vecron.errors import FinalError, NotFoundError, ValidationError
-from vecron.executor import Executor, StepContext
-from vecron.files import ExecutionFiles, StoredFile
+from vecron.plugin.executor import Executor, StepContext
+from vecron.plugin.files import ExecutionFiles, StoredFile
 from vecron.storage.base import CHUNK_SIZE
 
 from .config import FilesConfig, OutputFile

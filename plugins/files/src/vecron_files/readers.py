@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from vecron.errors import FinalError
-from vecron.values import to_str
+from vecron.plugin.values import to_str
 
 from .config import InputFile
 from .safety import check_workbook

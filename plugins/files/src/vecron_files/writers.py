@@ -25,7 +25,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from vecron.errors import FinalError
-from vecron.values import json_safe, to_str
+from vecron.plugin.values import json_safe, to_str
 
 from .config import OutputFile
 from .formulas import neutralise

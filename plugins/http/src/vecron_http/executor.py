@@ -13,9 +13,9 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from multidict import CIMultiDict
 
-from vecron.egress import EgressPolicy
 from vecron.errors import FinalError, RetryableError, StepError
-from vecron.executor import Executor, StepContext
+from vecron.execution.egress import EgressPolicy
+from vecron.plugin.executor import Executor, StepContext
 
 from .auth import Token, TokenCache, authorization
 from .config import HttpConfig, OAuth2ClientCredentials, Scalar

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vecron.hookspecs import hookimpl
-from vecron.registry import Registry
+from vecron.plugin.hookspecs import hookimpl
+from vecron.plugin.registry import Registry
 
 from .config import SftpConfig
 from .executor import SftpExecutor

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from vecron import MAX_SECONDS
 from vecron.errors import ValidationError
-from vecron.executor import ExecutorConfig
+from vecron.plugin.executor import ExecutorConfig
 from vecron.storage.base import check_key
 
 #: Fields that belong to one action only, so setting them for the other is a mistake.

@@ -20,7 +20,7 @@ from asyncssh import FILEXFER_TYPE_DIRECTORY as DIRECTORY
 from asyncssh import FILEXFER_TYPE_REGULAR as REGULAR
 
 from vecron.errors import FinalError, RetryableError, ValidationError
-from vecron.files import ExecutionFiles
+from vecron.plugin.files import ExecutionFiles
 
 from .config import SftpConfig
 from .failures import remote_errors

@@ -8,7 +8,7 @@ from typing import Any
 import asyncssh
 
 from vecron.errors import FinalError, RetryableError
-from vecron.executor import Executor, StepContext
+from vecron.plugin.executor import Executor, StepContext
 
 from .config import SftpConfig
 from .download import download_all

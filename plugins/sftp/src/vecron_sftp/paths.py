@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 
 from vecron.errors import FinalError, ValidationError
-from vecron.files import ExecutionFiles
+from vecron.plugin.files import ExecutionFiles
 
 #: Characters that make a path segment a glob pattern (as asyncssh's glob sees it).
 MAGIC = frozenset("*?[")

@@ -15,8 +15,8 @@ from functools import cache
 import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
-from vecron.egress import EgressPolicy
 from vecron.errors import FinalError
+from vecron.execution.egress import EgressPolicy
 
 from .config import SftpConfig
 from .failures import connect_failure

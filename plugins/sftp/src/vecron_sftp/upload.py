@@ -18,7 +18,7 @@ from typing import Any
 import asyncssh
 
 from vecron.errors import FinalError, ValidationError
-from vecron.files import ExecutionFiles, StoredFile
+from vecron.plugin.files import ExecutionFiles, StoredFile
 
 from .config import SftpConfig
 from .failures import remote_errors

@@ -6,7 +6,14 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
-from vecron.trigger import DstFold, DstGap, ScheduleContext, Trigger, TriggerConfig, TriggerState
+from vecron.plugin.trigger import (
+    DstFold,
+    DstGap,
+    ScheduleContext,
+    Trigger,
+    TriggerConfig,
+    TriggerState,
+)
 
 from .cron_expression import CronExpression, compile_expression
 from .wall_clock import TICK, WallClock, format_offset, format_wall

@@ -11,7 +11,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from vecron import MIN_PERIOD, check_duration
-from vecron.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
+from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .wall_clock import TICK, require_aware
 from .window import search_from, within_end

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from vecron import Instant
-from vecron.trigger import DstFold, ScheduleContext, Trigger, TriggerConfig, TriggerState
+from vecron.plugin.trigger import DstFold, ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .wall_clock import WallClock
 from .window import search_from, within_end

@@ -15,7 +15,7 @@ from typing import Final, TypeAlias
 from zoneinfo import ZoneInfo
 
 from vecron.errors import ValidationError
-from vecron.trigger import DstFold, DstGap
+from vecron.plugin.trigger import DstFold, DstGap
 
 TICK: Final = timedelta(microseconds=1)
 #: Each scan step either returns or jumps over a whole gap or fold, so this is plenty.

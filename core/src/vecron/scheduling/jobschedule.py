@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cached_property
 
-from .models.definition import JobDefinition
-from .models.job import JobRecord
-from .registry import Registry
-from .trigger import ScheduleContext, Trigger, TriggerState
+from vecron.models.definition import JobDefinition
+from vecron.models.job import JobRecord
+from vecron.plugin.registry import Registry
+from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerState
 
 
 class JobSchedule:
     """The scheduled triggers of one job version, built once and reused every tick."""
 
     def __init__(self, definition: JobDefinition, registry: Registry) -> None:
-        from .definition import check_timezone
+        from vecron.jobs.documents import check_timezone
 
         self.definition = definition
         context = ScheduleContext(

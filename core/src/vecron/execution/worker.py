@@ -22,21 +22,24 @@ from typing import Any
 import pluggy
 import structlog
 
-from .batcher import Batcher
-from .breaker import CircuitBreaker
-from .clock import utcnow
-from .context import ContextWriter, build_context, execution_data, read_context, trigger_data
-from .egress import EgressPolicy, default_egress
-from .errors import StepError, TemplateError, VecronError
-from .events import ExecutionEvent
-from .executor import StepContext
-from .executors import DefinitionCache, ExecutorPool, PreparedStep
-from .files import ExecutionFiles
-from .ids import new_id
-from .jobschedule import JobSchedule
-from .models.bounds import MAX_SECONDS
-from .models.definition import JobDefinition, OverlapPolicy
-from .models.execution import (
+from vecron.breaker import CircuitBreaker
+from vecron.clock import utcnow
+from vecron.errors import StepError, TemplateError, VecronError
+from vecron.events import ExecutionEvent
+from vecron.execution.batcher import Batcher
+from vecron.execution.egress import EgressPolicy, default_egress
+from vecron.execution.jobcontext import (
+    ContextWriter,
+    build_context,
+    execution_data,
+    read_context,
+    trigger_data,
+)
+from vecron.execution.steps import DefinitionCache, ExecutorPool, PreparedStep
+from vecron.ids import new_id
+from vecron.models.bounds import MAX_SECONDS
+from vecron.models.definition import JobDefinition, OverlapPolicy
+from vecron.models.execution import (
     Execution,
     ExecutionStatus,
     Outcome,
@@ -44,16 +47,19 @@ from .models.execution import (
     StepStatus,
     start_order,
 )
-from .queue.base import Delivery, Queue
-from .registry import Registry
-from .services.variables import ResolvedVariables, VariableService
-from .storage.base import ObjectStorage
-from .store.base import Store
-from .telemetry import bind_secrets, get_logger
-from .templates import TemplateContext, excerpt, mask
-from .wakeup import Wakeup
+from vecron.plugin.executor import StepContext
+from vecron.plugin.files import ExecutionFiles
+from vecron.plugin.registry import Registry
+from vecron.queue.base import Delivery, Queue
+from vecron.scheduling.jobschedule import JobSchedule
+from vecron.scheduling.wakeup import Wakeup
+from vecron.services.variables import ResolvedVariables, VariableService
+from vecron.storage.base import ObjectStorage
+from vecron.store.base import Store
+from vecron.telemetry import bind_secrets, get_logger
+from vecron.templates import TemplateContext, excerpt, mask
 
-log = get_logger("vecron.worker")
+log = get_logger("vecron.execution.worker")
 
 NO_VARIABLES = ResolvedVariables(values={}, secret_values=frozenset(), secret_names=frozenset())
 

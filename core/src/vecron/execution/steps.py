@@ -13,13 +13,13 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel
 
-from .batcher import Batcher
-from .errors import NotFoundError, TemplateError
-from .executor import Executor
-from .models.definition import JobDefinition, StepSpec
-from .registry import Registry
-from .store.base import Store
-from .templates import (
+from vecron.errors import NotFoundError, TemplateError
+from vecron.execution.batcher import Batcher
+from vecron.models.definition import JobDefinition, StepSpec
+from vecron.plugin.executor import Executor
+from vecron.plugin.registry import Registry
+from vecron.store.base import Store
+from vecron.templates import (
     CompiledConfig,
     CompiledSql,
     Condition,
@@ -28,7 +28,7 @@ from .templates import (
     compile_config,
     compile_sql,
 )
-from .templates.budget import Budget, SliceSpent
+from vecron.templates.budget import Budget, SliceSpent
 
 #: How long a render may run on the event loop before it is started over in a thread.
 INLINE_RENDER_SECONDS = 0.002

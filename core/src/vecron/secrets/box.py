@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from .errors import ConfigurationError, SecretKeyError
-from .statefiles import make_private_folder
+from vecron.errors import ConfigurationError, SecretKeyError
+from vecron.statefiles import make_private_folder
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from vecron.settings import Settings
 
 #: The file a generated key is kept in, beside the SQLite database file.
 KEY_FILE_NAME = "secret.key"
@@ -151,7 +151,7 @@ def key_file_path(settings: Settings) -> Path | None:
         return settings.secret_key_file
     from sqlalchemy.engine import make_url
 
-    from .store.engine import is_sqlite, sqlite_file
+    from vecron.store.engine import is_sqlite, sqlite_file
 
     url = make_url(settings.database_url)
     if not is_sqlite(url):

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from ..settings import Settings, load_settings
+from vecron.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ def print_json(data: Any) -> None:
 async def with_runtime(
     ctx: typer.Context, body: Callable[[Any], Awaitable[T]], **settings: Any
 ) -> T:
-    from ..runtime import Runtime
+    from vecron.runtime import Runtime
 
     async with Runtime(state(ctx).settings(**settings)) as rt:
         return await body(rt)

@@ -17,11 +17,11 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from .batcher import Batcher
-from .errors import NotFoundError
-from .models.execution import Execution, StepResult
-from .storage import ObjectStorage
-from .templates import mask
+from vecron.errors import NotFoundError
+from vecron.execution.batcher import Batcher
+from vecron.models.execution import Execution, StepResult
+from vecron.storage import ObjectStorage
+from vecron.templates import mask
 
 #: Context documents written per storage call.
 BATCH = 200

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..hookspecs import hookimpl
-from ..registry import Registry
-from ..trigger import Trigger, TriggerConfig, TriggerState
+from vecron.plugin.hookspecs import hookimpl
+from vecron.plugin.registry import Registry
+from vecron.plugin.trigger import Trigger, TriggerConfig, TriggerState
 
 
 class ManualConfig(TriggerConfig):

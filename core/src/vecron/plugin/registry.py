@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .errors import DuplicateKindError, PluginError, ValidationError
-from .executor import Executor, ExecutorConfig
-from .trigger import Trigger, TriggerConfig
+from vecron.errors import DuplicateKindError, PluginError, ValidationError
+from vecron.plugin.executor import Executor, ExecutorConfig
+from vecron.plugin.trigger import Trigger, TriggerConfig
 
 #: Keys of a step or trigger document that belong to vecron, not to the plugin's Config.
 STEP_KEYS = frozenset({"id", "type", "timeout", "name", "description", "when"})

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validato
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from .egress import EgressPolicy, default_egress
-from .templates.redaction import EXCERPT_CHARS, excerpt, mask
+from vecron.execution.egress import EgressPolicy, default_egress
+from vecron.secrets.redaction import EXCERPT_CHARS, excerpt, mask
 
 if TYPE_CHECKING:
-    from .files import ExecutionFiles
+    from vecron.plugin.files import ExecutionFiles
 
 
 class ExecutorConfig(BaseModel):
@@ -78,7 +78,7 @@ class StepContext:
     #: The execution's files in object storage (``executions/<id>/files/``); None
     #: only where no storage is configured.
     files: ExecutionFiles | None = None
-    #: Where the step may connect: ask :meth:`~vecron.egress.EgressPolicy.check` before
+    #: Where the step may connect: ask :meth:`~vecron.execution.egress.EgressPolicy.check` before
     #: connecting to a host, and connect to the addresses it returns.
     egress: EgressPolicy = field(default_factory=default_egress)
     #: The execution's secret values. The worker masks outputs and errors, but only an

@@ -10,7 +10,7 @@ Rules, chosen so a secret can never survive masking:
 - masking repeats until no secret occurs, so text made of a mask plus its neighbours
   cannot spell a secret either;
 - text is masked before it is cut or encoded (:func:`excerpt`; an executor calls
-  :meth:`vecron.executor.StepContext.excerpt`): half a secret no longer reads as one;
+  :meth:`vecron.plugin.executor.StepContext.excerpt`): half a secret no longer reads as one;
 - secrets shorter than :data:`MIN_SECRET_LENGTH` cannot be masked: masking every ``a``
   in an output would destroy it and reveal the secret by the pattern of masks. Secrets
   made only of asterisks and no longer than the mask cannot be either (the mask itself
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, overload
 
-from .spellings import Spellings, spellings
+from vecron.secrets.spellings import Spellings, spellings
 
 MASK = "**********"
 MIN_SECRET_LENGTH = 3

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from vecron.executor import StepContext
-from vecron.files import ExecutionFiles
 from vecron.ids import new_id
+from vecron.plugin.executor import StepContext
+from vecron.plugin.files import ExecutionFiles
 from vecron.storage.base import ObjectStorage
 
 
 def make_step_context(storage: ObjectStorage | None = None, **overrides: Any) -> StepContext:
-    """A :class:`~vecron.executor.StepContext` for one step of a fresh execution.
+    """A :class:`~vecron.plugin.executor.StepContext` for one step of a fresh execution.
 
     Defaults: new execution and job ids, job ``contract-job``, step ``step``, attempt 1,
     not scheduled, a 30 s timeout. Pass any field to override it. With ``storage``

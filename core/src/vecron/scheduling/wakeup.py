@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from .store.base import Store
+from vecron.store.base import Store
 
 
 class Wakeup:

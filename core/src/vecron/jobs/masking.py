@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .models.definition import JobDefinition
-from .registry import Registry
-from .templates.redaction import MASK as MASK
+from vecron.models.definition import JobDefinition
+from vecron.plugin.registry import Registry
+from vecron.secrets.redaction import MASK as MASK
 
 #: A whole field that is one template expression names a variable, it holds no secret.
 _REFERENCE = re.compile(r"^\s*\{\{[^{}]*\}\}\s*$")

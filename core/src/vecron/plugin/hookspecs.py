@@ -1,7 +1,7 @@
 """Hook specifications. Hooks are synchronous and only register things.
 
 Everything that runs is an async object behind an abstract base class
-(:class:`vecron.executor.Executor`, :class:`vecron.trigger.Trigger`).
+(:class:`vecron.plugin.executor.Executor`, :class:`vecron.plugin.trigger.Trigger`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .events import ExecutionEvent
-    from .registry import Registry
+    from vecron.events import ExecutionEvent
+    from vecron.plugin.registry import Registry
 
 NAME = "vecron"
 _spec = pluggy.HookspecMarker(NAME)
@@ -26,7 +26,7 @@ def vecron_register_executors(register: Registry) -> None:
     Called once when the plugin registry is built, before any worker starts.
 
     :param register: call ``register.add_executor(cls)`` for every
-        :class:`vecron.executor.Executor` subclass; ``cls.kind`` must be unique.
+        :class:`vecron.plugin.executor.Executor` subclass; ``cls.kind`` must be unique.
     """
 
 
@@ -37,7 +37,7 @@ def vecron_register_triggers(register: Registry) -> None:
     Called once when the plugin registry is built, before the scheduler starts.
 
     :param register: call ``register.add_trigger(cls)`` for every
-        :class:`vecron.trigger.Trigger` subclass; ``cls.kind`` must be unique.
+        :class:`vecron.plugin.trigger.Trigger` subclass; ``cls.kind`` must be unique.
     """
 
 

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from .errors import EgressDenied
-from .statefiles import StateFiles
+from vecron.errors import EgressDenied
+from vecron.statefiles import StateFiles
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from vecron.settings import Settings
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network

@@ -14,21 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .clock import utcnow
-from .errors import FencedOut, VecronError
-from .ids import new_id
-from .jobschedule import JobSchedule
-from .lock.base import Lock
-from .models.definition import MisfirePolicy
-from .models.execution import Execution, NewExecution, OccurrenceStatus
-from .models.job import JobRecord
-from .queue.base import Queue, QueueMessage
-from .registry import Registry
-from .store.base import JobFires, NewOccurrence, Store
-from .telemetry import get_logger
-from .wakeup import Wakeup
+from vecron.clock import utcnow
+from vecron.errors import FencedOut, VecronError
+from vecron.ids import new_id
+from vecron.lock.base import Lock
+from vecron.models.definition import MisfirePolicy
+from vecron.models.execution import Execution, NewExecution, OccurrenceStatus
+from vecron.models.job import JobRecord
+from vecron.plugin.registry import Registry
+from vecron.queue.base import Queue, QueueMessage
+from vecron.scheduling.jobschedule import JobSchedule
+from vecron.scheduling.wakeup import Wakeup
+from vecron.store.base import JobFires, NewOccurrence, Store
+from vecron.telemetry import get_logger
 
-log = get_logger("vecron.scheduler")
+log = get_logger("vecron.scheduling.scheduler")
 
 #: How often the leader looks for stranded executions.
 RECONCILE_EVERY = timedelta(seconds=5)

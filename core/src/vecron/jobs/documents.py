@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 import yaml
 
-from .document_limits import DocumentLimits
-from .errors import ValidationError
-from .models.definition import JobDefinition, StepSpec, TriggerSpec
-from .registry import STEP_KEYS, TRIGGER_KEYS, Registry
+from vecron.errors import ValidationError
+from vecron.jobs.limits import DocumentLimits
+from vecron.models.definition import JobDefinition, StepSpec, TriggerSpec
+from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS, Registry
 
 
 def _loc(parts: Sequence[int | str]) -> str:
@@ -115,8 +115,8 @@ def _validate_config(
 ) -> None:
     # What the user wrote is stored; the model is applied again, rendered, at run time.
     # A field holding a template can only be checked then: its errors are deferred.
-    from .errors import TemplateError
-    from .templates import compile_config, compile_sql
+    from vecron.errors import TemplateError
+    from vecron.templates import compile_config, compile_sql
 
     try:
         templated = compile_config(config, step_id=step_id).fields
@@ -199,7 +199,7 @@ def parse_definition(
     except pydantic.ValidationError as exc:
         raise pydantic_error(exc) from None
     _check_rules(definition)
-    from .templates import validate_step_references
+    from vecron.templates import validate_step_references
 
     validate_step_references((s.id, s.config, s.when) for s in definition.steps)
     return definition

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .errors import ValidationError
+from vecron.errors import ValidationError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

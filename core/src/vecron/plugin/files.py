@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from .storage.base import ObjectInfo, ObjectStorage, check_key
+from vecron.storage.base import ObjectInfo, ObjectStorage, check_key
 
 
 def files_prefix(execution_id: str) -> str:

@@ -13,12 +13,12 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
-from .errors import PluginError
-from .registry import Registry
+from vecron.plugin import hookspecs
+from vecron.errors import PluginError
+from vecron.plugin.registry import Registry
 
 #: Core's own plugin modules, registered like any installed plugin.
-DEFAULT_PLUGINS: tuple[str, ...] = ("vecron.builtin.manual",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("vecron.plugin.builtin.manual",)
 
 
 def _env_names(var: str) -> list[str] | None:

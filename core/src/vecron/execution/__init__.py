@@ -1,0 +1,1 @@
+"""Running executions: the worker, one execution's steps, retry outcomes, the Job Context."""

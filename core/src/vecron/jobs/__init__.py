@@ -1,0 +1,1 @@
+"""Job documents: reading, limits, and the masked view of a definition."""

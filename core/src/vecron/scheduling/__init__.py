@@ -1,0 +1,1 @@
+"""When jobs fire: the scheduler, a job's combined schedule, and waking it early."""

@@ -1,0 +1,1 @@
+"""Secret values: encrypted at rest, and masked wherever text leaves vecron."""
