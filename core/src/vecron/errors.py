@@ -77,6 +77,27 @@ class ValidationError(VecronError):
     code = "validation"
 
 
+class Unauthenticated(VecronError):
+    """No valid credentials came with the request."""
+
+    status = 401
+    exit_code = 77  # EX_NOPERM
+    code = "unauthenticated"
+
+
+class PermissionDenied(VecronError):
+    """The principal lacks the permission the action needs (SPEC S8.2)."""
+
+    status = 403
+    exit_code = 77  # EX_NOPERM
+    code = "forbidden"
+
+    def __init__(self, message: str, *, permission: str, resource: str) -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.resource = resource
+
+
 class NotFoundError(VecronError, LookupError):
     status = 404
     exit_code = 66

@@ -13,8 +13,8 @@ from typing import Any
 
 import pluggy
 
-from vecron.plugin import hookspecs
 from vecron.errors import PluginError
+from vecron.plugin import hookspecs
 from vecron.plugin.registry import Registry
 
 #: Core's own plugin modules, registered like any installed plugin.
