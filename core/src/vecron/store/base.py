@@ -2,6 +2,14 @@
 
 Hot-path methods take and return lists so callers batch: one transaction per batch of
 fires, claims or outcomes, never one per row.
+
+Audit: every method a service calls to change state takes ``audit=`` — the
+:class:`~vecron.auth.audit.AuditEntry` describing the change — and writes it in the same
+transaction as the change: a change that fails leaves no entry, an entry is never
+written without its change (a call that changes nothing, such as an unchanged save or a
+repeated idempotency key, writes none), and an entry that cannot be written (its id is
+taken: :class:`~vecron.errors.ConflictError`) undoes the change. :meth:`Store.add_audit`
+records what changed nothing, such as a refused attempt.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from vecron.auth.audit import AuditEntry
+from vecron.errors import ValidationError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     Execution,
@@ -95,23 +105,39 @@ class Store(metaclass=ABCMeta):
     # -- jobs ---------------------------------------------------------------------
     @abstractmethod
     async def save_job(
-        self, definition: JobDefinition, *, next_fire_at: datetime | None, now: datetime
+        self,
+        definition: JobDefinition,
+        *,
+        next_fire_at: datetime | None,
+        now: datetime,
+        audit: AuditEntry | None = None,
     ) -> SaveResult:
         """Create the job named ``definition.name`` or update it.
 
         An update whose definition differs stores a new version (version + 1); an
-        identical one changes nothing and returns ``unchanged``. ``enabled`` comes from
-        the definition. Bumps the change revision unless unchanged.
+        identical one changes nothing and returns ``unchanged`` (and writes no
+        ``audit``). ``enabled`` comes from the definition. Bumps the change revision
+        unless unchanged.
         """
 
     async def save_jobs(
-        self, items: Sequence[tuple[JobDefinition, datetime | None]], *, now: datetime
+        self,
+        items: Sequence[tuple[JobDefinition, datetime | None]],
+        *,
+        now: datetime,
+        audit: AuditEntry | Sequence[AuditEntry | None] | None = None,
     ) -> list[SaveResult]:
         """:meth:`save_job` for each ``(definition, next_fire_at)``, all or nothing.
 
+        ``audit`` is one entry for the whole batch (written if any job changed) or one
+        per item, in order (each written if its job changed; None for none).
+
         Backends should override this with one transaction; the default saves one by one.
         """
-        return [await self.save_job(d, next_fire_at=n, now=now) for d, n in items]
+        results = [await self.save_job(d, next_fire_at=n, now=now) for d, n in items]
+        for entry in audit_for_saves(audit, results):
+            await self.add_audit(entry)
+        return results
 
     @abstractmethod
     async def get_job(self, ref: str) -> JobRecord:
@@ -137,7 +163,7 @@ class Store(metaclass=ABCMeta):
         """All jobs ordered by name."""
 
     @abstractmethod
-    async def delete_job(self, job_id: str) -> None:
+    async def delete_job(self, job_id: str, *, audit: AuditEntry | None = None) -> None:
         """Delete the job and its versions; executions stay as history.
 
         Executions still ``queued`` are cancelled. :raises NotFoundError:
@@ -145,7 +171,13 @@ class Store(metaclass=ABCMeta):
 
     @abstractmethod
     async def set_enabled(
-        self, job_id: str, enabled: bool, *, next_fire_at: datetime | None, now: datetime
+        self,
+        job_id: str,
+        enabled: bool,
+        *,
+        next_fire_at: datetime | None,
+        now: datetime,
+        audit: AuditEntry | None = None,
     ) -> JobRecord:
         """Enable or disable without a new version. Disabling cancels ``queued`` executions
         not yet started. :raises NotFoundError:"""
@@ -221,7 +253,14 @@ class Store(metaclass=ABCMeta):
         ``unclaimed_before`` yet never claimed (the broker lost the message)."""
 
     @abstractmethod
-    async def rerun(self, execution_id: str, *, extra_attempts: int, now: datetime) -> Execution:
+    async def rerun(
+        self,
+        execution_id: str,
+        *,
+        extra_attempts: int,
+        now: datetime,
+        audit: AuditEntry | None = None,
+    ) -> Execution:
         """Put a dead-lettered execution back in the queue with ``extra_attempts`` more
         attempts; its recorded step results stay, so it resumes at the failed step.
 
@@ -236,12 +275,13 @@ class Store(metaclass=ABCMeta):
 
     @abstractmethod
     async def create_execution(
-        self, new: NewExecution, *, exclusive: bool = False
+        self, new: NewExecution, *, exclusive: bool = False, audit: AuditEntry | None = None
     ) -> tuple[Execution, bool]:
         """Insert one execution (manual runs) and return it with True.
 
         If its idempotency key exists, return the existing execution and False, whatever
-        its status and ``exclusive``: a retried request gets the run it started.
+        its status and ``exclusive``: a retried request gets the run it started (and
+        ``audit`` is not written: nothing changed).
 
         With ``exclusive`` (an ``overlap: skip`` job) the execution is inserted only if
         the job has no active execution; the check and the insert are one atomic step,
@@ -311,7 +351,14 @@ class Store(metaclass=ABCMeta):
     # -- variables ----------------------------------------------------------------
     @abstractmethod
     async def set_variable(
-        self, scope: str | None, name: str, value: str, *, secret: bool, now: datetime
+        self,
+        scope: str | None,
+        name: str,
+        value: str,
+        *,
+        secret: bool,
+        now: datetime,
+        audit: AuditEntry | None = None,
     ) -> StoredVariable:
         """Create or replace the variable ``name`` in ``scope`` (a job id; None = global).
         ``value`` is the token when ``secret``. ``created_at`` survives a replace."""
@@ -328,8 +375,10 @@ class Store(metaclass=ABCMeta):
         them; global ones first, then by scope and name."""
 
     @abstractmethod
-    async def delete_variable(self, scope: str | None, name: str) -> bool:
-        """Delete it; False when there was no such variable."""
+    async def delete_variable(
+        self, scope: str | None, name: str, *, audit: AuditEntry | None = None
+    ) -> bool:
+        """Delete it; False when there was no such variable (``audit`` not written)."""
 
     @abstractmethod
     async def variables_for_jobs(self, job_ids: Sequence[str]) -> dict[str, list[StoredVariable]]:
@@ -341,6 +390,53 @@ class Store(metaclass=ABCMeta):
         return (await self.variables_for_jobs([job_id]))[job_id]
 
     @abstractmethod
-    async def rotate_secret_values(self, rotate: Callable[[StoredVariable], str]) -> int:
+    async def rotate_secret_values(
+        self, rotate: Callable[[StoredVariable], str], *, audit: AuditEntry | None = None
+    ) -> int:
         """Replace every secret variable's token with ``rotate(variable)``, all in one
-        transaction (an exception from ``rotate`` changes nothing). Returns the count."""
+        transaction (an exception from ``rotate`` changes nothing, ``audit`` included).
+        Returns the count."""
+
+    # -- audit ----------------------------------------------------------------------
+    @abstractmethod
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Record an entry that goes with no change: a refused or failed attempt.
+
+        :raises ConflictError: an entry with this id exists.
+        """
+
+    @abstractmethod
+    async def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        resource: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Entries matching every filter given (``since``: at or after), newest first.
+
+        :raises ValidationError: ``limit`` is negative.
+        """
+
+
+def audit_for_saves(
+    audit: AuditEntry | Sequence[AuditEntry | None] | None, results: Sequence[SaveResult]
+) -> list[AuditEntry]:
+    """The entries a batch save writes: a single entry once if any job changed, or from
+    one entry per item those whose job changed.
+
+    :raises ValidationError: a sequence of entries not one per item.
+    """
+    changed = [result.change != "unchanged" for result in results]
+    if audit is None:
+        return []
+    if isinstance(audit, AuditEntry):
+        return [audit] if any(changed) else []
+    entries = list(audit)
+    if len(entries) != len(results):
+        raise ValidationError(
+            f"{len(entries)} audit entries for {len(results)} jobs", field="audit"
+        )
+    return [e for e, change in zip(entries, changed, strict=True) if change and e is not None]

@@ -1,4 +1,5 @@
-"""Inserting one execution outside a scheduler tick (:meth:`Store.create_execution`).
+"""Executions made outside a scheduler tick: a manual run (:meth:`Store.create_execution`)
+and a re-run of a dead-lettered one (:meth:`Store.rerun`).
 
 An ``exclusive`` insert (a job with ``overlap: skip``) must not race another: the check
 "no active execution" and the insert happen in one write transaction that first locks
@@ -10,13 +11,14 @@ already one at a time.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vecron.errors import ConflictError, NotFoundError
-from vecron.models.execution import ACTIVE_STATUSES, Execution, NewExecution
+from vecron.models.execution import ACTIVE_STATUSES, Execution, ExecutionStatus, NewExecution
 from vecron.store import rows
 from vecron.store.schema import executions, jobs
 from vecron.store.statements import Statements, bump_revision
@@ -78,3 +80,37 @@ async def _refuse_overlap(conn: AsyncConnection, new: NewExecution) -> None:
             f"{active.status}) and does not allow overlap",
             hint="wait for it to finish, or set policy.overlap: allow",
         )
+
+
+async def rerun(
+    conn: AsyncConnection, execution_id: str, *, extra_attempts: int, now: datetime
+) -> Execution:
+    """Inside the caller's write transaction; see :meth:`Store.rerun`."""
+    result = await conn.execute(
+        update(executions)
+        .where(executions.c.id == execution_id, executions.c.dead_lettered_at.is_not(None))
+        .values(
+            status=ExecutionStatus.QUEUED.value,
+            dead_lettered_at=None,
+            finished_at=None,
+            error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            not_before=now,
+            published=False,
+            max_attempts=executions.c.attempt + extra_attempts,
+        )
+        .returning(*executions.c)
+    )
+    row = result.mappings().first()
+    if row is None:
+        exists = (
+            await conn.execute(select(executions.c.status).where(executions.c.id == execution_id))
+        ).scalar_one_or_none()
+        if exists is None:
+            raise NotFoundError(f"execution {execution_id!r} not found")
+        raise ConflictError(
+            f"execution {execution_id!r} is {exists}, not dead-lettered; only those re-run"
+        )
+    await bump_revision(conn)
+    return rows.execution(row)

@@ -162,6 +162,26 @@ variables = Table(
     PrimaryKeyConstraint("scope", "name"),
 )
 
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    # Text, not VARCHAR(n): an overlong actor or resource must not make the change it
+    # describes fail on PostgreSQL while SQLite would take it.
+    Column("actor", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("address", Text),
+    Column("action", Text, nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", json_type(), nullable=False),
+    # list_audit: newest first, overall or for one resource or actor.
+    Index("ix_audit_log_at", "at", "id"),
+    Index("ix_audit_log_resource_at", "resource", "at"),
+    Index("ix_audit_log_actor_at", "actor", "at"),
+)
+
 revision = Table(
     "revision",
     metadata,

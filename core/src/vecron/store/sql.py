@@ -11,31 +11,17 @@ decide in Python which apply, and then write with the condition repeated in the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    Select,
-    String,
-    and_,
-    delete,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    text,
-    true,
-    update,
-)
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.dml import Update
 
-from vecron.errors import ConflictError, FencedOut, NotFoundError, ValidationError, VecronError
+from vecron.auth.audit import AuditEntry
+from vecron.errors import NotFoundError, ValidationError, VecronError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     ACTIVE_STATUSES,
@@ -47,33 +33,30 @@ from vecron.models.execution import (
     StepResult,
 )
 from vecron.models.job import JobRecord
+from vecron.store import (
+    auditlog,
+    claims,
+    history,
+    jobchanges,
+    leadership,
+    manual,
+    publishing,
+    rows,
+    saving,
+)
 from vecron.store import fires as fires_module
-from vecron.store import manual, rows, saving
 from vecron.store import outcomes as outcomes_module
 from vecron.store import variables as variables_module
-from vecron.store.base import JobFires, SaveResult, Store, StoredVariable
+from vecron.store.base import JobFires, SaveResult, Store, StoredVariable, audit_for_saves
 from vecron.store.engine import create_engine, is_sqlite, writer
 from vecron.store.migrate import upgrade_to_head
-from vecron.store.schema import (
-    REVISION_ROW,
-    executions,
-    job_versions,
-    jobs,
-    occurrences,
-    revision,
-    scheduler_leader,
-)
-from vecron.store.schema import step_results as step_results_table
-from vecron.store.statements import RowSource, Statements, bump_revision, chunks
-from vecron.store.timestamp import UtcDateTime
+from vecron.store.schema import REVISION_ROW, executions, job_versions, jobs, revision
+from vecron.store.statements import Statements, chunks
+from vecron.urls import redact_url
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``upgrade()`` calls.
 MIGRATION_LOCK_KEY = 0x7665_6372_6F6E
 QUEUED = ExecutionStatus.QUEUED.value
-#: The one row of ``scheduler_leader``.
-LEADER_ROW = "scheduler"
-RUNNING = ExecutionStatus.RUNNING.value
-CANCELLED = ExecutionStatus.CANCELLED.value
 
 
 def utc_now() -> datetime:
@@ -88,10 +71,6 @@ def due_jobs_query(horizon: datetime, limit: int) -> Select[Any]:
         .order_by(jobs.c.next_fire_at, jobs.c.id)
         .limit(limit)
     )
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return sorted(set(items))
 
 
 class SqlStore(Store):
@@ -112,7 +91,7 @@ class SqlStore(Store):
         self._last_seq = 0
 
     def __repr__(self) -> str:
-        return f"SqlStore({self._url.render_as_string(hide_password=True)!r})"
+        return f"SqlStore({redact_url(self.url)!r})"
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
@@ -151,18 +130,32 @@ class SqlStore(Store):
 
     # -- jobs ---------------------------------------------------------------------
     async def save_job(
-        self, definition: JobDefinition, *, next_fire_at: datetime | None, now: datetime
+        self,
+        definition: JobDefinition,
+        *,
+        next_fire_at: datetime | None,
+        now: datetime,
+        audit: AuditEntry | None = None,
     ) -> SaveResult:
         async with self._write() as conn:
-            return await saving.save_job(
+            result = await saving.save_job(
                 conn, self._statements, definition, next_fire_at=next_fire_at, now=now
             )
+            if result.change != "unchanged":
+                await auditlog.write_audit(conn, [audit])
+            return result
 
     async def save_jobs(
-        self, items: Sequence[tuple[JobDefinition, datetime | None]], *, now: datetime
+        self,
+        items: Sequence[tuple[JobDefinition, datetime | None]],
+        *,
+        now: datetime,
+        audit: AuditEntry | Sequence[AuditEntry | None] | None = None,
     ) -> list[SaveResult]:
         async with self._write() as conn:
-            return await saving.save_jobs(conn, self._statements, items, now=now)
+            results = await saving.save_jobs(conn, self._statements, items, now=now)
+            await auditlog.write_audit(conn, audit_for_saves(audit, results))
+            return results
 
     async def jobs_by_name(self, names: Sequence[str]) -> dict[str, JobRecord]:
         found: dict[str, JobRecord] = {}
@@ -190,66 +183,39 @@ class SqlStore(Store):
             found = (await conn.execute(select(jobs).order_by(jobs.c.name))).mappings().all()
         return [rows.job_record(row) for row in found]
 
-    async def delete_job(self, job_id: str) -> None:
+    async def delete_job(self, job_id: str, *, audit: AuditEntry | None = None) -> None:
         async with self._write() as conn:
-            deleted = await conn.execute(delete(jobs).where(jobs.c.id == job_id))
-            if deleted.rowcount == 0:
-                raise NotFoundError(f"job {job_id!r} not found")
-            await conn.execute(delete(job_versions).where(job_versions.c.job_id == job_id))
-            await variables_module.delete_job_variables(conn, job_id)
-            await self._cancel_queued(conn, job_id, reason="job deleted", only_unstarted=False)
-            await bump_revision(conn)
-
-    async def _cancel_queued(
-        self, conn: AsyncConnection, job_id: str, *, reason: str, only_unstarted: bool
-    ) -> None:
-        condition = and_(executions.c.job_id == job_id, executions.c.status == QUEUED)
-        if only_unstarted:
-            condition = and_(condition, executions.c.started_at.is_(None))
-        await conn.execute(
-            update(executions)
-            .where(condition)
-            .values(
-                status=CANCELLED,
-                finished_at=self._clock(),
-                error=reason,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-        )
+            await jobchanges.delete_job(conn, job_id, now=self._clock())
+            await auditlog.write_audit(conn, [audit])
 
     async def set_enabled(
-        self, job_id: str, enabled: bool, *, next_fire_at: datetime | None, now: datetime
+        self,
+        job_id: str,
+        enabled: bool,
+        *,
+        next_fire_at: datetime | None,
+        now: datetime,
+        audit: AuditEntry | None = None,
     ) -> JobRecord:
         async with self._write() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        update(jobs)
-                        .where(jobs.c.id == job_id)
-                        .values(enabled=enabled, next_fire_at=next_fire_at, updated_at=now)
-                        .returning(*jobs.c)
-                    )
-                )
-                .mappings()
-                .first()
+            record = await jobchanges.set_enabled(
+                conn,
+                job_id,
+                enabled,
+                next_fire_at=next_fire_at,
+                now=now,
+                cancelled_at=self._clock(),
             )
-            if row is None:
-                raise NotFoundError(f"job {job_id!r} not found")
-            if not enabled:
-                await self._cancel_queued(conn, job_id, reason="job disabled", only_unstarted=True)
-            await bump_revision(conn)
-        return rows.job_record(row)
+            await auditlog.write_audit(conn, [audit])
+        return record
 
     async def set_next_fire(
         self, job_id: str, next_fire_at: datetime | None, *, last_finished_at: datetime | None
     ) -> None:
-        values: dict[str, Any] = {"next_fire_at": next_fire_at}
-        if last_finished_at is not None:
-            values["last_finished_at"] = last_finished_at
         async with self._write() as conn:
-            await conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-            await bump_revision(conn)
+            await jobchanges.set_next_fire(
+                conn, job_id, next_fire_at, last_finished_at=last_finished_at
+            )
 
     async def job_definition(self, job_id: str, version: int) -> JobDefinition:
         async with self._read() as conn:
@@ -295,14 +261,8 @@ class SqlStore(Store):
         return [rows.job_record(row) for row in found]
 
     async def next_wakeup(self) -> datetime | None:
-        next_fire = select(func.min(jobs.c.next_fire_at)).where(jobs.c.enabled).scalar_subquery()
-        next_publish = (
-            select(func.min(executions.c.not_before))
-            .where(executions.c.status == QUEUED, executions.c.published == false())
-            .scalar_subquery()
-        )
         async with self._read() as conn:
-            first, second = (await conn.execute(select(next_fire, next_publish))).one()
+            first, second = (await conn.execute(publishing.next_wakeup_query())).one()
         candidates = [moment for moment in (first, second) if moment is not None]
         return min(candidates) if candidates else None
 
@@ -313,43 +273,12 @@ class SqlStore(Store):
             return []
         async with self._write() as conn:
             if epoch is not None:
-                current = (
-                    await conn.execute(
-                        select(scheduler_leader.c.epoch)
-                        .where(scheduler_leader.c.name == LEADER_ROW)
-                        .with_for_update()
-                    )
-                ).scalar_one_or_none()
-                if current != epoch:
-                    raise FencedOut(
-                        f"scheduler epoch {epoch} was superseded by {current}; not writing"
-                    )
+                await leadership.check_epoch(conn, epoch)
             return await fires_module.apply_fires(conn, self._statements, fires, self._clock())
 
     async def elect(self, owner: str, now: datetime) -> int:
         async with self._write() as conn:
-            current = (
-                await conn.execute(
-                    select(scheduler_leader.c.epoch)
-                    .where(scheduler_leader.c.name == LEADER_ROW)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            if current is None:
-                inserted = await conn.execute(
-                    self._statements.insert(scheduler_leader)
-                    .values(name=LEADER_ROW, epoch=1, owner=owner, elected_at=now)
-                    .on_conflict_do_nothing(index_elements=["name"])
-                )
-                if inserted.rowcount == 1:
-                    return 1
-            result = await conn.execute(
-                update(scheduler_leader)
-                .where(scheduler_leader.c.name == LEADER_ROW)
-                .values(epoch=scheduler_leader.c.epoch + 1, owner=owner, elected_at=now)
-                .returning(scheduler_leader.c.epoch)
-            )
-            return int(result.scalar_one())
+            return await leadership.elect(conn, self._statements, owner, now)
 
     async def now(self) -> datetime:
         if self._sqlite:  # one machine: the database clock is this clock
@@ -361,62 +290,30 @@ class SqlStore(Store):
     async def stranded(
         self, *, now: datetime, unclaimed_before: datetime, limit: int
     ) -> list[Execution]:
-        query = (
-            select(executions)
-            .where(
-                or_(
-                    and_(executions.c.status == RUNNING, executions.c.lease_expires_at < now),
-                    and_(
-                        executions.c.status == QUEUED,
-                        executions.c.published == true(),
-                        executions.c.not_before < unclaimed_before,
-                    ),
-                )
-            )
-            .order_by(executions.c.not_before)
-            .limit(limit)
-        )
         async with self._read() as conn:
-            found = (await conn.execute(query)).mappings().all()
-        return [rows.execution(row) for row in found]
-
-    async def rerun(self, execution_id: str, *, extra_attempts: int, now: datetime) -> Execution:
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(executions)
-                .where(executions.c.id == execution_id, executions.c.dead_lettered_at.is_not(None))
-                .values(
-                    status=QUEUED,
-                    dead_lettered_at=None,
-                    finished_at=None,
-                    error=None,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    not_before=now,
-                    published=False,
-                    max_attempts=executions.c.attempt + extra_attempts,
-                )
-                .returning(*executions.c)
+            return await claims.stranded(
+                conn, now=now, unclaimed_before=unclaimed_before, limit=limit
             )
-            row = result.mappings().first()
-            if row is None:
-                exists = (
-                    await conn.execute(
-                        select(executions.c.status).where(executions.c.id == execution_id)
-                    )
-                ).scalar_one_or_none()
-                if exists is None:
-                    raise NotFoundError(f"execution {execution_id!r} not found")
-                raise ConflictError(
-                    f"execution {execution_id!r} is {exists}, not dead-lettered; only those re-run"
-                )
-            await bump_revision(conn)
-        return rows.execution(row)
+
+    async def rerun(
+        self,
+        execution_id: str,
+        *,
+        extra_attempts: int,
+        now: datetime,
+        audit: AuditEntry | None = None,
+    ) -> Execution:
+        async with self._write() as conn:
+            execution = await manual.rerun(
+                conn, execution_id, extra_attempts=extra_attempts, now=now
+            )
+            await auditlog.write_audit(conn, [audit])
+        return execution
 
     async def active_jobs(self, job_ids: Sequence[str]) -> set[str]:
         active: set[str] = set()
         async with self._read() as conn:
-            for chunk in chunks(_unique(job_ids)):
+            for chunk in chunks(claims.unique(job_ids)):
                 found = await conn.execute(
                     select(executions.c.job_id)
                     .where(
@@ -429,34 +326,26 @@ class SqlStore(Store):
         return active
 
     async def create_execution(
-        self, new: NewExecution, *, exclusive: bool = False
+        self, new: NewExecution, *, exclusive: bool = False, audit: AuditEntry | None = None
     ) -> tuple[Execution, bool]:
         async with self._write() as conn:
-            return await manual.create_execution(conn, self._statements, new, exclusive=exclusive)
+            execution, created = await manual.create_execution(
+                conn, self._statements, new, exclusive=exclusive
+            )
+            if created:
+                await auditlog.write_audit(conn, [audit])
+        return execution, created
 
     async def pending_publish(self, horizon: datetime, limit: int) -> list[Execution]:
-        query = (
-            select(executions)
-            .where(
-                executions.c.status == QUEUED,
-                executions.c.published == false(),
-                executions.c.not_before <= horizon,
-            )
-            .order_by(executions.c.not_before, executions.c.id)
-            .limit(limit)
-        )
         async with self._read() as conn:
-            found = (await conn.execute(query)).mappings().all()
-        return [rows.execution(row) for row in found]
+            found = await conn.execute(publishing.pending_publish_query(horizon, limit))
+            return [rows.execution(row) for row in found.mappings()]
 
     async def mark_published(self, published: Sequence[Execution]) -> None:
         if not published:
             return
-        data = sorted({(e.id, e.attempt) for e in published})
         async with self._write() as conn:
-            await self._statements.update_each(
-                conn, [("id", String()), ("attempt", Integer())], data, _mark_published
-            )
+            await publishing.mark_published(conn, self._statements, published)
 
     # -- workers ------------------------------------------------------------------
     async def claim(
@@ -464,51 +353,14 @@ class SqlStore(Store):
     ) -> list[Execution]:
         if not ids:
             return []
-        claimed: list[Execution] = []
         async with self._write() as conn:
-            for chunk in chunks(_unique(ids)):
-                found = await conn.execute(
-                    update(executions)
-                    .where(
-                        executions.c.id.in_(chunk),
-                        or_(
-                            executions.c.status == QUEUED,
-                            and_(
-                                executions.c.status == RUNNING,
-                                executions.c.lease_expires_at < now,
-                            ),
-                        ),
-                    )
-                    .values(
-                        status=RUNNING,
-                        lease_owner=owner,
-                        lease_expires_at=lease_until,
-                        attempt=executions.c.attempt + 1,
-                        started_at=func.coalesce(
-                            executions.c.started_at, literal(now, UtcDateTime())
-                        ),
-                    )
-                    .returning(*executions.c)
-                )
-                claimed.extend(rows.execution(row) for row in found.mappings())
-        order = {execution_id: index for index, execution_id in enumerate(ids)}
-        claimed.sort(key=lambda execution: order[execution.id])
-        return claimed
+            return await claims.claim(conn, ids, owner, lease_until=lease_until, now=now)
 
     async def extend_leases(self, ids: Sequence[str], owner: str, lease_until: datetime) -> None:
         if not ids:
             return
         async with self._write() as conn:
-            for chunk in chunks(_unique(ids)):
-                await conn.execute(
-                    update(executions)
-                    .where(
-                        executions.c.id.in_(chunk),
-                        executions.c.lease_owner == owner,
-                        executions.c.status == RUNNING,
-                    )
-                    .values(lease_expires_at=lease_until)
-                )
+            await claims.extend_leases(conn, ids, owner, lease_until)
 
     async def record(
         self, results: Sequence[StepResult], outcomes: Sequence[Outcome]
@@ -547,45 +399,37 @@ class SqlStore(Store):
         status: ExecutionStatus | None = None,
         limit: int = 50,
     ) -> list[Execution]:
-        query = select(executions)
-        if job_id is not None:
-            query = query.where(executions.c.job_id == job_id)
-        if status is not None:
-            query = query.where(executions.c.status == status.value)
-        query = query.order_by(executions.c.created_at.desc(), executions.c.id.desc()).limit(limit)
+        query = history.executions_query(job_id=job_id, status=status, limit=limit)
         async with self._read() as conn:
-            found = (await conn.execute(query)).mappings().all()
-        return [rows.execution(row) for row in found]
+            return [rows.execution(row) for row in (await conn.execute(query)).mappings()]
 
     async def step_results(self, execution_id: str) -> list[StepResult]:
-        query = (
-            select(step_results_table)
-            .where(step_results_table.c.execution_id == execution_id)
-            .order_by(step_results_table.c.seq, step_results_table.c.step_id)
-        )
+        query = history.step_results_query(execution_id)
         async with self._read() as conn:
-            found = (await conn.execute(query)).mappings().all()
-        return [rows.step_result(row) for row in found]
+            return [rows.step_result(row) for row in (await conn.execute(query)).mappings()]
 
     async def occurrences(self, job_id: str, limit: int = 100) -> list[Occurrence]:
-        query = (
-            select(occurrences)
-            .where(occurrences.c.job_id == job_id)
-            .order_by(occurrences.c.fire_time.desc())
-            .limit(limit)
-        )
+        query = history.occurrences_query(job_id, limit)
         async with self._read() as conn:
-            found = (await conn.execute(query)).mappings().all()
-        return [rows.occurrence(row) for row in found]
+            return [rows.occurrence(row) for row in (await conn.execute(query)).mappings()]
 
     # -- variables ----------------------------------------------------------------
     async def set_variable(
-        self, scope: str | None, name: str, value: str, *, secret: bool, now: datetime
+        self,
+        scope: str | None,
+        name: str,
+        value: str,
+        *,
+        secret: bool,
+        now: datetime,
+        audit: AuditEntry | None = None,
     ) -> StoredVariable:
         async with self._write() as conn:
-            return await variables_module.set_variable(
+            stored = await variables_module.set_variable(
                 conn, self._statements, scope, name, value, secret=secret, now=now
             )
+            await auditlog.write_audit(conn, [audit])
+        return stored
 
     async def get_variable(self, scope: str | None, name: str) -> StoredVariable | None:
         async with self._read() as conn:
@@ -597,30 +441,45 @@ class SqlStore(Store):
         async with self._read() as conn:
             return await variables_module.list_variables(conn, scope=scope, every_scope=every_scope)
 
-    async def delete_variable(self, scope: str | None, name: str) -> bool:
+    async def delete_variable(
+        self, scope: str | None, name: str, *, audit: AuditEntry | None = None
+    ) -> bool:
         async with self._write() as conn:
-            return await variables_module.delete_variable(conn, scope, name)
+            deleted = await variables_module.delete_variable(conn, scope, name)
+            if deleted:
+                await auditlog.write_audit(conn, [audit])
+        return deleted
 
     async def variables_for_jobs(self, job_ids: Sequence[str]) -> dict[str, list[StoredVariable]]:
         async with self._read() as conn:
             return await variables_module.variables_for_jobs(conn, job_ids)
 
-    async def rotate_secret_values(self, rotate: Callable[[StoredVariable], str]) -> int:
+    async def rotate_secret_values(
+        self, rotate: Callable[[StoredVariable], str], *, audit: AuditEntry | None = None
+    ) -> int:
         async with self._write() as conn:
-            return await variables_module.rotate_secret_values(
+            count = await variables_module.rotate_secret_values(
                 conn, self._statements, rotate, lock=not self._sqlite
             )
+            await auditlog.write_audit(conn, [audit])
+        return count
 
+    # -- audit ----------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        async with self._write() as conn:
+            await auditlog.write_audit(conn, [entry])
 
-def _mark_published(row: RowSource) -> Update:
-    # Only the attempt that was published: a worker may already have claimed it and put
-    # it back for a retry, which must stay unpublished so the retry is sent.
-    return (
-        update(executions)
-        .where(
-            executions.c.id == row["id"],
-            executions.c.attempt == row["attempt"],
-            executions.c.status == ExecutionStatus.QUEUED.value,
+    async def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        resource: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        query = auditlog.audit_query(
+            actor=actor, resource=resource, action=action, since=since, limit=limit
         )
-        .values(published=True)
-    )
+        async with self._read() as conn:
+            return auditlog.entries((await conn.execute(query)).mappings())

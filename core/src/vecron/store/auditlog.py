@@ -1,0 +1,93 @@
+"""The audit log in SQL: entries written inside the transaction of the change they record.
+
+Every mutating store method takes ``audit=`` and calls :func:`write_audit` on its own
+connection before the transaction commits, so a change that fails leaves no entry and an
+entry whose insert fails (an id used twice) takes its change down with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vecron.auth.audit import AuditEntry, AuditOutcome
+from vecron.errors import ConflictError, ValidationError
+from vecron.store.schema import audit_log
+
+
+def _values(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "actor": entry.actor,
+        "source": entry.source,
+        "address": entry.address,
+        "action": entry.action,
+        "resource": entry.resource,
+        "outcome": entry.outcome.value,
+        # JSON-safe (datetimes as ISO text): it is stored as JSON text on both servers.
+        "detail": entry.model_dump(mode="json", include={"detail"})["detail"],
+    }
+
+
+async def write_audit(conn: AsyncConnection, entries: Sequence[AuditEntry | None]) -> None:
+    """Insert ``entries`` (``None`` ones skipped) inside the caller's transaction.
+
+    :raises ConflictError: an entry's id is already in the log; the caller's transaction
+        then fails whole, change included.
+    """
+    values = [_values(entry) for entry in entries if entry is not None]
+    if not values:
+        return
+    try:
+        await conn.execute(insert(audit_log), values)
+    except IntegrityError:
+        ids = ", ".join(repr(v["id"]) for v in values)
+        raise ConflictError(f"an audit entry with id {ids} exists already") from None
+
+
+def entry(row: RowMapping) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        source=row["source"],
+        address=row["address"],
+        action=row["action"],
+        resource=row["resource"],
+        outcome=AuditOutcome(row["outcome"]),
+        detail=row["detail"],
+    )
+
+
+def audit_query(
+    *,
+    actor: str | None,
+    resource: str | None,
+    action: str | None,
+    since: datetime | None,
+    limit: int,
+) -> Select[Any]:
+    query = select(audit_log)
+    if actor is not None:
+        query = query.where(audit_log.c.actor == actor)
+    if resource is not None:
+        query = query.where(audit_log.c.resource == resource)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if limit < 0:
+        raise ValidationError(f"limit must be 0 or more, not {limit}", field="limit")
+    # Newest first; ids (UUIDv7) break ties between entries of one instant.
+    return query.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+
+
+def entries(found: Iterable[RowMapping]) -> list[AuditEntry]:
+    return [entry(row) for row in found]
