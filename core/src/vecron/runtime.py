@@ -11,6 +11,7 @@ from typing import Any
 import pluggy
 
 from vecron.breaker import open_breaker
+from vecron.events import EventBus, EventTransport, MemoryTransport
 from vecron.execution.egress import EgressPolicy
 from vecron.execution.jobcontext import ContextWriter
 from vecron.execution.worker import Worker
@@ -50,6 +51,11 @@ class Runtime:
         self.queue: Queue = open_queue(settings.queue_url)
         await self.queue.start()
         self._stack.push_async_callback(self.queue.close)
+        #: This process's events: to its observers and, over the transport, to every
+        #: process's subscriptions.
+        self.events = EventBus(self.pm, open_event_transport(settings.queue_url))
+        await self.events.start()
+        self._stack.push_async_callback(self.events.close)
         self.lock: Lock = open_lock(settings.lock_url)
         await self.lock.start()
         self._stack.push_async_callback(self.lock.close)
@@ -97,6 +103,7 @@ class Runtime:
             reconcile_grace=self.settings.reconcile_grace,
             lookahead=self.settings.scheduler_lookahead,
             batch_size=self.settings.batch_size,
+            events=self.events,
         )
 
     def worker(self, *, concurrency: int | None = None) -> Worker:
@@ -116,6 +123,24 @@ class Runtime:
             storage=self.storage,
             egress=self.egress,
         )
+
+
+def open_event_transport(queue_url: str) -> EventTransport:
+    """Events travel where executions do: over the NATS server of a ``nats://`` queue
+    (on subjects ``<queue subject>.events.<kind>``, so installations sharing a server
+    stay apart), in-process with the embedded ``memory://`` queue."""
+    if queue_url.startswith("nats://"):
+        from vecron.events.nats import NatsEventTransport
+        from vecron.queue.nats import NatsSettings
+
+        nats = NatsSettings(queue_url)
+        return NatsEventTransport(
+            nats.servers,
+            f"{nats.subject}.events",
+            connect_timeout=nats.connect_timeout,
+            reconnect_wait=nats.reconnect_wait,
+        )
+    return MemoryTransport()
 
 
 def tune_gc() -> None:

@@ -3,12 +3,13 @@
 Emitted by the scheduler (created, skipped, missed), the worker (started, step finished,
 retry scheduled, finished, dead-lettered) and the services (job changed, variable
 changed); delivered to ``vecron_execution_event`` observers through pluggy and published
-to other processes. Delivery is best effort: the store is the truth, an event is a hint
-that something in it changed.
+to other processes through the :class:`EventBus`. Delivery is best effort: the store is
+the truth, an event is a hint that something in it changed.
 """
 
 from __future__ import annotations
 
+from vecron.events.bus import EventBus as EventBus
 from vecron.events.kinds import ChangeKind as ChangeKind
 from vecron.events.kinds import DeadLettered as DeadLettered
 from vecron.events.kinds import Event as Event
@@ -28,3 +29,6 @@ from vecron.events.kinds import parse_event as parse_event
 
 # The untyped event of the old worker; removed once the worker emits the typed events.
 from vecron.events.legacy import ExecutionEvent as ExecutionEvent
+from vecron.events.transport import EventTransport as EventTransport
+from vecron.events.transport import MemoryTransport as MemoryTransport
+from vecron.events.transport import Subscription as Subscription

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from vecron.events import ExecutionEvent
+    from vecron.events import Event
     from vecron.plugin.registry import Registry
 
 NAME = "vecron"
@@ -42,11 +42,18 @@ def vecron_register_triggers(register: Registry) -> None:
 
 
 @_spec
-def vecron_execution_event(event: ExecutionEvent) -> None:
-    """Observe an execution's life: created, started, step finished, finished.
+def vecron_execution_event(event: Event) -> None:
+    """Observe what happens to executions, jobs and variables (:class:`vecron.events.Event`).
 
-    Called in the process where the event happened, after it was committed. An
-    exception in an observer is logged and never fails the execution.
+    Called for every event emitted in this process (scheduler: created, skipped, missed;
+    worker: started, step finished, retry scheduled, finished, dead-lettered; services:
+    created, job changed, variable changed), after the change was committed, in emission
+    order, in a thread of its own (never on the event loop). Events of other processes
+    are not passed here: use :meth:`vecron.events.EventBus.subscribe`. Best effort: an
+    event may be lost (full buffers, a crash), never passed twice; the store is the truth.
+    An exception raised by one observer is logged and never keeps the event from the
+    others nor fails what emitted it.
 
-    :param event: what happened, to which execution.
+    :param event: what happened; its ``kind`` (:class:`vecron.events.EventKind`) tells
+        which class it is.
     """

@@ -64,15 +64,17 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager
 def build_registry(pm: pluggy.PluginManager) -> Registry:
     """Ask every plugin to register its executors and triggers.
 
-    Each implementation is called on its own so a duplicate ``kind`` error can name
-    both plugins.
+    Each plugin is called on its own (through pluggy, on a subset of the hook without
+    the other plugins) so the registry knows who registers what, and a duplicate
+    ``kind`` error can name both plugins.
     """
     registry = Registry()
     for hook_name in ("vecron_register_executors", "vecron_register_triggers"):
-        caller = getattr(pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        impls = getattr(pm.hook, hook_name).get_hookimpls()
+        for impl in reversed(impls):  # pluggy's call order
+            others = [other.plugin for other in impls if other is not impl]
             registry.plugin = impl.plugin_name
-            impl.function(register=registry)
+            pm.subset_hook_caller(hook_name, others)(register=registry)
     registry.plugin = "<unknown>"
     return registry
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from vecron.clock import utcnow
 from vecron.errors import FencedOut, VecronError
+from vecron.events import EventSink, ExecutionCreated, ExecutionMissed, NullSink
 from vecron.ids import new_id
 from vecron.lock.base import Lock
 from vecron.models.definition import MisfirePolicy
@@ -25,7 +26,7 @@ from vecron.plugin.registry import Registry
 from vecron.queue.base import Queue, QueueMessage
 from vecron.scheduling.jobschedule import JobSchedule
 from vecron.scheduling.wakeup import Wakeup
-from vecron.store.base import JobFires, NewOccurrence, Store
+from vecron.store.base import AppliedFires, JobFires, NewOccurrence, Store
 from vecron.telemetry import get_logger
 
 log = get_logger("vecron.scheduling.scheduler")
@@ -38,6 +39,8 @@ MAX_ITEMISED_MISSES = 1000
 #: Fires of one job planned in one tick; the rest wait for the next tick (a 0.1 s period
 #: inside an hour of misfire grace would otherwise plan 36,000 in one transaction).
 MAX_FIRES_PER_TICK = 1000
+#: Ledger states of fire times the misfire policy did not run.
+_DROPPED = frozenset({OccurrenceStatus.MISSED, OccurrenceStatus.COALESCED})
 
 
 @dataclass(slots=True)
@@ -74,8 +77,10 @@ class Scheduler:
         reconcile_grace: float = 60.0,
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.store = store
+        self.events: EventSink = events or NullSink()
         self.queue = queue
         self.registry = registry
         self.wakeup = wakeup
@@ -196,6 +201,7 @@ class Scheduler:
                 break
             fires = [self.plan(job, now, horizon) for job in jobs]
             created = await self.store.apply_fires(fires, epoch=self.epoch)
+            self._announce(created, now)
             report.jobs += len(jobs)
             report.created.extend(created)
             await self._publish(created)
@@ -247,6 +253,31 @@ class Scheduler:
                 [QueueMessage(e.id, e.not_before, e.attempt) for e in executions]
             )
             await self.store.mark_published(executions)
+
+    def _announce(self, applied: AppliedFires, now: datetime) -> None:
+        """Events of a committed batch: the executions created and the fire times the
+        misfire policy dropped (missed, or coalesced into a later fire)."""
+        for execution in applied:
+            self.events.emit(
+                ExecutionCreated(
+                    at=now,
+                    execution_id=execution.id,
+                    job_id=execution.job_id,
+                    trigger="schedule",
+                    fire_time=execution.scheduled_at,
+                )
+            )
+        for decision in applied.decisions:
+            for occurrence in decision.occurrences:
+                if occurrence.status in _DROPPED:
+                    self.events.emit(
+                        ExecutionMissed(
+                            at=now,
+                            job_id=occurrence.job_id,
+                            fire_time=occurrence.fire_time,
+                            reason=occurrence.reason or occurrence.status.value,
+                        )
+                    )
 
     def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:
         """Decide what the fire times of ``job`` up to ``horizon`` become (misfire policy)."""

@@ -69,6 +69,17 @@ class JobFires:
     occurrences: Sequence[NewOccurrence] = field(default_factory=tuple)
 
 
+class AppliedFires(list[Execution]):
+    """The executions :meth:`Store.apply_fires` created, and in ``decisions`` the
+    decisions it applied (a stale one is left out: its ledger rows were not written)."""
+
+    def __init__(
+        self, created: Sequence[Execution] = (), decisions: Sequence[JobFires] = ()
+    ) -> None:
+        super().__init__(created)
+        self.decisions = tuple(decisions)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredVariable:
     """A variable as stored. ``scope`` is a job id, or None for a global variable.
@@ -227,7 +238,7 @@ class Store(metaclass=ABCMeta):
     @abstractmethod
     async def apply_fires(
         self, fires: Sequence[JobFires], *, epoch: int | None = None
-    ) -> list[Execution]:
+    ) -> AppliedFires:
         """Apply scheduler decisions in one transaction; return the executions created.
 
         With ``epoch``, the transaction first checks that it is still the scheduler

@@ -11,7 +11,7 @@ from sqlalchemy.sql.dml import Update
 
 from vecron.models.execution import Execution, ExecutionStatus, NewExecution
 from vecron.store import rows
-from vecron.store.base import JobFires
+from vecron.store.base import AppliedFires, JobFires
 from vecron.store.schema import executions, jobs, occurrences
 from vecron.store.statements import RowSource, Statements, chunks
 from vecron.store.timestamp import UtcDateTime
@@ -22,7 +22,7 @@ async def apply_fires(
     statements: Statements,
     fires: Sequence[JobFires],
     recorded_at: datetime,
-) -> list[Execution]:
+) -> AppliedFires:
     """Inside the caller's write transaction; returns the executions created."""
     current: dict[str, datetime | None] = {}
     for chunk in chunks(sorted({fire.job_id for fire in fires})):
@@ -43,7 +43,7 @@ async def apply_fires(
             # A later decision for the same job in this batch must expect this one's.
             current[fire.job_id] = fire.new_next_fire_at
     if not applied:
-        return []
+        return AppliedFires()
 
     moved = {fire.job_id for fire in applied}
 
@@ -85,7 +85,7 @@ async def apply_fires(
             ),
             ledger,
         )
-    return created
+    return AppliedFires(created, applied)
 
 
 def _created(new: NewExecution) -> Execution:

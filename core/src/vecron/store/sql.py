@@ -47,7 +47,14 @@ from vecron.store import (
 from vecron.store import fires as fires_module
 from vecron.store import outcomes as outcomes_module
 from vecron.store import variables as variables_module
-from vecron.store.base import JobFires, SaveResult, Store, StoredVariable, audit_for_saves
+from vecron.store.base import (
+    AppliedFires,
+    JobFires,
+    SaveResult,
+    Store,
+    StoredVariable,
+    audit_for_saves,
+)
 from vecron.store.engine import create_engine, is_sqlite, writer
 from vecron.store.migrate import upgrade_to_head
 from vecron.store.schema import REVISION_ROW, executions, job_versions, jobs, revision
@@ -268,9 +275,9 @@ class SqlStore(Store):
 
     async def apply_fires(
         self, fires: Sequence[JobFires], *, epoch: int | None = None
-    ) -> list[Execution]:
+    ) -> AppliedFires:
         if not fires:
-            return []
+            return AppliedFires()
         async with self._write() as conn:
             if epoch is not None:
                 await leadership.check_epoch(conn, epoch)
