@@ -8,17 +8,19 @@ import sys
 import typer
 
 from vecron.cli.app import app
+from vecron.cli.hints import error_lines
 from vecron.errors import VecronError
 
 
 def main() -> None:
-    """Entry point: a VecronError becomes one line on stderr and its exit code."""
+    """Entry point: a VecronError becomes one line on stderr (one more, indented, per
+    problem when a document has several) and its exit code."""
     try:
         app(standalone_mode=False)
     except VecronError as exc:
         if os.environ.get("VECRON_DEBUG"):
             raise
-        print(f"error: {exc.one_line()}", file=sys.stderr)
+        print("error: " + "\n".join(error_lines(exc)), file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

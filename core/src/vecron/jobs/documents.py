@@ -8,7 +8,8 @@ trigger's ``Config`` model, so an error points at ``steps[0].url``, not at a uni
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,38 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 import yaml
 
-from vecron.errors import ValidationError
+from vecron.errors import Problem, ValidationError, VecronError, problems_from_pydantic, within
 from vecron.jobs.limits import DocumentLimits
-from vecron.models.definition import JobDefinition, StepSpec, TriggerSpec
+from vecron.models.definition import ALLOW_CONCURRENT, JobDefinition, StepSpec, TriggerSpec
 from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS, Registry
-
-
-def _loc(parts: Sequence[int | str]) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def pydantic_error(
-    exc: pydantic.ValidationError,
-    prefix: Sequence[int | str] = (),
-    errors: Sequence[Any] | None = None,
-) -> ValidationError:
-    """The first problem of a pydantic error as one line naming its field."""
-    errors = list(errors) if errors is not None else exc.errors(include_url=False)
-    first = errors[0]
-    loc = [p for p in (*prefix, *first["loc"]) if p not in ("function-after", "function-before")]
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    more = (
-        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        if len(errors) > 1
-        else ""
-    )
-    return ValidationError(f"{message}{more}", field=_loc(loc) or None)
-
 
 DEFAULT_LIMITS = DocumentLimits()
 
@@ -72,13 +45,19 @@ def parse_text(
         )
     except json.JSONDecodeError as exc:
         raise ValidationError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            reason="syntax",
+            params={"line": exc.lineno, "column": exc.colno},
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValidationError(f"{source}: invalid YAML{where}: {problem}") from None
+        raise ValidationError(
+            f"{source}: invalid YAML{where}: {problem}",
+            reason="syntax",
+            params={"line": mark.line + 1, "column": mark.column + 1} if mark else {},
+        ) from None
     limits.check_shape(data, source)
     return data
 
@@ -88,17 +67,43 @@ def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(
-            f"unknown time zone {name!r} (use an IANA name such as Asia/Ho_Chi_Minh)", field=field
+            f"unknown time zone {name!r} (use an IANA name such as Asia/Ho_Chi_Minh)",
+            field=field,
+            reason="unknown-time-zone",
         ) from None
 
 
+class _Findings:
+    """The problems of one document, in the order found; one already reported at a
+    field hides the ones inside it (a step that is not an object has no bad url)."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, *problems: Problem) -> None:
+        for problem in problems:
+            if not any(seen.covers(problem) or seen == problem for seen in self.problems):
+                self.problems.append(problem)
+
+    def error(self, exc: VecronError) -> None:
+        self.add(*exc.problems)
+
+
+def _inside(where: str, field: str | None) -> str:
+    if not field:
+        return where
+    return f"{where}{field}" if field.startswith("[") else f"{where}.{field}"
+
+
 def _split(
-    item: Any, reserved: frozenset[str], where: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    item: Any, reserved: frozenset[str], where: str, found: _Findings
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     if not isinstance(item, Mapping):
-        raise ValidationError("must be an object", field=where)
+        found.add(Problem(message="must be an object", field=where, code="not-an-object"))
+        return None
     if "type" not in item:
-        raise ValidationError("missing `type`", field=where)
+        found.add(Problem(message="Field required", field=f"{where}.type", code="missing"))
+        return None
     own = {k: v for k, v in item.items() if k in reserved}
     config = {k: v for k, v in item.items() if k not in reserved}
     if "config" in config and isinstance(config["config"], Mapping) and len(config) == 1:
@@ -106,41 +111,49 @@ def _split(
     return own, config
 
 
-def _validate_config(
+def _config_problems(
     model: type[pydantic.BaseModel],
     config: dict[str, Any],
-    where: list[int | str],
+    where: str,
     step_id: str = "-",
     sql_fields: frozenset[str] = frozenset(),
-) -> None:
+) -> list[Problem]:
     # What the user wrote is stored; the model is applied again, rendered, at run time.
     # A field holding a template can only be checked then: its errors are deferred.
     from vecron.errors import TemplateError
     from vecron.templates import compile_config, compile_sql
 
+    problems: list[Problem] = []
+    templated: tuple[str, ...] = ()
     try:
         templated = compile_config(config, step_id=step_id).fields
-        for name in sql_fields & config.keys():
-            if isinstance(config[name], str):
-                compile_sql(config[name], step_id=step_id, field=name)
     except TemplateError as exc:  # syntax, or reaching for Python internals
-        field = _loc([*where, exc.config_field]) if exc.config_field else _loc(where)
-        raise ValidationError(exc.message, field=field) from None
+        problems.append(_template_problem(exc, where))
+    for name in sorted(sql_fields & config.keys()):
+        if isinstance(config[name], str):
+            try:
+                compile_sql(config[name], step_id=step_id, field=name)
+            except TemplateError as exc:
+                problems.append(_template_problem(exc, where))
     try:
         model.model_validate(config)
     except pydantic.ValidationError as exc:
-        errors = [
-            e
-            for e in exc.errors(include_url=False)
-            if not any(_under(e["loc"], path) for path in templated)
-        ]
-        if errors:
-            raise pydantic_error(exc, where, errors) from None
+        for problem in problems_from_pydantic(exc.errors(include_url=False), data=config):
+            if not any(_related(problem.field, path) for path in templated):
+                problems.append(replace(problem, field=_inside(where, problem.field)))
+    return problems
 
 
-def _under(loc: Sequence[int | str], path: str) -> bool:
-    dotted = ".".join(str(part) for part in loc)
-    return dotted == path or dotted.startswith(path + ".") or path.startswith(dotted + ".")
+def _template_problem(exc: VecronError, where: str) -> Problem:
+    field = getattr(exc, "config_field", None)
+    return Problem(message=exc.message, field=_inside(where, field), code="template")
+
+
+def _related(field: str | None, templated: str) -> bool:
+    """The error is at a templated field, inside one, or around one."""
+    if field is None:
+        return False
+    return within(field, templated) or within(templated, field)
 
 
 def _localize(value: Any, tz: ZoneInfo) -> Any:
@@ -164,62 +177,134 @@ def parse_definition(
 ) -> JobDefinition:
     """Validate a job document against the core model and the installed plugins.
 
-    :raises ValidationError: naming the first bad field, or the limit passed.
+    :raises ValidationError: every problem found, each naming its field; or the one
+        limit passed (a document over a limit is not read further).
     """
     if not isinstance(data, Mapping):
-        raise ValidationError("a job document must be an object with name, triggers and steps")
+        raise ValidationError(
+            "a job document must be an object with name, triggers and steps",
+            reason="not-an-object",
+        )
     limits.check_shape(data)
     limits.check_steps(data.get("steps"))
+    found = _Findings()
     doc = dict(data)
-    tz_name = doc.setdefault("timezone", default_timezone)
-    if not isinstance(tz_name, str):
-        raise ValidationError("must be a string", field="timezone")
-    tz = check_timezone(tz_name)
+    tz = _timezone(doc.setdefault("timezone", default_timezone), found)
     for key in ("start_at", "end_at"):
         if doc.get(key) is not None:
             doc[key] = _localize(doc[key], tz)
+    doc["steps"] = _items(doc.get("steps"), "steps", registry, found)
+    triggers = doc.get("triggers") or [{"type": "manual"}]
+    doc["triggers"] = _items(triggers, "triggers", registry, found)
+    definition = _validate(doc, found)
+    _check_rules(doc, found)
+    if definition is not None and not found.problems:
+        from vecron.templates import validate_step_references
 
-    steps = []
-    for index, item in enumerate(doc.get("steps") or []):
-        own, config = _split(item, STEP_KEYS, f"steps[{index}]")
-        cls = _kind(registry.executors, own["type"], "step type", f"steps[{index}].type")
-        _validate_config(
-            cls.Config, config, ["steps", index], str(own.get("id", index)), cls.sql_fields
-        )
-        steps.append({**own, "config": config})
-    triggers = []
-    for index, item in enumerate(doc.get("triggers") or [{"type": "manual"}]):
-        own, config = _split(item, TRIGGER_KEYS, f"triggers[{index}]")
-        tcls = _kind(registry.triggers, own["type"], "trigger type", f"triggers[{index}].type")
-        _validate_config(tcls.Config, config, ["triggers", index])
-        triggers.append({**own, "config": config})
-    doc["steps"], doc["triggers"] = steps, triggers
-    try:
-        definition = JobDefinition.model_validate(doc)
-    except pydantic.ValidationError as exc:
-        raise pydantic_error(exc) from None
-    _check_rules(definition)
-    from vecron.templates import validate_step_references
-
-    validate_step_references((s.id, s.config, s.when) for s in definition.steps)
+        try:
+            validate_step_references((s.id, s.config, s.when) for s in definition.steps)
+        except ValidationError as exc:
+            found.error(exc)
+    if found.problems or definition is None:
+        raise ValidationError.of(found.problems, what="job document")
     return definition
 
 
-def _kind(table: Mapping[str, Any], kind: Any, what: str, field: str) -> Any:
-    if not isinstance(kind, str) or kind not in table:
-        installed = ", ".join(sorted(table)) or "none"
-        raise ValidationError(f"unknown {what} {kind!r}; installed: {installed}", field=field)
-    return table[kind]
+def _timezone(name: Any, found: _Findings) -> ZoneInfo:
+    """The job's zone; a bad one is reported and UTC stands in, so that times are still
+    checked without a second, consequential problem."""
+    if not isinstance(name, str):
+        found.add(Problem(message="must be a string", field="timezone", code="string-type"))
+        return ZoneInfo("UTC")
+    try:
+        return check_timezone(name)
+    except ValidationError as exc:
+        found.error(exc)
+        return ZoneInfo("UTC")
 
 
-def _check_rules(definition: JobDefinition) -> None:
-    if definition.start_at and definition.end_at and definition.end_at <= definition.start_at:
-        raise ValidationError("must be after start_at", field="end_at")
+def _items(items: Any, family: str, registry: Registry, found: _Findings) -> Any:
+    """Steps or triggers with each config checked by its plugin's model; anything not a
+    list is left for the job model to report."""
+    if not isinstance(items, list):
+        return items
+    step = family == "steps"
+    table: Mapping[str, Any] = registry.executors if step else registry.triggers
+    out: list[Any] = []
+    for index, item in enumerate(items):
+        where = f"{family}[{index}]"
+        parts = _split(item, STEP_KEYS if step else TRIGGER_KEYS, where, found)
+        if parts is None:
+            out.append(item)  # reported; the job model's view of it is covered
+            continue
+        own, config = parts
+        cls = _kind(table, own["type"], "step type" if step else "trigger type", where, found)
+        if cls is not None:
+            found.add(
+                *_config_problems(
+                    cls.Config,
+                    config,
+                    where,
+                    str(own.get("id", index)),
+                    cls.sql_fields if step else frozenset(),
+                )
+            )
+        out.append({**own, "config": config})
+    return out
+
+
+def _validate(doc: dict[str, Any], found: _Findings) -> JobDefinition | None:
+    try:
+        return JobDefinition.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    found.add(*problems_from_pydantic(errors, data=doc))
+    if any(tuple(e["loc"]) == (ALLOW_CONCURRENT,) for e in errors):
+        # The shorthand is read before the fields, and its error stops the model there:
+        # validated without it, the rest of the document is checked too.
+        rest = {k: v for k, v in doc.items() if k != ALLOW_CONCURRENT}
+        try:
+            JobDefinition.model_validate(rest)
+        except pydantic.ValidationError as exc:
+            found.add(*problems_from_pydantic(exc.errors(include_url=False), data=rest))
+    return None
+
+
+def _kind(table: Mapping[str, Any], kind: Any, what: str, where: str, found: _Findings) -> Any:
+    if isinstance(kind, str) and kind in table:
+        return table[kind]
+    installed = sorted(table)
+    found.add(
+        Problem(
+            message=f"unknown {what} {kind!r}; installed: {', '.join(installed) or 'none'}",
+            field=f"{where}.type",
+            code=f"unknown-{what.replace(' ', '-')}",
+            params={"installed": installed},
+        )
+    )
+    return None
+
+
+def _check_rules(doc: Mapping[str, Any], found: _Findings) -> None:
+    """Rules over several fields, on what the user wrote: they hold whether or not the
+    rest of the document is valid."""
+    start, end = doc.get("start_at"), doc.get("end_at")
+    if isinstance(start, datetime) and isinstance(end, datetime) and end <= start:
+        found.add(Problem(message="must be after start_at", field="end_at", code="order"))
     seen: set[str] = set()
-    for index, step in enumerate(definition.steps):
-        if step.id in seen:
-            raise ValidationError(f"duplicate step id {step.id!r}", field=f"steps[{index}].id")
-        seen.add(step.id)
+    for index, step in enumerate(doc.get("steps") or []):
+        step_id = step.get("id") if isinstance(step, Mapping) else None
+        if not isinstance(step_id, str):
+            continue
+        if step_id in seen:
+            found.add(
+                Problem(
+                    message=f"duplicate step id {step_id!r}",
+                    field=f"steps[{index}].id",
+                    code="duplicate-step-id",
+                )
+            )
+        seen.add(step_id)
 
 
 def step_config(registry: Registry, step: StepSpec) -> Any:
@@ -247,9 +332,8 @@ def json_schema(registry: Registry) -> dict[str, Any]:
             out.append(
                 {
                     "title": f"{prefix} {kind}",
-                    "description": (cls.__doc__ or "").strip().splitlines()[0]
-                    if cls.__doc__
-                    else "",
+                    # The Config's docstring: the model that is the step's documentation.
+                    "description": sub.get("description", ""),
                     "type": "object",
                     "properties": props,
                     "required": sorted(

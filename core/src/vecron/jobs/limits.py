@@ -34,7 +34,12 @@ class DocumentLimits:
     max_yaml_aliases: int = 100
 
     def refuse(self, what: str, limit: int, setting: str, field: str | None = None) -> NoReturn:
-        raise ValidationError(f"{what}; the limit is {limit:,} (setting {setting})", field=field)
+        raise ValidationError(
+            f"{what}; the limit is {limit:,} (setting {setting})",
+            field=field,
+            reason="limit",
+            params={"limit": limit, "setting": setting},
+        )
 
     def check_text(self, text: str, source: str) -> None:
         size = len(text.encode("utf-8", "surrogatepass"))

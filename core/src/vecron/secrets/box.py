@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 #: The file a generated key is kept in, beside the SQLite database file.
 KEY_FILE_NAME = "secret.key"
-KEY_HINT = "`vecron secrets generate-key` makes a key; set VECRON_SECRET_KEYS=NEW,OLD"
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +83,7 @@ class SecretBox:
 
     def _build(self, keys: Sequence[str]) -> MultiFernet:
         if not keys:
-            raise ConfigurationError("no secret key is configured", hint=KEY_HINT)
+            raise ConfigurationError("no secret key is configured", reason="no-secret-key")
         fernets = []
         for position, key in enumerate(keys, start=1):
             try:
@@ -99,7 +98,7 @@ class SecretBox:
         if self._multi is not None:
             return self._multi
         if self._load is None:  # pragma: no cover - __init__ always builds
-            raise ConfigurationError("no secret key is configured", hint=KEY_HINT)
+            raise ConfigurationError("no secret key is configured", reason="no-secret-key")
         return self._build(self._load(encrypting))
 
     def encrypt(self, plaintext: str) -> str:
@@ -118,7 +117,7 @@ class SecretBox:
         except (InvalidToken, UnicodeEncodeError):
             raise SecretKeyError(
                 f"{_subject(name)} cannot be decrypted with the configured secret keys",
-                hint="set VECRON_SECRET_KEYS to include the key it was written with",
+                reason="secret-key-mismatch",
             ) from None
         return data.decode("utf-8")
 
@@ -134,8 +133,7 @@ class SecretBox:
             raise SecretKeyError(
                 f"{_subject(name)} cannot be decrypted with any configured secret key, so it "
                 "cannot be re-encrypted",
-                hint="keep the old key after the new one in VECRON_SECRET_KEYS until "
-                "rotate-key has run",
+                reason="secret-key-rotation",
             ) from None
 
 
@@ -158,7 +156,7 @@ def key_file_path(settings: Settings) -> Path | None:
         raise ConfigurationError(
             "secret variables need VECRON_SECRET_KEYS when the database is not SQLite",
             field="secret_keys",
-            hint=KEY_HINT,
+            reason="no-secret-key",
         )
     database = sqlite_file(url)
     return None if database is None else database.parent / KEY_FILE_NAME
@@ -239,7 +237,7 @@ def secret_box(settings: Settings) -> SecretBox:
         if not encrypting:
             raise SecretKeyError(
                 f"no secret key: VECRON_SECRET_KEYS is not set and {path} does not exist",
-                hint="set VECRON_SECRET_KEYS to the key the secrets were written with",
+                reason="secret-key-file-missing",
             )
         return [create_key_file(path)]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from vecron.errors import TemplateError, ValidationError
+from vecron.errors import Problem, TemplateError, ValidationError
 from vecron.templates.chains import Chain
 from vecron.templates.condition import compile_condition
 from vecron.templates.config import compile_config, field_path
@@ -76,6 +76,7 @@ def validate_step_references(steps: Iterable[StepTemplates]) -> None:
     ordered = list(steps)
     known = {step_id for step_id, _, _ in ordered}
     earlier: set[str] = set()
+    found: list[Problem] = []  # every bad reference, not just the first
     for index, (step_id, config, when) in enumerate(ordered):
         checks: list[tuple[str, Chain]] = []
         try:
@@ -83,14 +84,24 @@ def validate_step_references(steps: Iterable[StepTemplates]) -> None:
             if when is not None:
                 checks += (("when", chain) for chain in compile_condition(when, step_id).chains)
         except TemplateError as error:
-            raise ValidationError(
-                error.message, field=f"steps[{index}].{error.config_field or 'config'}"
-            ) from None
+            found.append(
+                Problem(
+                    message=error.message,
+                    field=f"steps[{index}].{error.config_field or 'config'}",
+                    code=error.code,
+                )
+            )
         for field, chain in checks:
             problem = _problem(chain, step_id, earlier, known)
             if problem is not None:
-                raise ValidationError(
-                    f"step {step_id!r} field {field!r} refers to {chain.reference()!r}: {problem}",
-                    field=f"steps[{index}].{field}",
+                found.append(
+                    Problem(
+                        message=f"step {step_id!r} field {field!r} refers to "
+                        f"{chain.reference()!r}: {problem}",
+                        field=f"steps[{index}].{field}",
+                        code="template-reference",
+                    )
                 )
         earlier.add(step_id)
+    if found:
+        raise ValidationError.of(found, what="job document")
