@@ -49,7 +49,7 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager
         except ImportError as exc:
             raise PluginError(
                 f"a vecron plugin failed to import: {exc}",
-                hint="block it with VECRON_DISABLE_PLUGINS=<name>",
+                reason="plugin-import",
             ) from exc
     for dotted in DEFAULT_PLUGINS:
         if not pm.is_blocked(dotted):

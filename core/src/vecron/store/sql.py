@@ -180,7 +180,7 @@ class SqlStore(Store):
                 .all()
             )
         if not found:
-            raise NotFoundError(f"job {ref!r} not found", hint="`vecron job list` shows the jobs")
+            raise NotFoundError(f"job {ref!r} not found", reason="job-not-found")
         # A name could look like another job's id; the id wins.
         best = next((row for row in found if row["id"] == ref), found[0])
         return rows.job_record(best)
