@@ -87,7 +87,7 @@ class VecronError(Exception):
     """Base of every error vecron raises on purpose.
 
     ``reason`` is the stable code of its one problem when it is more specific than the
-    class's ``code`` (``NotFoundError(..., reason="job-not-found")``); ``problems``
+    class's ``code`` (``job-not-found`` for a :class:`NotFoundError`); ``problems``
     replaces that one problem by several (see :meth:`ValidationError.of`).
     """
 

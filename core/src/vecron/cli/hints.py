@@ -20,7 +20,7 @@ HINTS: Mapping[tuple[str, str | None], str] = {
     ("plugin-import", None): "block it with VECRON_DISABLE_PLUGINS=<name>",
     ("job-not-found", None): "`vecron job list` shows the jobs",
     ("variable-not-found", None): "`vecron var list` shows the variables",
-    ("secret-variable", None): (
+    ("variable-is-secret", None): (
         "pass --secret to change it, or delete it first to store a plain value"
     ),
     ("no-secret-key", None): KEY_ADVICE,
