@@ -12,7 +12,7 @@ from tests.support.engine import apply, run_and_wait, running
 from vecron import hookimpl
 from vecron.cli.hints import error_lines
 from vecron.errors import DuplicateKindError, PluginError
-from vecron.events import ExecutionEvent
+from vecron.events import Event, EventKind, ExecutionFinished, JobChanged
 from vecron.plugin.manager import build_registry, get_plugin_manager, list_plugins
 from vecron.runtime import Runtime
 
@@ -34,16 +34,16 @@ def test_hook_vecron_register_triggers() -> None:
 
 
 async def test_hook_vecron_execution_event(runtime: Runtime) -> None:
-    seen: list[ExecutionEvent] = []
+    seen: list[Event] = []
 
     class Observer:
         @hookimpl
-        def vecron_execution_event(self, event: ExecutionEvent) -> None:
+        def vecron_execution_event(self, event: Event) -> None:
             seen.append(event)
 
     class Broken:
         @hookimpl
-        def vecron_execution_event(self, event: ExecutionEvent) -> None:
+        def vecron_execution_event(self, event: Event) -> None:
             raise RuntimeError("observer bug")
 
     runtime.pm.register(Observer(), name="observer")
@@ -57,14 +57,34 @@ async def test_hook_vecron_execution_event(runtime: Runtime) -> None:
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "observed")
+    await runtime.events.flush()
     assert detail.execution.status.value == "succeeded"  # the broken observer failed nothing
-    kinds = [(e.kind, e.step_id) for e in seen if e.execution_id == detail.execution.id]
-    assert kinds == [
-        ("started", None),
-        ("step_finished", "a"),
-        ("step_finished", "b"),
-        ("finished", None),
+    mine = [e for e in seen if getattr(e, "execution_id", None) == detail.execution.id]
+    assert [(e.kind, getattr(e, "step_id", None)) for e in mine] == [
+        (EventKind.EXECUTION_CREATED, None),
+        (EventKind.EXECUTION_STARTED, None),
+        (EventKind.STEP_FINISHED, "a"),
+        (EventKind.STEP_FINISHED, "b"),
+        (EventKind.EXECUTION_FINISHED, None),
     ]
+    assert all(isinstance(e, ExecutionFinished) and e.status == "succeeded" for e in mine[-1:])
+    assert [e.kind for e in seen if isinstance(e, JobChanged)] == [EventKind.JOB_CHANGED]
+
+
+def test_registration_goes_through_pluggy(test_pm: pluggy.PluginManager) -> None:
+    """A hook wrapper sees each plugin's registration call, so tracing and wrappers work."""
+    calls: list[str] = []
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def vecron_register_executors(self, register: Any) -> Any:
+            calls.append(register.plugin)
+            return (yield)
+
+    test_pm.register(Wrapper(), name="wrapper")
+    build_registry(test_pm)
+    assert "vecron-test-steps" in calls and "http" in calls
+    assert "wrapper" not in calls  # a wrapper registers nothing itself
 
 
 def test_duplicate_kind_names_both_plugins(test_pm: pluggy.PluginManager) -> None:

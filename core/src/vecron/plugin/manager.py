@@ -65,12 +65,16 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     """Ask every plugin to register its executors and triggers.
 
     Each plugin is called on its own (through pluggy, on a subset of the hook without
-    the other plugins) so the registry knows who registers what, and a duplicate
-    ``kind`` error can name both plugins.
+    the other plugins; hook wrappers still wrap it) so the registry knows who registers
+    what, and a duplicate ``kind`` error can name both plugins.
     """
     registry = Registry()
     for hook_name in ("vecron_register_executors", "vecron_register_triggers"):
-        impls = getattr(pm.hook, hook_name).get_hookimpls()
+        impls = [
+            impl
+            for impl in getattr(pm.hook, hook_name).get_hookimpls()
+            if not (impl.wrapper or impl.hookwrapper)
+        ]
         for impl in reversed(impls):  # pluggy's call order
             others = [other.plugin for other in impls if other is not impl]
             registry.plugin = impl.plugin_name
