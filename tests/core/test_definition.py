@@ -1,11 +1,15 @@
-"""Job documents: what is accepted, and one clear error naming the field for the rest."""
+"""Job documents: what is accepted, and for the rest every problem, each naming its field."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pluggy
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vecron.errors import ValidationError
 from vecron.jobs.documents import json_schema, parse_definition, parse_text
@@ -177,3 +181,122 @@ def test_schema_describes_allow_concurrent(registry: Registry) -> None:
     schema = json_schema(registry)
     assert schema["properties"]["allow_concurrent"]["type"] == "boolean"
     assert "policy.overlap" in schema["properties"]["allow_concurrent"]["description"]
+
+
+# -- every problem at once ------------------------------------------------------------
+
+LIBRARY_WORDS = re.compile(r"Value error|Assertion failed|function-(after|before)|\.str\b")
+
+
+def problems(data: Any, registry: Registry) -> list[tuple[str | None, str]]:
+    with pytest.raises(ValidationError) as info:
+        parse(data, registry)
+    return [(p.field, p.code) for p in info.value.problems]
+
+
+def test_three_mistakes_are_three_problems_each_at_its_field(registry: Registry) -> None:
+    data = doc(
+        timezone="Mars/Base",
+        steps=[{"id": "one", "type": "record", "colour": "red"}, {"id": "two", "type": "nope"}],
+        retry={"max_attempts": 0},
+    )
+    with pytest.raises(ValidationError) as info:
+        parse(data, registry)
+    error = info.value
+    assert [(p.field, p.code) for p in error.problems] == [
+        ("timezone", "unknown-time-zone"),
+        ("steps[0].colour", "unknown-field"),
+        ("steps[1].type", "unknown-step-type"),
+        ("retry.max_attempts", "greater-than-equal"),
+    ]
+    assert error.message == "4 problems in the job document" and error.field is None
+    assert [e["field"] for e in error.problem()["errors"]] == [p.field for p in error.problems]
+    assert "\n" not in error.one_line()
+
+
+def test_a_problem_hides_its_consequences(registry: Registry) -> None:
+    # A step that is not an object has no fields to complain about; a bad zone does not
+    # make naive times a second problem; a step without a type gets no config check.
+    data = doc(
+        steps=["ping", {"id": "two", "label": "b"}],
+        timezone="Nowhere/Here",
+        start_at="2026-05-01T00:00:00",
+    )
+    assert problems(data, registry) == [
+        ("timezone", "unknown-time-zone"),
+        ("steps[0]", "not-an-object"),
+        ("steps[1].type", "missing"),
+    ]
+
+
+def test_a_contradicting_shorthand_does_not_hide_the_rest(registry: Registry) -> None:
+    data = doc(allow_concurrent=True, policy={"overlap": "skip"}, name="bad name!")
+    assert problems(data, registry) == [
+        ("allow_concurrent", "contradiction"),
+        ("name", "string-pattern-mismatch"),
+    ]
+
+
+def test_every_bad_reference_is_reported(registry: Registry) -> None:
+    data = doc(
+        steps=[
+            {"id": "a", "type": "record", "label": "{{ steps.b.output }}"},
+            {"id": "b", "type": "record", "label": "{{ steps.zz.output }}"},
+        ]
+    )
+    assert problems(data, registry) == [
+        ("steps[0].label", "template-reference"),
+        ("steps[1].label", "template-reference"),
+    ]
+
+
+def test_a_validator_message_has_no_library_prefix(registry: Registry) -> None:
+    data = doc(triggers=[{"type": "cron", "expression": "61 * * * * ?"}, {"type": "cron"}])
+    with pytest.raises(ValidationError) as info:
+        parse(data, registry)
+    fields = {p.field: p.message for p in info.value.problems}
+    assert set(fields) == {"triggers[0].expression", "triggers[1].expression"}
+    assert fields["triggers[0].expression"].startswith("second field '61'")
+    assert not LIBRARY_WORDS.search(info.value.one_line())
+
+
+#: One mistake each, and the field it must be reported at, whatever else is wrong. Config
+#: mistakes sit on steps[0]: a step of an unknown type (steps[1]) has no config to check.
+MISTAKES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "name": (lambda d: d.update(name="bad name!"), "name"),
+    "zone": (lambda d: d.update(timezone="Mars/Base"), "timezone"),
+    "attempts": (lambda d: d.update(retry={"max_attempts": 0}), "retry.max_attempts"),
+    "misfire": (lambda d: d.update(policy={"misfire": "sometimes"}), "policy.misfire"),
+    "gap": (lambda d: d.update(dst={"gap": "jump"}), "dst.gap"),
+    "tag": (lambda d: d.update(tags=["x" * 101]), "tags[0]"),
+    "unknown": (lambda d: d.update(colour="red"), "colour"),
+    "shorthand": (lambda d: d.update(allow_concurrent="no"), "allow_concurrent"),
+    "extra": (lambda d: d["steps"][0].update(colour="red"), "steps[0].colour"),
+    "timeout": (lambda d: d["steps"][0].update(timeout=-1), "steps[0].timeout"),
+    "type": (lambda d: d["steps"][1].update(type="teleport"), "steps[1].type"),
+    "step id": (lambda d: d["steps"][1].update(id="9 lives"), "steps[1].id"),
+    "config": (lambda d: d["steps"][0].update(fail_times="many"), "steps[0].fail_times"),
+    "cron": (
+        lambda d: d["triggers"][0].update(expression="61 * * * * ?"),
+        "triggers[0].expression",
+    ),
+    "trigger": (lambda d: d["triggers"].append({"type": "hourly"}), "triggers[1].type"),
+}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sets(st.sampled_from(sorted(MISTAKES)), min_size=1, max_size=6))
+def test_every_mistake_is_reported_at_its_field(registry: Registry, chosen: set[str]) -> None:
+    data = doc(steps=[{"id": "one", "type": "record"}, {"id": "two", "type": "record"}])
+    for name in chosen:
+        MISTAKES[name][0](data)
+    with pytest.raises(ValidationError) as info:
+        parse(data, registry)
+    reported = [(p.field, p.message) for p in info.value.problems]
+    assert {MISTAKES[name][1] for name in chosen} <= {field for field, _ in reported}
+    assert len(reported) == len(set(reported)), "no problem is reported twice"
+    for problem in info.value.problems:
+        assert problem.message and not LIBRARY_WORDS.search(problem.message)
+        assert problem.field is not None and not LIBRARY_WORDS.search(problem.field)

@@ -101,9 +101,8 @@ def _split(
     if not isinstance(item, Mapping):
         found.add(Problem(message="must be an object", field=where, code="not-an-object"))
         return None
-    if "type" not in item:
+    if "type" not in item:  # split all the same: the step's own keys are still checked
         found.add(Problem(message="Field required", field=f"{where}.type", code="missing"))
-        return None
     own = {k: v for k, v in item.items() if k in reserved}
     config = {k: v for k, v in item.items() if k not in reserved}
     if "config" in config and isinstance(config["config"], Mapping) and len(config) == 1:
@@ -238,7 +237,8 @@ def _items(items: Any, family: str, registry: Registry, found: _Findings) -> Any
             out.append(item)  # reported; the job model's view of it is covered
             continue
         own, config = parts
-        cls = _kind(table, own["type"], "step type" if step else "trigger type", where, found)
+        what = "step type" if step else "trigger type"
+        cls = _kind(table, own["type"], what, where, found) if "type" in own else None
         if cls is not None:
             found.add(
                 *_config_problems(
