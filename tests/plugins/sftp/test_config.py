@@ -99,8 +99,8 @@ def test_a_dumped_config_validates_again() -> None:
 
 def test_target_names_host_and_port_only() -> None:
     executor = SftpExecutor()
-    assert executor.target(config(port=2222)) == "sftp://sftp.example.com:2222"
-    assert executor.target(config(host="::1")) == "sftp://[::1]:22"
+    assert executor.target(SftpConfig(**config(port=2222))) == "sftp://sftp.example.com:2222"
+    assert executor.target(SftpConfig(**config(host="::1"))) == "sftp://[::1]:22"
 
 
 def registry_parse(step: dict[str, Any]) -> None:

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+from typing_extensions import TypeVar
 
 from vecron.execution.egress import EgressPolicy, default_egress
 from vecron.secrets.redaction import EXCERPT_CHARS, excerpt, mask
@@ -24,11 +25,18 @@ class ExecutorConfig(BaseModel):
     """Base of every executor's ``Config`` model.
 
     Unknown fields are errors. Mark a field secret by typing it ``pydantic.SecretStr``:
-    vecron masks such fields in ``job show``, logs and exports.
+    vecron masks such fields in ``job show``, logs and exports. The model's docstring is
+    the step type's description in the job JSON Schema, and each field's ``description``
+    the field's: give both.
     """
 
     # Infinity and NaN are no numbers a step can use: "timeout: .inf" is a typo, not a wish.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: An executor's Config class. Its default makes a bare ``Executor`` mean "an executor of
+#: some Config", so code that handles every step type needs no type argument.
+ConfigT = TypeVar("ConfigT", bound=ExecutorConfig, default=ExecutorConfig)
 
 
 class BoundSql(BaseModel):
@@ -102,8 +110,8 @@ class StepContext:
         return f"{self.execution_id}:{self.step_id}"
 
 
-class Executor(metaclass=ABCMeta):
-    """Runs one step type.
+class Executor(Generic[ConfigT], metaclass=ABCMeta):
+    """Runs one step type; generic over its ``Config``: ``class Shout(Executor[ShoutConfig])``.
 
     One instance serves every step of its kind in a worker process, concurrently, so
     ``run`` must not keep per-call state on ``self``. Rules for implementers:
@@ -112,27 +120,32 @@ class Executor(metaclass=ABCMeta):
     - raise :class:`vecron.errors.RetryableError` for transient failures and
       :class:`vecron.errors.FinalError` for ones another attempt cannot fix; any other
       exception counts as retryable;
-    - honour cancellation: the worker cancels ``run`` when the step times out.
+    - honour cancellation: the worker cancels ``run`` when the step times out, and
+      nothing ``run`` started (a task, a child process) may outlive it.
     """
 
     kind: ClassVar[str]
-    Config: ClassVar[type[ExecutorConfig]]
+    #: The step's pydantic model, the class named in ``Executor[...]``. Set on the class,
+    #: never per instance (a ClassVar cannot hold a type variable, hence the plain
+    #: annotation).
+    Config: type[ConfigT]
     #: Top-level Config fields typed :class:`BoundSql`: their templates become bound
     #: parameters, never text.
     sql_fields: ClassVar[frozenset[str]] = frozenset()
 
-    async def start(self, exit_stack: AsyncExitStack) -> None:  # noqa: B027 - optional hook
+    async def start(self, exit_stack: AsyncExitStack) -> None:
         """Open shared resources (sessions, pools); push their cleanup onto ``exit_stack``."""
 
-    def target(self, config: Any) -> str | None:
+    def target(self, config: ConfigT) -> str | None:
         """What a step with ``config`` calls, for the circuit breaker: e.g.
         ``https://api.example.com:443`` or a database host — never credentials. None (the
         default) keeps the step out of any breaker."""
         return None
 
     @abstractmethod
-    async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
-        """Run one step with its validated ``config`` (an instance of ``Config``).
+    async def run(self, ctx: StepContext, config: ConfigT) -> Mapping[str, Any]:
+        """Run one step with its ``config``, already validated: an instance of ``Config``
+        with every template rendered. Never validate it again.
 
         :raises vecron.errors.StepError: the step failed; ``retryable`` says if it may
             succeed on another attempt.

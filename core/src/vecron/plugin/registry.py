@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -18,23 +18,67 @@ TRIGGER_KEYS = frozenset({"type"})
 
 @dataclass(slots=True)
 class Registry:
-    """Passed to ``vecron_register_*`` hooks. ``kind`` must be unique per family."""
+    """The installed executor and trigger classes, by ``kind``.
 
-    executors: dict[str, type[Executor]] = field(default_factory=dict)
-    triggers: dict[str, type[Trigger]] = field(default_factory=dict)
+    Passed to the ``vecron_register_*`` hooks, which call :meth:`add_executor` and
+    :meth:`add_trigger`; read afterwards through :meth:`executor`, :meth:`trigger` and the
+    three tables. ``kind`` is unique per family.
+    """
+
+    #: Executor classes by kind (the ``type:`` of a step).
+    executors: dict[str, type[Executor[Any]]] = field(default_factory=dict)
+    #: Trigger classes by kind (the ``type:`` of a trigger).
+    triggers: dict[str, type[Trigger[Any]]] = field(default_factory=dict)
+    #: The plugin that registered each ``(family, kind)``, family ``executor`` or ``trigger``.
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The plugin whose hook is running: the manager sets it before each call.
     plugin: str = "<unknown>"
 
-    def add_executor(self, cls: type[Executor]) -> None:
-        self._check(cls, "executor", ExecutorConfig, STEP_KEYS)
+    def add_executor(self, cls: type[Executor[Any]]) -> None:
+        """Register an executor class.
+
+        :raises PluginError: ``kind`` is no identifier, ``Config`` is no
+            :class:`ExecutorConfig` (or not the one named in ``Executor[...]``), or it
+            uses a reserved step key.
+        :raises DuplicateKindError: another plugin registered this kind.
+        """
+        self._check(cls, "executor", Executor, ExecutorConfig, STEP_KEYS)
         self._add(self.executors, "executor", cls)
 
-    def add_trigger(self, cls: type[Trigger]) -> None:
-        self._check(cls, "trigger", TriggerConfig, TRIGGER_KEYS)
+    def add_trigger(self, cls: type[Trigger[Any]]) -> None:
+        """Register a trigger class; raises as :meth:`add_executor`."""
+        self._check(cls, "trigger", Trigger, TriggerConfig, TRIGGER_KEYS)
         self._add(self.triggers, "trigger", cls)
 
+    def executor(self, kind: str) -> type[Executor[Any]]:
+        """The executor class of step type ``kind``.
+
+        :raises ValidationError: no installed plugin registered ``kind``; the message
+            lists the installed ones.
+        """
+        try:
+            return self.executors[kind]
+        except KeyError:
+            raise ValidationError(
+                f"unknown step type {kind!r}; installed: {', '.join(sorted(self.executors))}"
+            ) from None
+
+    def trigger(self, kind: str) -> type[Trigger[Any]]:
+        """The trigger class of trigger type ``kind``; raises as :meth:`executor`."""
+        try:
+            return self.triggers[kind]
+        except KeyError:
+            raise ValidationError(
+                f"unknown trigger type {kind!r}; installed: {', '.join(sorted(self.triggers))}"
+            ) from None
+
     def _check(
-        self, cls: Any, family: str, base: type[BaseModel], reserved: frozenset[str]
+        self,
+        cls: Any,
+        family: str,
+        generic: type,
+        base: type[BaseModel],
+        reserved: frozenset[str],
     ) -> None:
         kind = getattr(cls, "kind", None)
         if not isinstance(kind, str) or not kind.isidentifier():
@@ -43,6 +87,14 @@ class Registry:
         if not (isinstance(config, type) and issubclass(config, base)):
             raise PluginError(
                 f"{self.plugin}: {family} {kind!r} needs a `Config` subclass of {base.__name__}"
+            )
+        named = _type_argument(cls, generic)
+        if named is not None and not issubclass(config, named):
+            # mypy catches this for typed plugins; an untyped one would get the wrong
+            # model in run() and fail on its first step instead of at start.
+            raise PluginError(
+                f"{self.plugin}: {family} {kind!r} declares {generic.__name__}"
+                f"[{named.__name__}] but its Config is {config.__name__}"
             )
         clash = reserved & set(config.model_fields)
         if clash:
@@ -57,18 +109,13 @@ class Registry:
         table[kind] = cls
         self.owners[(family, kind)] = self.plugin
 
-    def executor(self, kind: str) -> type[Executor]:
-        try:
-            return self.executors[kind]
-        except KeyError:
-            raise ValidationError(
-                f"unknown step type {kind!r}; installed: {', '.join(sorted(self.executors))}"
-            ) from None
 
-    def trigger(self, kind: str) -> type[Trigger]:
-        try:
-            return self.triggers[kind]
-        except KeyError:
-            raise ValidationError(
-                f"unknown trigger type {kind!r}; installed: {', '.join(sorted(self.triggers))}"
-            ) from None
+def _type_argument(cls: type, generic: type) -> type | None:
+    """The Config class ``cls`` names in ``generic[...]`` (nearest in its MRO), if any."""
+    for klass in cls.__mro__:
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            origin = get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, generic):
+                argument = next(iter(get_args(base)), None)
+                return argument if isinstance(argument, type) else None
+    return None

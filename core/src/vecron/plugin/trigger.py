@@ -6,16 +6,22 @@ from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Generic
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 
 class TriggerConfig(BaseModel):
-    """Base of every trigger's ``Config`` model."""
+    """Base of every trigger's ``Config`` model. Its docstring describes the trigger type
+    in the job JSON Schema; give every field a ``description``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: A trigger's Config class; the default makes a bare ``Trigger`` mean "some trigger".
+TriggerConfigT = TypeVar("TriggerConfigT", bound=TriggerConfig, default=TriggerConfig)
 
 
 class DstGap(StrEnum):
@@ -59,8 +65,8 @@ class TriggerState:
     last_finished_at: datetime | None = None
 
 
-class Trigger(metaclass=ABCMeta):
-    """Decides when a job fires.
+class Trigger(Generic[TriggerConfigT], metaclass=ABCMeta):
+    """Decides when a job fires; generic over its ``Config``: ``class Cron(Trigger[CronConfig])``.
 
     Rules for implementers: every datetime in and out is timezone-aware; the result of
     ``next_fire_time(after)`` is strictly greater than ``after``; calling it again with
@@ -68,13 +74,15 @@ class Trigger(metaclass=ABCMeta):
     """
 
     kind: ClassVar[str]
-    Config: ClassVar[type[TriggerConfig]]
+    #: The trigger's pydantic model, the class named in ``Trigger[...]`` (set on the class).
+    Config: type[TriggerConfigT]
     #: False for event-driven triggers (manual, webhook): the scheduler never asks them.
     scheduled: ClassVar[bool] = True
     #: True when the next fire depends on the previous execution's end (fixed delay).
     after_finish: ClassVar[bool] = False
 
-    def __init__(self, config: TriggerConfig, schedule: ScheduleContext) -> None:
+    def __init__(self, config: TriggerConfigT, schedule: ScheduleContext) -> None:
+        """``config`` is validated (an instance of ``Config``): never validate it again."""
         self.config = config
         self.schedule = schedule
 

@@ -32,6 +32,7 @@ from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS
 from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
 from vecron.storage.base import ObjectStorage
 from vecron.storage.file import FileStorage
+from vecron.testing.processes import adopting_orphans, command_line, descendants, kill
 from vecron.testing.steps import make_step_context
 
 #: Field names that hold credentials and so must be typed ``pydantic.SecretStr``.
@@ -49,6 +50,29 @@ def _secret_properties(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """``(name, schema)`` of every property of the model and of its nested models."""
     for model in (schema, *schema.get("$defs", {}).values()):
         yield from model.get("properties", {}).items()
+
+
+def _undescribed(schema: Mapping[str, Any]) -> list[str]:
+    """Fields of the model and of its nested models that have no description."""
+    nested = schema.get("$defs", {})
+    models = [("", schema), *((f"{name}.", model) for name, model in nested.items())]
+    return [
+        f"{where}{name}"
+        for where, model in models
+        for name, prop in model.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+
+
+def check_described(config: type[pydantic.BaseModel]) -> None:
+    """The model's docstring describes the plugin and every field has a ``description``:
+    they are the job JSON Schema's descriptions, the dashboard's help and the reference."""
+    schema = config.model_json_schema()
+    assert schema.get("description"), (
+        f"give {config.__name__} a docstring: it describes the type in the job JSON Schema"
+    )
+    missing = _undescribed(schema)
+    assert not missing, f"give these fields a description (Field(description=...)): {missing}"
 
 
 def _secret_values(value: Any) -> Iterator[str]:
@@ -73,14 +97,15 @@ class ExecutorContract:
     (it may depend on your own fixtures, e.g. a test server). For the cancellation test,
     override ``slow_step`` to return a config whose run lasts well beyond
     ``cancel_after`` seconds, or set ``supports_slow_run = False`` to leave that test out.
+    The cancellation test also fails when a process the run started outlives it.
     """
 
-    executor_class: ClassVar[type[Executor]]
+    executor_class: ClassVar[type[Executor[Any]]]
     #: False: the executor has no run slow enough to cancel; the test is not generated.
     supports_slow_run: ClassVar[bool] = True
     #: Seconds a slow run is left running before it is cancelled.
     cancel_after: ClassVar[float] = 0.2
-    #: Seconds a cancelled run may take to stop.
+    #: Seconds a cancelled run, and every process it started, may take to stop.
     cancel_grace: ClassVar[float] = 10.0
     #: Field names that look secret but are not (e.g. ``{"token_type"}``).
     public_fields: ClassVar[frozenset[str]] = frozenset()
@@ -102,7 +127,7 @@ class ExecutorContract:
             " or set supports_slow_run = False"
         )
 
-    def make_executor(self) -> Executor:
+    def make_executor(self) -> Executor[Any]:
         """The instance under test; override when the constructor needs arguments."""
         return self.executor_class()
 
@@ -132,7 +157,7 @@ class ExecutorContract:
         return self.slow_config()
 
     @pytest_asyncio.fixture
-    async def executor(self) -> AsyncIterator[Executor]:
+    async def executor(self) -> AsyncIterator[Executor[Any]]:
         """A started executor, closed after the test."""
         instance = self.make_executor()
         async with AsyncExitStack() as stack:
@@ -154,6 +179,9 @@ class ExecutorContract:
         schema = self.executor_class.Config.model_json_schema()
         assert schema.get("type") == "object"
         json.dumps(schema)  # the dashboard and the job schema embed it as JSON
+
+    def test_config_and_its_fields_are_described(self) -> None:
+        check_described(self.executor_class.Config)
 
     def test_config_uses_no_reserved_field(self) -> None:
         fields = self.executor_class.Config.model_fields
@@ -191,7 +219,7 @@ class ExecutorContract:
 
     @pytest.mark.asyncio
     async def test_run_returns_a_json_serialisable_mapping(
-        self, executor: Executor, succeeding_step: dict[str, Any]
+        self, executor: Executor[Any], succeeding_step: dict[str, Any]
     ) -> None:
         config = self.executor_class.Config.model_validate(succeeding_step)
         result = await executor.run(self.step_context(), config)
@@ -201,16 +229,39 @@ class ExecutorContract:
 
     @pytest.mark.asyncio
     async def test_run_honours_cancellation(
-        self, executor: Executor, slow_step: dict[str, Any]
+        self, executor: Executor[Any], slow_step: dict[str, Any]
     ) -> None:
         config = self.executor_class.Config.model_validate(slow_step)
-        task = asyncio.create_task(executor.run(self.step_context(timeout=None), config))
-        await asyncio.sleep(self.cancel_after)
-        assert not task.done(), "the slow run ended before it could be cancelled"
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=self.cancel_grace)
-        assert task in done, f"run still going {self.cancel_grace} s after cancel()"
-        assert task.cancelled(), "run must let CancelledError propagate"
+        with adopting_orphans():
+            before = descendants()
+            task = asyncio.create_task(executor.run(self.step_context(timeout=None), config))
+            try:
+                await asyncio.sleep(self.cancel_after)
+                assert not task.done(), "the slow run ended before it could be cancelled"
+                task.cancel()
+                done, _ = await asyncio.wait({task}, timeout=self.cancel_grace)
+                assert task in done, f"run still going {self.cancel_grace} s after cancel()"
+                assert task.cancelled(), "run must let CancelledError propagate"
+                survivors = await self._survivors(before)
+                shown = [f"{pid} {command_line(pid)}".strip() for pid in sorted(survivors)]
+                assert not survivors, (
+                    f"processes the run started still run {self.cancel_grace} s after"
+                    f" cancel(): {shown}; kill them when run is cancelled"
+                )
+            finally:
+                # Whatever the outcome, nothing of this run outlives the test.
+                task.cancel()
+                kill(descendants() - before)
+
+    async def _survivors(self, before: frozenset[int]) -> frozenset[int]:
+        """Processes started since ``before`` that are still alive once ``cancel_grace``
+        has passed, or none as soon as they are all gone."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.cancel_grace
+        # Polled: a process's end is no event this process can await.
+        while (left := descendants() - before) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        return left
 
 
 class TriggerContract:
@@ -220,7 +271,7 @@ class TriggerContract:
     for ``fire_count`` consecutive fire times after ``reference_time`` in ``timezone``.
     """
 
-    trigger_class: ClassVar[type[Trigger]]
+    trigger_class: ClassVar[type[Trigger[Any]]]
     timezone: ClassVar[str] = "UTC"
     reference_time: ClassVar[datetime] = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     fire_count: ClassVar[int] = 5
@@ -228,12 +279,12 @@ class TriggerContract:
     def valid_config(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} must define valid_config()")
 
-    def make_trigger(self, **schedule: Any) -> Trigger:
+    def make_trigger(self, **schedule: Any) -> Trigger[Any]:
         config = self.trigger_class.Config.model_validate(self.valid_config())
         context = ScheduleContext(tz=ZoneInfo(self.timezone), **schedule)
         return self.trigger_class(config, context)
 
-    def fire_times(self, trigger: Trigger, count: int | None = None) -> list[datetime]:
+    def fire_times(self, trigger: Trigger[Any], count: int | None = None) -> list[datetime]:
         """Up to ``count`` consecutive fire times, each asked after the previous one."""
         anchor = trigger.schedule.start_at or self.reference_time
         times: list[datetime] = []
@@ -264,6 +315,9 @@ class TriggerContract:
         schema = self.trigger_class.Config.model_json_schema()
         assert schema.get("type") == "object"
         json.dumps(schema)
+
+    def test_config_and_its_fields_are_described(self) -> None:
+        check_described(self.trigger_class.Config)
 
     def test_unknown_config_field_is_rejected(self) -> None:
         document = {**self.valid_config(), UNKNOWN_FIELD: 1}

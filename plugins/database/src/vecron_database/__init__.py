@@ -6,8 +6,7 @@ with every value bound, never spliced into the SQL text.
 
 from __future__ import annotations
 
-from vecron.plugin.hookspecs import hookimpl
-from vecron.plugin.registry import Registry
+from vecron import Registry, hookimpl
 
 from .config import DatabaseConfig, Procedure
 from .executor import DatabaseExecutor

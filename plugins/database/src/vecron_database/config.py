@@ -15,9 +15,7 @@ from pydantic import (
 )
 from sqlalchemy.engine import URL
 
-from vecron.errors import VecronError
-from vecron.plugin.executor import BoundSql, ExecutorConfig
-from vecron.storage.base import check_key
+from vecron import BoundSql, ExecutorConfig, VecronError, check_key
 
 from .dsn import database_url
 from .values import ParamType
@@ -80,7 +78,9 @@ class DatabaseConfig(ExecutorConfig):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Values of the :name placeholders in sql."
     )
-    procedure: Procedure | None = None
+    procedure: Procedure | None = Field(
+        None, description="A stored procedure or function to call instead of sql."
+    )
     rows: list[dict[str, Any]] | None = Field(
         None, description="Run sql once per row; a row's keys name its placeholders."
     )

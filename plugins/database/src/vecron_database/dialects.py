@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from vecron.errors import FinalError
+from vecron import FinalError
 
 Verdict = Literal["timeout", "retryable", "final"]
 ProcedureKind = Literal["procedure", "function"]

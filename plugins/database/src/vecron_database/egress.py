@@ -18,8 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vecron.errors import EgressDenied
-from vecron.execution.egress import EgressPolicy
+from vecron import EgressDenied, EgressPolicy
 
 from .dsn import DEFAULT_PORTS
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from vecron.execution.egress import EgressPolicy, default_egress
+from vecron import EgressPolicy, default_egress
 
 from .egress import guard_attach, pin
 

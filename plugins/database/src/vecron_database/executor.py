@@ -8,13 +8,10 @@ from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pydantic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from vecron.errors import FinalError, StepError
-from vecron.plugin.executor import Executor, StepContext
-from vecron.plugin.values import ConversionError
+from vecron import ConversionError, Executor, FinalError, StepContext, StepError
 
 from .config import DatabaseConfig
 from .dialects import Dialect, dialect_of
@@ -36,7 +33,7 @@ SERVER_GRACE = 1.0
 STOP_GRACE = 5.0
 
 
-class DatabaseExecutor(Executor):
+class DatabaseExecutor(Executor[DatabaseConfig]):
     """Runs SQL (or calls a procedure) and returns the rows or the affected row count.
 
     Errors: connection failures, deadlocks, lock and serialization conflicts and
@@ -54,29 +51,28 @@ class DatabaseExecutor(Executor):
     async def start(self, exit_stack: AsyncExitStack) -> None:
         exit_stack.push_async_callback(self.engines.aclose)
 
-    def target(self, config: Any) -> str | None:
+    def target(self, config: DatabaseConfig) -> str | None:
         """``postgresql://host:5432/db``: the server, without user or password."""
-        return server_of(_config(config).url())
+        return server_of(config.url())
 
-    async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
-        cfg = _config(config)
-        url = cfg.url()
+    async def run(self, ctx: StepContext, config: DatabaseConfig) -> Mapping[str, Any]:
+        url = config.url()
         dialect = dialect_of(url)
-        statements, params = _plan(cfg, dialect)
-        if cfg.rows_from is not None:
-            await _check_file(ctx, cfg.rows_from)
+        statements, params = _plan(config, dialect)
+        if config.rows_from is not None:
+            await _check_file(ctx, config.rows_from)
         try:
             addresses = await checked_addresses(ctx.egress, url)
         except OSError as exc:  # the name does not resolve: maybe a DNS hiccup
             raise step_error(exc, dialect, where=server_of(url), timeout=None, secrets=()) from None
         engine = await self.engines.get(url, ctx.egress, addresses)
-        step = _Step(cfg, dialect, engine, server_of(url))
+        step = _Step(config, dialect, engine, server_of(url))
         try:
-            if cfg.batched:
+            if config.batched:
                 source = (
-                    batches_of(cfg.rows)
-                    if cfg.rows is not None
-                    else batches_from_file(ctx.files, cfg.rows_from or "")
+                    batches_of(config.rows)
+                    if config.rows is not None
+                    else batches_from_file(ctx.files, config.rows_from or "")
                 )
                 # Closed even when a batch fails half-way: the file's stream with it.
                 async with aclosing(source) as batches:
@@ -89,20 +85,9 @@ class DatabaseExecutor(Executor):
                 exc,
                 dialect,
                 where=step.where,
-                timeout=cfg.statement_timeout,
+                timeout=config.statement_timeout,
                 secrets=secret_texts(url.password, step.bound) | ctx.secrets,
             ) from None
-
-
-def _config(config: Any) -> DatabaseConfig:
-    if isinstance(config, DatabaseConfig):
-        return config
-    try:
-        return DatabaseConfig.model_validate(config)
-    except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise FinalError(f"{where}: {first['msg']}") from None
 
 
 async def _check_file(ctx: StepContext, name: str) -> None:

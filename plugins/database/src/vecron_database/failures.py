@@ -13,8 +13,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa
 
-from vecron.errors import FinalError, RetryableError, StepError
-from vecron.templates import excerpt
+from vecron import FinalError, RetryableError, StepError, excerpt
 
 from .dialects import Dialect
 

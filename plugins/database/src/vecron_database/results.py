@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vecron.plugin.values import json_safe
+from vecron import json_safe
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from vecron.errors import FinalError, NotFoundError, ValidationError
-from vecron.plugin.files import ExecutionFiles
+from vecron import ExecutionFiles, FinalError, NotFoundError, ValidationError
 
 BATCH_SIZE = 1000
 #: A line (JSON) or record (CSV) longer than this is refused: it would have to be held

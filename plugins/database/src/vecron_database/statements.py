@@ -15,7 +15,7 @@ from sqlparse import tokens
 from sqlparse.exceptions import SQLParseError
 from sqlparse.sql import Statement as ParsedStatement
 
-from vecron.errors import FinalError
+from vecron import FinalError
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from vecron.plugin.values import ConversionError, TypeName, convert
+from vecron import ConversionError, TypeName, convert
 
 ParamType = Literal[TypeName, "json"]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from vecron.plugin.hookspecs import hookimpl
-from vecron.plugin.registry import Registry
+from vecron import Registry, hookimpl
 
 from .config import ColumnType, FilesConfig, InputFile, OutputFile, Transform
 from .executor import FilesExecutor

@@ -14,8 +14,8 @@ from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 
-from vecron.plugin.values import ConversionError, Converter
-from vecron.plugin.values import converter as value_converter
+from vecron import ConversionError, Converter
+from vecron import converter as value_converter
 
 from .config import ColumnType
 

@@ -8,11 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vecron.errors import ValidationError
-from vecron.plugin.executor import ExecutorConfig
-from vecron.plugin.values import TypeName
-from vecron.storage.base import check_key
-from vecron.templates import is_template
+from vecron import ExecutorConfig, TypeName, ValidationError, check_key, is_template
 
 Format = Literal["csv", "xlsx", "jsonl"]
 
@@ -146,7 +142,7 @@ class InputFile(_CsvDialect):
 class ColumnType(_Model):
     """The type a column's values are converted to; ``format`` is a strptime format."""
 
-    type: TypeName
+    type: TypeName = Field(description="int, decimal, float, date, datetime, bool or str.")
     format: str | None = Field(
         None, description="date/datetime only: a strptime format such as `%d/%m/%Y`."
     )
@@ -242,7 +238,9 @@ class FilesConfig(ExecutorConfig):
     rows: list[dict[str, Any]] | None = Field(
         None, description="Inline rows instead of a file, e.g. `{{ steps.query.output.rows }}`."
     )
-    transform: Transform = Field(default_factory=Transform)
+    transform: Transform = Field(
+        default_factory=Transform, description="What happens to the rows between in and out."
+    )
     output: OutputFile | None = Field(None, description="The file to write; None writes none.")
     max_rows_in_output: int = Field(
         100,

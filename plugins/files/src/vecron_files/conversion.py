@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecron.errors import FinalError
-from vecron.plugin.values import ConversionError, Converter, json_safe
-from vecron.templates import excerpt
+from vecron import ConversionError, Converter, FinalError, excerpt, json_safe
 
 from .coercion import converter
 from .config import FilesConfig, Transform

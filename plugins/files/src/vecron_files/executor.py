@@ -11,10 +11,16 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from vecron.errors import FinalError, NotFoundError, ValidationError
-from vecron.plugin.executor import Executor, StepContext
-from vecron.plugin.files import ExecutionFiles, StoredFile
-from vecron.storage.base import CHUNK_SIZE
+from vecron import (
+    CHUNK_SIZE,
+    ExecutionFiles,
+    Executor,
+    FinalError,
+    NotFoundError,
+    StepContext,
+    StoredFile,
+    ValidationError,
+)
 
 from .config import FilesConfig, OutputFile
 from .conversion import Conversion, Summary, TableSummary, run_conversion
@@ -27,7 +33,7 @@ CONTENT_TYPES = {
 }
 
 
-class FilesExecutor(Executor):
+class FilesExecutor(Executor[FilesConfig]):
     """Reads a CSV, XLSX or JSONL file from the execution's files (or inline rows), maps,
     converts and filters its rows, and writes them to a CSV, XLSX or JSONL file.
 

@@ -22,8 +22,7 @@ from xml.etree.ElementTree import ParseError
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from vecron.errors import FinalError
-from vecron.plugin.values import to_str
+from vecron import FinalError, to_str
 
 from .config import InputFile
 from .safety import check_workbook

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vecron.errors import FinalError, TemplateError
-from vecron.templates.condition import truth
-from vecron.templates.program import Program, compile_program
+from vecron import FinalError, Program, TemplateError, compile_program, truth
 
 FIELD = "transform.filter"
 

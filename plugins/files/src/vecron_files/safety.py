@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 from xml.parsers import expat
 
-from vecron.errors import FinalError
+from vecron import FinalError
 
 #: Parts smaller than this unpacked are never refused for their ratio: they cannot
 #: hurt, and tiny repetitive parts compress far beyond any sane limit.

@@ -24,8 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from vecron.errors import FinalError
-from vecron.plugin.values import json_safe, to_str
+from vecron import FinalError, json_safe, to_str
 
 from .config import OutputFile
 from .formulas import neutralise

@@ -14,8 +14,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from vecron.errors import FinalError, RetryableError
-from vecron.templates import excerpt
+from vecron import FinalError, RetryableError, excerpt
 
 from .config import Auth, BasicAuth, BearerAuth, OAuth2ClientCredentials
 from .response import is_retryable_status, read_limited, retry_after

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from yarl import URL
 
-from vecron.plugin.executor import ExecutorConfig
+from vecron import ExecutorConfig
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 Scalar = str | int | float | bool
@@ -38,16 +38,16 @@ class _AuthModel(BaseModel):
 class BasicAuth(_AuthModel):
     """HTTP Basic authentication (RFC 7617)."""
 
-    type: Literal["basic"]
-    username: str
-    password: SecretStr
+    type: Literal["basic"] = Field(description="`basic`.")
+    username: str = Field(description="The user name.")
+    password: SecretStr = Field(description="The password (masked everywhere).")
 
 
 class BearerAuth(_AuthModel):
     """A static bearer token (RFC 6750)."""
 
-    type: Literal["bearer"]
-    token: SecretStr
+    type: Literal["bearer"] = Field(description="`bearer`.")
+    token: SecretStr = Field(description="Sent as `Authorization: Bearer <token>` (masked).")
 
 
 class OAuth2ClientCredentials(_AuthModel):
@@ -56,12 +56,12 @@ class OAuth2ClientCredentials(_AuthModel):
     The token is cached in the worker process until shortly before it expires.
     """
 
-    type: Literal["oauth2_client_credentials"]
-    token_url: str
-    client_id: str
-    client_secret: SecretStr
-    scope: str | None = None
-    audience: str | None = None
+    type: Literal["oauth2_client_credentials"] = Field(description="`oauth2_client_credentials`.")
+    token_url: str = Field(description="The authorization server's token endpoint (http/https).")
+    client_id: str = Field(description="The client's id.")
+    client_secret: SecretStr = Field(description="The client's secret (masked everywhere).")
+    scope: str | None = Field(None, description="Scopes to request, space-separated.")
+    audience: str | None = Field(None, description="The `audience` parameter some servers need.")
     client_auth: Literal["basic", "body"] = Field(
         "basic",
         description="Send the client credentials as HTTP Basic (RFC 6749 default) or in the form.",
@@ -77,15 +77,20 @@ Auth = Annotated[BasicAuth | BearerAuth | OAuth2ClientCredentials, Field(discrim
 
 
 class HttpConfig(ExecutorConfig):
-    """One HTTP request. At most one of ``json``, ``form`` and ``body`` is sent."""
+    """Sends one HTTP request and returns its status, headers and body.
+
+    At most one of ``json``, ``form`` and ``body`` is sent. A status outside
+    ``expected_status`` fails the step: 5xx, 408, 425 and 429 (and connection failures)
+    are retried, the rest are final.
+    """
 
     model_config = ConfigDict(
         validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
     )
 
-    method: Method = "GET"
+    method: Method = Field("GET", description="The HTTP method (any case).")
     url: str = Field(description="Absolute http or https URL.")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
     secret_headers: dict[str, SecretStr] = Field(
         default_factory=dict, description="Headers masked in exports and logs (API keys)."
     )
@@ -97,14 +102,18 @@ class HttpConfig(ExecutorConfig):
     form: dict[str, Scalar] | None = Field(None, description="Sent url-encoded.")
     body: str | None = Field(None, description="Raw body text, sent as UTF-8.")
     content_type: str | None = Field(None, description="Content-Type of a raw `body`.")
-    auth: Auth | None = None
+    auth: Auth | None = Field(
+        None, description="How to authenticate: basic, bearer or oauth2_client_credentials."
+    )
     expected_status: list[StatusPattern] = Field(
         default_factory=lambda: list[StatusPattern](["2xx"]),
         min_length=1,
         description='Accepted statuses: codes such as 204 or classes such as "2xx".',
     )
-    follow_redirects: bool = True
-    verify_tls: bool = True
+    follow_redirects: bool = Field(True, description="Follow 3xx redirects.")
+    verify_tls: bool = Field(
+        True, description="Check the server's TLS certificate; false only for test servers."
+    )
     max_response_bytes: int = Field(10 * MIB, ge=0, description="A larger response fails.")
 
     @field_validator("method", mode="before")

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address, ip_address
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from vecron.execution.egress import EgressPolicy
+from vecron import EgressPolicy
 
 #: Connections open at once across all hosts (aiohttp's default is 100).
 CONNECTIONS = 256

@@ -13,9 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from multidict import CIMultiDict
 
-from vecron.errors import FinalError, RetryableError, StepError
-from vecron.execution.egress import EgressPolicy
-from vecron.plugin.executor import Executor, StepContext
+from vecron import EgressPolicy, Executor, FinalError, RetryableError, StepContext, StepError
 
 from .auth import Token, TokenCache, authorization
 from .config import HttpConfig, OAuth2ClientCredentials, Scalar
@@ -26,7 +24,7 @@ from .response import excerpt, is_retryable_status, output, read_limited, retry_
 DEFAULT_TIMEOUT = 300.0
 
 
-class HttpExecutor(Executor):
+class HttpExecutor(Executor[HttpConfig]):
     """Sends the configured request and returns status, headers and body.
 
     Errors: connection failures, timeouts, 5xx, 408, 425 and 429 raise
@@ -65,37 +63,35 @@ class HttpExecutor(Executor):
             session = self._sessions[egress] = checked_session(egress, self._tls)
         return session
 
-    def target(self, config: Any) -> str | None:
+    def target(self, config: HttpConfig) -> str | None:
         """``scheme://host:port`` of the request: what the circuit breaker guards."""
-        cfg = config if isinstance(config, HttpConfig) else HttpConfig.model_validate(config)
-        parts = urlsplit(str(cfg.url))
+        parts = urlsplit(str(config.url))
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return f"{parts.scheme}://{parts.hostname}:{port}"
 
-    async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
-        cfg = config if isinstance(config, HttpConfig) else HttpConfig.model_validate(config)
+    async def run(self, ctx: StepContext, config: HttpConfig) -> Mapping[str, Any]:
         session = self._open(ctx.egress)
         timeout = aiohttp.ClientTimeout(total=ctx.timeout or DEFAULT_TIMEOUT)
-        headers, data = _request_parts(cfg, ctx)
+        headers, data = _request_parts(config, ctx)
         token: Token | None = None
-        if cfg.auth is not None:
+        if config.auth is not None:
             headers["Authorization"], token = await authorization(
-                self.tokens, session, cfg.auth, timeout
+                self.tokens, session, config.auth, timeout
             )
-        result = await _send(session, cfg, headers, data, timeout, ctx)
+        result = await _send(session, config, headers, data, timeout, ctx)
         if (
             result["status"] == 401
             and token is not None
             and not token.fresh
-            and isinstance(cfg.auth, OAuth2ClientCredentials)
+            and isinstance(config.auth, OAuth2ClientCredentials)
         ):
             # The cached token was revoked or expired early: one more try with a new one.
-            self.tokens.invalidate(cfg.auth, token.value)
+            self.tokens.invalidate(config.auth, token.value)
             headers["Authorization"], token = await authorization(
-                self.tokens, session, cfg.auth, timeout
+                self.tokens, session, config.auth, timeout
             )
-            result = await _send(session, cfg, headers, data, timeout, ctx)
-        _check_status(cfg, result, ctx)
+            result = await _send(session, config, headers, data, timeout, ctx)
+        _check_status(config, result, ctx)
         return result
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from vecron.plugin.executor import StepContext
+from vecron import StepContext
 
 #: Statuses worth another attempt besides 5xx (RFC 9110 S15.5.9, RFC 8470, RFC 6585 S4).
 RETRYABLE_STATUSES = frozenset({408, 425, 429})

@@ -8,10 +8,7 @@ from typing import Literal
 import asyncssh
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from vecron import MAX_SECONDS
-from vecron.errors import ValidationError
-from vecron.plugin.executor import ExecutorConfig
-from vecron.storage.base import check_key
+from vecron import MAX_SECONDS, ExecutorConfig, ValidationError, check_key
 
 #: Fields that belong to one action only, so setting them for the other is a mistake.
 DOWNLOAD_ONLY = ("remote", "recursive", "into")
@@ -26,8 +23,8 @@ class SftpConfig(ExecutorConfig):
     """
 
     host: str = Field(min_length=1, description="Server name or address.")
-    port: int = Field(22, ge=1, le=65535)
-    username: str = Field(min_length=1)
+    port: int = Field(22, ge=1, le=65535, description="SSH port.")
+    username: str = Field(min_length=1, description="The user to log in as.")
     password: SecretStr | None = Field(None, description="Password login; or private_key.")
     private_key: SecretStr | None = Field(
         None, description="OpenSSH or PEM private key text; or password."
@@ -46,7 +43,9 @@ class SftpConfig(ExecutorConfig):
     connect_timeout: float = Field(
         30.0, gt=0, le=MAX_SECONDS, description="Seconds for TCP connect, SSH handshake and login."
     )
-    action: Literal["download", "upload"]
+    action: Literal["download", "upload"] = Field(
+        description="download: server to the execution's files; upload: the other way."
+    )
     # download
     remote: str | None = Field(
         None,

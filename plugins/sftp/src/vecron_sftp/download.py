@@ -19,8 +19,7 @@ import asyncssh
 from asyncssh import FILEXFER_TYPE_DIRECTORY as DIRECTORY
 from asyncssh import FILEXFER_TYPE_REGULAR as REGULAR
 
-from vecron.errors import FinalError, RetryableError, ValidationError
-from vecron.plugin.files import ExecutionFiles
+from vecron import ExecutionFiles, FinalError, RetryableError, ValidationError
 
 from .config import SftpConfig
 from .failures import remote_errors

@@ -7,8 +7,7 @@ from typing import Any
 
 import asyncssh
 
-from vecron.errors import FinalError, RetryableError
-from vecron.plugin.executor import Executor, StepContext
+from vecron import Executor, FinalError, RetryableError, StepContext
 
 from .config import SftpConfig
 from .download import download_all
@@ -19,7 +18,7 @@ from .session import open_sftp, target
 from .upload import upload_all
 
 
-class SftpExecutor(Executor):
+class SftpExecutor(Executor[SftpConfig]):
     """One SFTP session per step: log in, check the host key, move the files, log out.
 
     Errors: authentication refused, an unknown or changed host key, a missing file, no
@@ -30,24 +29,22 @@ class SftpExecutor(Executor):
     kind = "sftp"
     Config = SftpConfig
 
-    def target(self, config: Any) -> str | None:
+    def target(self, config: SftpConfig) -> str | None:
         """``sftp://host:port``: what the circuit breaker guards."""
-        cfg = config if isinstance(config, SftpConfig) else SftpConfig.model_validate(config)
-        return target(cfg)
+        return target(config)
 
-    async def run(self, ctx: StepContext, config: Any) -> Mapping[str, Any]:
-        cfg = config if isinstance(config, SftpConfig) else SftpConfig.model_validate(config)
+    async def run(self, ctx: StepContext, config: SftpConfig) -> Mapping[str, Any]:
         files = ctx.files
         if files is None:
             raise FinalError("the sftp step needs object storage for the execution's files")
-        where = target(cfg)
+        where = target(config)
         try:
-            async with open_sftp(cfg, ctx.egress) as sftp:
-                remote = await Remote.open(sftp, where, cfg.root)
-                transfer = download_all if cfg.action == "download" else upload_all
-                entries = await transfer(remote, cfg, files)
+            async with open_sftp(config, ctx.egress) as sftp:
+                remote = await Remote.open(sftp, where, config.root)
+                transfer = download_all if config.action == "download" else upload_all
+                entries = await transfer(remote, config, files)
         except asyncssh.SFTPError as exc:
-            raise sftp_failure(exc, where, cfg.action) from exc
+            raise sftp_failure(exc, where, config.action) from exc
         except (asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
             raise RetryableError(f"{where}: connection lost: {exc.reason}") from exc
-        return summary(cfg.action, entries)
+        return summary(config.action, entries)

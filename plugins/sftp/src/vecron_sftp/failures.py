@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import asyncssh
 
-from vecron.errors import FinalError, RetryableError, StepError
+from vecron import FinalError, RetryableError, StepError
 
 #: SFTP statuses no other attempt can change: wrong path, rights, names, types.
 FINAL_SFTP_ERRORS: tuple[type[asyncssh.SFTPError], ...] = (

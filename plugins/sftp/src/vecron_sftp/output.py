@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncssh
 
-from vecron.plugin.files import StoredFile
+from vecron import StoredFile
 
 #: At most this many file entries in the output; ``count`` and ``bytes`` cover all.
 MAX_LISTED = 1000

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import posixpath
 
-from vecron.errors import FinalError, ValidationError
-from vecron.plugin.files import ExecutionFiles
+from vecron import ExecutionFiles, FinalError, ValidationError
 
 #: Characters that make a path segment a glob pattern (as asyncssh's glob sees it).
 MAGIC = frozenset("*?[")

@@ -15,7 +15,7 @@ from asyncssh import FILEXFER_TYPE_DIRECTORY as DIRECTORY
 from asyncssh import FILEXFER_TYPE_REGULAR as REGULAR
 from asyncssh import FILEXFER_TYPE_SYMLINK as SYMLINK
 
-from vecron.errors import FinalError
+from vecron import FinalError
 
 from .failures import remote_errors
 from .paths import is_under

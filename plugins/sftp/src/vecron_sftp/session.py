@@ -15,8 +15,7 @@ from functools import cache
 import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
-from vecron.errors import FinalError
-from vecron.execution.egress import EgressPolicy
+from vecron import EgressPolicy, FinalError
 
 from .config import SftpConfig
 from .failures import connect_failure

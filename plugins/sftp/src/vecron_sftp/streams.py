@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import asyncssh
 
-from vecron.storage.base import CHUNK_SIZE
+from vecron import CHUNK_SIZE
 
 
 async def _drop(pending: asyncio.Future[Any] | None) -> None:

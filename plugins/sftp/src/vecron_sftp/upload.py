@@ -17,8 +17,7 @@ from typing import Any
 
 import asyncssh
 
-from vecron.errors import FinalError, ValidationError
-from vecron.plugin.files import ExecutionFiles, StoredFile
+from vecron import ExecutionFiles, FinalError, StoredFile, ValidationError
 
 from .config import SftpConfig
 from .failures import remote_errors

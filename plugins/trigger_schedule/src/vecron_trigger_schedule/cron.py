@@ -6,14 +6,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
-from vecron.plugin.trigger import (
-    DstFold,
-    DstGap,
-    ScheduleContext,
-    Trigger,
-    TriggerConfig,
-    TriggerState,
-)
+from vecron import DstFold, DstGap, ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .cron_expression import CronExpression, compile_expression
 from .wall_clock import TICK, WallClock, format_offset, format_wall
@@ -21,7 +14,10 @@ from .window import search_from, within_end
 
 
 class CronConfig(TriggerConfig):
-    """``{"type": "cron", "expression": "0 0 12 ? * 6#3"}``."""
+    """Fires at the wall-clock times a cron expression names, in the job's time zone.
+
+    ``{"type": "cron", "expression": "0 0 12 ? * 6#3"}``: noon on the third Friday.
+    """
 
     expression: str = Field(
         description=(
@@ -39,7 +35,7 @@ class CronConfig(TriggerConfig):
         return text
 
 
-class CronTrigger(Trigger):
+class CronTrigger(Trigger[CronConfig]):
     """Fires at the wall-clock times a cron expression names, in ``schedule.tz``.
 
     Candidate times are computed as naive wall times and mapped to instants with the
@@ -49,9 +45,7 @@ class CronTrigger(Trigger):
     kind = "cron"
     Config = CronConfig
 
-    def __init__(self, config: TriggerConfig, schedule: ScheduleContext) -> None:
-        if not isinstance(config, CronConfig):
-            raise TypeError(f"CronTrigger needs a CronConfig, got {type(config).__name__}")
+    def __init__(self, config: CronConfig, schedule: ScheduleContext) -> None:
         super().__init__(config, schedule)
         self.expression: CronExpression = compile_expression(config.expression)
         self.clock = WallClock(schedule.tz, schedule.dst_gap, schedule.dst_fold)

@@ -24,7 +24,7 @@ from typing import Final
 
 from croniter import CroniterBadDateError, croniter
 
-from vecron.errors import ValidationError
+from vecron import ValidationError
 
 
 class CronSyntaxError(ValidationError, ValueError):

@@ -10,8 +10,14 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from vecron import MIN_PERIOD, check_duration
-from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerConfig, TriggerState
+from vecron import (
+    MIN_PERIOD,
+    ScheduleContext,
+    Trigger,
+    TriggerConfig,
+    TriggerState,
+    check_duration,
+)
 
 from .wall_clock import TICK, require_aware
 from .window import search_from, within_end
@@ -26,22 +32,23 @@ def _delay(value: timedelta) -> timedelta:
 
 
 class FixedRateConfig(TriggerConfig):
-    """``{"type": "fixed_rate", "period": "PT5M"}`` (seconds or ISO 8601 duration)."""
+    """Fires every ``period`` from the job's start, however long each run takes.
+
+    ``{"type": "fixed_rate", "period": "PT5M"}`` (seconds or ISO 8601 duration).
+    """
 
     period: timedelta = Field(description="Time between fires: seconds or ISO 8601 (PT5M).")
 
     _check_period = field_validator("period")(_period)
 
 
-class FixedRateTrigger(Trigger):
+class FixedRateTrigger(Trigger[FixedRateConfig]):
     """Fires at ``anchor + k * period`` (k >= 0): never drifts, however long runs take."""
 
     kind = "fixed_rate"
     Config = FixedRateConfig
 
-    def __init__(self, config: TriggerConfig, schedule: ScheduleContext) -> None:
-        if not isinstance(config, FixedRateConfig):
-            raise TypeError(f"FixedRateTrigger needs a FixedRateConfig, got {config!r}")
+    def __init__(self, config: FixedRateConfig, schedule: ScheduleContext) -> None:
         super().__init__(config, schedule)
         self.period = config.period
 
@@ -53,7 +60,10 @@ class FixedRateTrigger(Trigger):
 
 
 class FixedDelayConfig(TriggerConfig):
-    """``{"type": "fixed_delay", "delay": 30, "initial_delay": 0}``."""
+    """Fires ``delay`` after the previous run finished.
+
+    ``{"type": "fixed_delay", "delay": 30, "initial_delay": 0}``.
+    """
 
     delay: timedelta = Field(description="From the end of one run to the start of the next.")
     initial_delay: timedelta = Field(
@@ -64,7 +74,7 @@ class FixedDelayConfig(TriggerConfig):
     _check_initial_delay = field_validator("initial_delay")(_delay)
 
 
-class FixedDelayTrigger(Trigger):
+class FixedDelayTrigger(Trigger[FixedDelayConfig]):
     """Fires ``delay`` after the previous run finished.
 
     The due time is ``last_finished_at + delay``, or ``anchor + initial_delay`` before
@@ -77,9 +87,7 @@ class FixedDelayTrigger(Trigger):
     Config = FixedDelayConfig
     after_finish: ClassVar[bool] = True
 
-    def __init__(self, config: TriggerConfig, schedule: ScheduleContext) -> None:
-        if not isinstance(config, FixedDelayConfig):
-            raise TypeError(f"FixedDelayTrigger needs a FixedDelayConfig, got {config!r}")
+    def __init__(self, config: FixedDelayConfig, schedule: ScheduleContext) -> None:
         super().__init__(config, schedule)
         self.delay = config.delay
         self.initial_delay = config.initial_delay

@@ -6,15 +6,14 @@ from datetime import datetime
 
 from pydantic import Field
 
-from vecron import Instant
-from vecron.plugin.trigger import DstFold, ScheduleContext, Trigger, TriggerConfig, TriggerState
+from vecron import DstFold, Instant, ScheduleContext, Trigger, TriggerConfig, TriggerState
 
 from .wall_clock import WallClock
 from .window import search_from, within_end
 
 
 class OnceConfig(TriggerConfig):
-    """``{"type": "once", "at": "2026-05-01T09:00:00"}``.
+    """Fires once, at ``at``: ``{"type": "once", "at": "2026-05-01T09:00:00"}``.
 
     A naive ``at`` is wall time in the job's time zone; an aware one is used as is.
     """
@@ -22,7 +21,7 @@ class OnceConfig(TriggerConfig):
     at: Instant = Field(description="When to fire; without an offset it is job-local time.")
 
 
-class OnceTrigger(Trigger):
+class OnceTrigger(Trigger[OnceConfig]):
     """Fires at ``at`` if that is after ``after`` and inside the job's window.
 
     A naive ``at`` in a DST gap follows ``dst_gap`` (shift: at the end of the gap; skip:
@@ -33,9 +32,7 @@ class OnceTrigger(Trigger):
     kind = "once"
     Config = OnceConfig
 
-    def __init__(self, config: TriggerConfig, schedule: ScheduleContext) -> None:
-        if not isinstance(config, OnceConfig):
-            raise TypeError(f"OnceTrigger needs a OnceConfig, got {config!r}")
+    def __init__(self, config: OnceConfig, schedule: ScheduleContext) -> None:
         super().__init__(config, schedule)
         at = config.at
         if at.tzinfo is None or at.utcoffset() is None:

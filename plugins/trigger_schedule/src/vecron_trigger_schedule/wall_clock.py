@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
 from zoneinfo import ZoneInfo
 
-from vecron.errors import ValidationError
-from vecron.plugin.trigger import DstFold, DstGap
+from vecron import DstFold, DstGap, ValidationError
 
 TICK: Final = timedelta(microseconds=1)
 #: Each scan step either returns or jumps over a whole gap or fold, so this is plenty.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from vecron.plugin.trigger import ScheduleContext
+from vecron import ScheduleContext
 
 from .wall_clock import TICK, require_aware
 

@@ -13,7 +13,7 @@ class ManualConfig(TriggerConfig):
     """No settings: listing ``{type: manual}`` alone makes a manual-only job."""
 
 
-class ManualTrigger(Trigger):
+class ManualTrigger(Trigger[ManualConfig]):
     """Event-driven: the scheduler never asks it for a fire time."""
 
     kind = "manual"
