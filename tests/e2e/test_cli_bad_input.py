@@ -1,4 +1,5 @@
-"""Bad input: one clear line from the CLI, a non-zero exit, and nothing written."""
+"""Bad input: one clear line from the CLI (one more, indented, per problem when a document
+has several), a non-zero exit, and nothing written."""
 
 from __future__ import annotations
 
@@ -56,11 +57,40 @@ def test_bad_document_is_one_line_and_writes_nothing(
     assert cli("job", "list", "--json").json() == []
 
 
+def test_every_problem_of_a_document_is_listed_under_one_line_that_counts_them(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: bad\n"
+        "timezone: Mars/Base\n"
+        'triggers: [{type: cron, expression: "0 0 25 * * ?"}]\n'
+        "steps:\n"
+        '  - {id: ping, type: http, url: "http://127.0.0.1:9/x", colour: red}\n'
+        "  - {id: ping, type: teleport}\n"
+    )
+    result = cli("job", "apply", "-f", str(path), check=False)
+    assert result.code == 65
+    first, *rest = result.err.rstrip("\n").split("\n")
+    assert first == f"error: {path}: 5 problems in the job document"
+    assert [line.split(":")[0] for line in rest] == [
+        "  timezone",
+        "  steps[0].colour",
+        "  steps[1].type",
+        "  triggers[0].expression",
+        "  steps[1].id",  # rules over several fields come last
+    ]
+    assert "Value error" not in result.err and "Traceback" not in result.err
+    assert cli("job", "list", "--json").json() == []
+
+
 def test_missing_file_and_unknown_job(cli: Cli, tmp_path: Path) -> None:
     missing = cli("job", "apply", "-f", str(tmp_path / "nope.yaml"), check=False)
     assert missing.code != 0 and "no such file" in missing.err
     unknown = cli("job", "show", "ghost", check=False)
     assert unknown.code == 66 and unknown.err.count("\n") == 1 and "ghost" in unknown.err
+    # The core says what is wrong; the advice naming a command is the CLI's own.
+    assert unknown.err.rstrip().endswith("(`vecron job list` shows the jobs)")
 
 
 def test_apply_shows_created_then_diff_then_unchanged(cli: Cli, tmp_path: Path) -> None:
