@@ -22,7 +22,8 @@ from vecron.errors import (
 )
 from vecron.jobs.masking import MASK
 from vecron.models.definition import JobDefinition, StepSpec, TriggerSpec
-from vecron.secrets.box import SecretBox, create_key_file, generate_key, secret_box
+from vecron.secretkey import create_key_file, secret_box
+from vecron.secrets.box import SecretBox, generate_key
 from vecron.services.variables import VariableService
 from vecron.settings import Settings, load_settings
 from vecron.store.schema import variables as variables_table

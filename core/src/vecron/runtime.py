@@ -21,7 +21,7 @@ from vecron.plugin.registry import Registry
 from vecron.queue import Queue, open_queue
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
-from vecron.secrets.box import secret_box
+from vecron.secretkey import secret_box
 from vecron.services.executions import ExecutionService
 from vecron.services.jobs import JobService
 from vecron.services.variables import VariableService

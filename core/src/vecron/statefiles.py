@@ -15,12 +15,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
 if TYPE_CHECKING:
-    from vecron.settings import Settings
+    from pydantic import SecretStr
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +66,23 @@ def create_private_file(path: Path) -> None:
         os.chmod(path, PRIVATE_FILE)
 
 
+class StateSettings(Protocol):
+    """The settings that name vecron's state (:class:`vecron.settings.Settings` has
+    them); a protocol, so that this leaf module does not depend on settings."""
+
+    @property
+    def database_url(self) -> str: ...
+
+    @property
+    def storage_url(self) -> str: ...
+
+    @property
+    def secret_keys(self) -> tuple[SecretStr, ...]: ...
+
+    @property
+    def secret_key_file(self) -> Path | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StateFiles:
     """The files and folder trees of vecron's own state (absolute paths)."""
@@ -74,13 +91,13 @@ class StateFiles:
     folders: tuple[Path, ...] = ()
 
     @classmethod
-    def of(cls, settings: Settings) -> StateFiles:
+    def of(cls, settings: StateSettings) -> StateFiles:
         """The state ``settings`` name: the SQLite database and its companions, the
         secret key file, the file storage root."""
         from sqlalchemy.engine import make_url
 
         from vecron.errors import ConfigurationError
-        from vecron.secrets.box import key_file_path
+        from vecron.secretkey import key_file_path
         from vecron.storage.file import SCHEME, parse_file_url
         from vecron.store.engine import is_sqlite, sqlite_file
 
