@@ -9,6 +9,7 @@ from collections.abc import Callable
 from vecron.breaker.base import BreakerState
 from vecron.breaker.circuit import CircuitBreaker
 from vecron.errors import ConfigurationError
+from vecron.urls import redact_url
 
 
 def open_breaker(
@@ -33,7 +34,8 @@ def open_breaker(
         state = RedisBreakerState(lock_url)
     else:
         raise ConfigurationError(
-            f"unsupported lock URL {lock_url!r} for the breaker", hint="use local:// or redis://"
+            f"unsupported lock URL {redact_url(lock_url)!r} for the breaker",
+            hint="use local:// or redis://",
         )
     return CircuitBreaker(
         state,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vecron.errors import ConfigurationError
 from vecron.lock.base import Lock
+from vecron.urls import redact_url
 
 
 def open_lock(url: str) -> Lock:
@@ -16,4 +17,6 @@ def open_lock(url: str) -> Lock:
         from vecron.lock.redis import RedisLock
 
         return RedisLock(url)
-    raise ConfigurationError(f"unsupported lock URL {url!r}", hint="use local:// or redis://")
+    raise ConfigurationError(
+        f"unsupported lock URL {redact_url(url)!r}", hint="use local:// or redis://"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vecron.errors import ConfigurationError
 from vecron.queue.base import Queue
+from vecron.urls import redact_url
 
 
 def open_queue(url: str) -> Queue:
@@ -17,5 +18,5 @@ def open_queue(url: str) -> Queue:
 
         return NatsQueue(url)
     raise ConfigurationError(
-        f"unsupported queue URL {url!r}", hint="use memory:// or nats://host:4222"
+        f"unsupported queue URL {redact_url(url)!r}", hint="use memory:// or nats://host:4222"
     )

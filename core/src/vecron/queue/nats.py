@@ -3,6 +3,9 @@
     nats://host:port[,host2:port2][?stream=VECRON&subject=vecron.executions
         &durable=vecron-workers&ack_wait=60&max_deliver=20&duplicate_window=120]
 
+The URL and its options: :mod:`vecron.queue.natsurl`; the message payload and its
+de-duplication id: :mod:`vecron.queue.messages`.
+
 One file-backed work-queue stream holds ``<subject>`` (executions to run) and
 ``<subject>.dlq`` (dead-letter announcements); every worker pulls from one durable
 consumer with explicit acks, so each message goes to one worker at a time and comes back
@@ -24,11 +27,16 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
 from vecron.errors import BackendUnavailable, ConfigurationError
 from vecron.queue.base import Delivery, Queue, QueueMessage
+from vecron.queue.messages import MSG_ID_HEADER as MSG_ID_HEADER
+from vecron.queue.messages import decode_message as decode_message
+from vecron.queue.messages import encode_message as encode_message
+from vecron.queue.messages import message_id as message_id
+from vecron.queue.natsurl import NatsSettings as NatsSettings
 from vecron.telemetry import get_logger
+from vecron.urls import redact_url
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -37,158 +45,9 @@ if TYPE_CHECKING:
 
 log = get_logger("vecron.queue.nats")
 
-MSG_ID_HEADER = "Nats-Msg-Id"
-#: The scheduler retries an unacknowledged publish on a later tick; the window must
-#: outlast that, or a retried publish is stored twice.
-MIN_DUPLICATE_WINDOW = 120.0
 #: After a broken fetch, wait this long so a worker loop does not spin while the
 #: client reconnects.
 FETCH_ERROR_PAUSE = 0.5
-
-_INT_OPTIONS = ("max_deliver", "max_ack_pending")
-_FLOAT_OPTIONS = (
-    "ack_wait",
-    "duplicate_window",
-    "max_age",
-    "publish_timeout",
-    "connect_timeout",
-    "reconnect_wait",
-)
-
-
-#: One encoder for every message: ``json.dumps`` with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-
-
-def encode_message(message: QueueMessage) -> bytes:
-    """The payload: the ids a worker needs to claim the execution, nothing else."""
-    return _ENCODER.encode(
-        {
-            "execution_id": message.execution_id,
-            "not_before": message.not_before.isoformat(),
-            "attempt": message.attempt,
-        }
-    ).encode()
-
-
-def decode_message(data: bytes) -> QueueMessage:
-    """Inverse of :func:`encode_message`; ``ValueError`` for anything else."""
-    try:
-        body = json.loads(data)
-        execution_id = body["execution_id"]
-        not_before = datetime.fromisoformat(body["not_before"])
-        attempt = body.get("attempt", 0)
-    except (TypeError, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a vecron queue message: {exc}") from exc
-    if not isinstance(execution_id, str) or not isinstance(attempt, int):
-        raise ValueError("not a vecron queue message: bad field types")
-    if not_before.tzinfo is None:
-        not_before = not_before.replace(tzinfo=UTC)
-    return QueueMessage(execution_id, not_before, attempt)
-
-
-def message_id(message: QueueMessage) -> str:
-    """The de-duplication id of a first publish of ``message``'s attempt."""
-    return f"{message.execution_id}:{message.attempt}"
-
-
-class NatsSettings:
-    """What a ``nats://`` URL asks for, checked before anything connects."""
-
-    __slots__ = (
-        "ack_wait",
-        "connect_timeout",
-        "duplicate_window",
-        "durable",
-        "max_ack_pending",
-        "max_age",
-        "max_deliver",
-        "publish_timeout",
-        "reconnect_wait",
-        "servers",
-        "stream",
-        "subject",
-    )
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme != "nats" or not parts.netloc:
-            raise ConfigurationError(
-                f"not a NATS URL: {url!r}", hint="use nats://host:4222[?stream=...]"
-            )
-        credentials, _, hosts = parts.netloc.rpartition("@")
-        prefix = f"nats://{credentials}@" if credentials else "nats://"
-        self.servers = [prefix + host for host in hosts.split(",") if host]
-        self.stream = "VECRON"
-        self.subject = "vecron.executions"
-        self.durable = "vecron-workers"
-        self.ack_wait = 60.0
-        self.max_deliver = 20
-        self.duplicate_window = MIN_DUPLICATE_WINDOW
-        self.max_ack_pending = 20_000
-        # Messages live seconds; a week bounds what a forgotten stream keeps on disk. The
-        # store's reconciler re-sends whatever was queued and never claimed.
-        self.max_age = 7 * 24 * 3600.0
-        self.publish_timeout = 10.0
-        self.connect_timeout = 10.0
-        self.reconnect_wait = 1.0
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            self._set(key, value)
-        self._check()
-
-    def _set(self, key: str, value: str) -> None:
-        if key in ("stream", "subject", "durable"):
-            setattr(self, key, value)
-        elif key in _INT_OPTIONS or key in _FLOAT_OPTIONS:
-            kind = int if key in _INT_OPTIONS else float
-            try:
-                setattr(self, key, kind(value))
-            except ValueError:
-                raise ConfigurationError(
-                    f"{key}={value!r} is not a number", field=f"queue_url.{key}"
-                ) from None
-        else:
-            raise ConfigurationError(
-                f"unknown NATS queue option {key!r}",
-                field="queue_url",
-                hint="options: stream, subject, durable, "
-                + ", ".join(_INT_OPTIONS + _FLOAT_OPTIONS),
-            )
-
-    def _check(self) -> None:
-        for name in ("stream", "durable"):
-            value: str = getattr(self, name)
-            if not value or any(c in value for c in ".*> \t"):
-                raise ConfigurationError(
-                    f"{name}={value!r}: a NATS name has no '.', '*', '>' or spaces",
-                    field=f"queue_url.{name}",
-                )
-        if not self.subject or any(c in self.subject for c in "*> \t"):
-            raise ConfigurationError(
-                f"subject={self.subject!r}: one literal subject, no wildcards",
-                field="queue_url.subject",
-            )
-        if self.duplicate_window < MIN_DUPLICATE_WINDOW:
-            raise ConfigurationError(
-                f"duplicate_window={self.duplicate_window:g} s is too short",
-                field="queue_url.duplicate_window",
-                hint=f"at least {MIN_DUPLICATE_WINDOW:g} s, so retried publishes are dropped",
-            )
-        if 0 < self.max_age < self.duplicate_window:
-            raise ConfigurationError(
-                "max_age must be at least duplicate_window", field="queue_url.max_age"
-            )
-        if self.max_deliver == 0 or self.max_deliver < -1:
-            raise ConfigurationError(
-                "max_deliver must be positive (or -1: unlimited)", field="queue_url.max_deliver"
-            )
-        for name in ("ack_wait", "publish_timeout", "connect_timeout", "reconnect_wait"):
-            if getattr(self, name) <= 0:
-                raise ConfigurationError(f"{name} must be positive", field=f"queue_url.{name}")
-
-    @property
-    def dlq_subject(self) -> str:
-        return f"{self.subject}.dlq"
 
 
 class _NatsDelivery(Delivery):
@@ -273,7 +132,7 @@ class NatsQueue(Queue):
         except (TimeoutError, OSError, nats.errors.Error) as exc:
             await nc.close()
             raise BackendUnavailable(
-                f"cannot connect to NATS at {', '.join(_shown(u) for u in s.servers)}: "
+                f"cannot connect to NATS at {', '.join(redact_url(u) for u in s.servers)}: "
                 f"{type(exc).__name__} {exc}".strip(),
                 hint="start nats-server with JetStream (-js) or fix queue_url",
             ) from exc
@@ -505,9 +364,3 @@ def _lost_stream(exc: BaseException) -> bool:
         return True
     # 404 / 409 "Consumer Deleted" from a pull request.
     return isinstance(exc, nats.js.errors.APIError) and exc.code in (404, 409)
-
-
-def _shown(server: str) -> str:
-    """A server URL without its password, for messages."""
-    parts = urlsplit(server)
-    return f"nats://{parts.hostname}:{parts.port or 4222}"

@@ -36,6 +36,7 @@ from vecron.storage.base import (
     check_prefix,
 )
 from vecron.storage.url import bool_option, check_options
+from vecron.urls import redact_url
 
 SCHEME = "file://"
 
@@ -46,15 +47,15 @@ def parse_file_url(url: str) -> tuple[Path, bool]:
     :raises ConfigurationError: not a ``file://`` URL, no path, or an unknown option.
     """
     if not url.startswith(SCHEME):
-        raise ConfigurationError(f"not a file:// storage URL: {url!r}")
+        raise ConfigurationError(f"not a file:// storage URL: {redact_url(url)!r}")
     location, _, query = url[len(SCHEME) :].partition("?")
     if not location:
         raise ConfigurationError(
-            f"storage URL {url!r} has no folder", hint="e.g. file://./.vecron/storage"
+            f"storage URL {redact_url(url)!r} has no folder", hint="e.g. file://./.vecron/storage"
         )
     options = parse_qs(query, keep_blank_values=True)
-    check_options(options, {"fsync"}, url, "file:// storage accepts fsync=true|false")
-    fsync = bool_option(options, "fsync", False, url)
+    check_options(options, {"fsync"}, redact_url(url), "file:// storage accepts fsync=true|false")
+    fsync = bool_option(options, "fsync", False, redact_url(url))
     # Relative folders are relative to the working directory, like the SQLite default.
     return Path(location).absolute(), fsync
 
