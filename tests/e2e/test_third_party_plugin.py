@@ -150,7 +150,7 @@ def test_the_plugin_is_in_the_registry(plugin: Plugin) -> None:
 def test_the_plugins_own_contract_tests_pass(plugin: Plugin) -> None:
     result = plugin.run(plugin.bin("pytest"), "-q", "-rA", "-p", "no:cacheprovider", "tests")
     summary = result.stdout.strip().splitlines()[-1]
-    assert re.search(r"\b11 passed\b", summary), result.stdout[-3000:]
+    assert re.search(r"\b12 passed\b", summary), result.stdout[-3000:]
     for word in ("skipped", "failed", "error", "xfail"):
         assert word not in summary
     assert "PASSED tests/test_shout.py::TestShoutContract::test_run_honours_cancellation" in (

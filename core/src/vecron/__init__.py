@@ -22,6 +22,19 @@ if TYPE_CHECKING:
     from vecron.errors import TemplateError as TemplateError
     from vecron.errors import ValidationError as ValidationError
     from vecron.errors import VecronError as VecronError
+    from vecron.events.kinds import ChangeKind as ChangeKind
+    from vecron.events.kinds import DeadLettered as DeadLettered
+    from vecron.events.kinds import Event as Event
+    from vecron.events.kinds import EventKind as EventKind
+    from vecron.events.kinds import ExecutionCreated as ExecutionCreated
+    from vecron.events.kinds import ExecutionFinished as ExecutionFinished
+    from vecron.events.kinds import ExecutionMissed as ExecutionMissed
+    from vecron.events.kinds import ExecutionSkipped as ExecutionSkipped
+    from vecron.events.kinds import ExecutionStarted as ExecutionStarted
+    from vecron.events.kinds import JobChanged as JobChanged
+    from vecron.events.kinds import RetryScheduled as RetryScheduled
+    from vecron.events.kinds import StepFinished as StepFinished
+    from vecron.events.kinds import VariableChanged as VariableChanged
     from vecron.execution.egress import EgressPolicy as EgressPolicy
     from vecron.execution.egress import default_egress as default_egress
     from vecron.models.bounds import MAX_SECONDS as MAX_SECONDS
@@ -70,6 +83,19 @@ _HOMES: dict[str, str] = {
     "TemplateError": "vecron.errors",
     "ValidationError": "vecron.errors",
     "VecronError": "vecron.errors",
+    "ChangeKind": "vecron.events.kinds",
+    "DeadLettered": "vecron.events.kinds",
+    "Event": "vecron.events.kinds",
+    "EventKind": "vecron.events.kinds",
+    "ExecutionCreated": "vecron.events.kinds",
+    "ExecutionFinished": "vecron.events.kinds",
+    "ExecutionMissed": "vecron.events.kinds",
+    "ExecutionSkipped": "vecron.events.kinds",
+    "ExecutionStarted": "vecron.events.kinds",
+    "JobChanged": "vecron.events.kinds",
+    "RetryScheduled": "vecron.events.kinds",
+    "StepFinished": "vecron.events.kinds",
+    "VariableChanged": "vecron.events.kinds",
     "EgressPolicy": "vecron.execution.egress",
     "default_egress": "vecron.execution.egress",
     "MAX_SECONDS": "vecron.models.bounds",
