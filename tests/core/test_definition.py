@@ -300,3 +300,24 @@ def test_every_mistake_is_reported_at_its_field(registry: Registry, chosen: set[
     for problem in info.value.problems:
         assert problem.message and not LIBRARY_WORDS.search(problem.message)
         assert problem.field is not None and not LIBRARY_WORDS.search(problem.field)
+
+
+def test_a_template_syntax_error_is_one_problem_beside_the_others(registry: Registry) -> None:
+    # Its step's other fields wait: which of them are templates is unknown until it parses.
+    data = doc(
+        steps=[
+            {"id": "one", "type": "record", "label": "{{ vars.x ", "fail_times": "many"},
+            {"id": "two", "type": "nope"},
+        ]
+    )
+    assert problems(data, registry) == [
+        ("steps[0].label", "template"),
+        ("steps[1].type", "unknown-step-type"),
+    ]
+
+
+def test_a_templated_field_is_checked_at_run_time_not_when_read(registry: Registry) -> None:
+    data = doc(steps=[{"id": "one", "type": "record", "fail_times": "{{ vars.n }}"}])
+    assert parse(data, registry).steps[0].config == {"fail_times": "{{ vars.n }}"}
+    data["steps"][0]["colour"] = "red"  # the rest of the config is still checked
+    assert problems(data, registry) == [("steps[0].colour", "unknown-field")]

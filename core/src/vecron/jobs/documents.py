@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 import yaml
 
-from vecron.errors import Problem, ValidationError, VecronError, problems_from_pydantic, within
+from vecron.errors import (
+    Problem,
+    TemplateError,
+    ValidationError,
+    VecronError,
+    problems_from_pydantic,
+    within,
+)
 from vecron.jobs.limits import DocumentLimits
 from vecron.models.definition import ALLOW_CONCURRENT, JobDefinition, StepSpec, TriggerSpec
 from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS, Registry
@@ -119,15 +126,15 @@ def _config_problems(
 ) -> list[Problem]:
     # What the user wrote is stored; the model is applied again, rendered, at run time.
     # A field holding a template can only be checked then: its errors are deferred.
-    from vecron.errors import TemplateError
     from vecron.templates import compile_config, compile_sql
 
-    problems: list[Problem] = []
-    templated: tuple[str, ...] = ()
     try:
         templated = compile_config(config, step_id=step_id).fields
     except TemplateError as exc:  # syntax, or reaching for Python internals
-        problems.append(_template_problem(exc, where))
+        # Which fields are templates is unknown now: checking the rest would mistake
+        # them for bad values.
+        return [_template_problem(exc, where)]
+    problems: list[Problem] = []
     for name in sorted(sql_fields & config.keys()):
         if isinstance(config[name], str):
             try:
@@ -143,9 +150,8 @@ def _config_problems(
     return problems
 
 
-def _template_problem(exc: VecronError, where: str) -> Problem:
-    field = getattr(exc, "config_field", None)
-    return Problem(message=exc.message, field=_inside(where, field), code="template")
+def _template_problem(exc: TemplateError, where: str) -> Problem:
+    return Problem(message=exc.message, field=_inside(where, exc.config_field), code=exc.code)
 
 
 def _related(field: str | None, templated: str) -> bool:
