@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from vecron.errors import ConfigurationError
+from vecron.errors import ConfigurationError, problems_from_pydantic
 from vecron.execution.egress import EgressRules, check_rules
 from vecron.jobs.limits import DocumentLimits
 
@@ -181,9 +181,11 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        name = ".".join(str(p) for p in error["loc"])
-        message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+        first = problems_from_pydantic(exc.errors(include_url=False))[0]
+        message = "unknown setting" if first.code == "unknown-field" else first.message
         raise ConfigurationError(
-            f"setting {name!r}: {message}", hint=f"check {config_path()} and VECRON_* variables"
+            f"setting {first.field!r}: {message}",
+            field=first.field,
+            reason=first.code,
+            hint=f"check {config_path()} and VECRON_* variables",
         ) from None
