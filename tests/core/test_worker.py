@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.support.engine import apply, run_and_wait, running
+from vecron.auth import LOCAL_OPERATOR
+from vecron.events import DeadLettered, Event
+from vecron.execution.jobcontext import JobContextStore
+from vecron.execution.worker import Worker
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
 
@@ -34,10 +40,10 @@ async def test_steps_run_in_order_and_see_earlier_outputs(runtime: Runtime, call
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "ordered")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert detail.status is ExecutionStatus.SUCCEEDED
     assert [s.step_id for s in detail.steps] == ["a", "b", "c"]
     assert [s.output["previous"] for s in detail.steps if s.output] == [[], ["a"], ["a", "b"]]
-    assert detail.execution.trigger == "manual" and detail.execution.triggered_by == "test"
+    assert detail.trigger == "manual" and detail.triggered_by == "test"
 
 
 async def test_retryable_failure_backs_off_then_dead_letters(runtime: Runtime, calls: Any) -> None:
@@ -46,7 +52,7 @@ async def test_retryable_failure_backs_off_then_dead_letters(runtime: Runtime, c
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "flaky")
-    e = detail.execution
+    e = detail
     assert e.status is ExecutionStatus.FAILED
     assert e.attempt == 3 and e.max_attempts == 3
     assert e.dead_lettered_at is not None
@@ -64,23 +70,23 @@ async def test_backoff_waits_between_attempts(runtime: Runtime, calls: Any) -> N
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "slow-retry")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
-    assert detail.execution.attempt == 2
+    assert detail.status is ExecutionStatus.SUCCEEDED
+    assert detail.attempt == 2
     # Retry-After (0.4 s) beats the computed backoff (~0.05 s).
     assert len(calls.started) == 2
     assert calls.started[1] - calls.started[0] >= 0.4
     assert detail.steps[0].attempt == 2
     # started_at is the start of the attempt that finished it.
-    assert detail.execution.started_at is not None
-    assert abs((detail.steps[0].started_at - detail.execution.started_at).total_seconds()) < 0.2
+    assert detail.started_at is not None
+    assert abs((detail.steps[0].started_at - detail.started_at).total_seconds()) < 0.2
 
 
 async def test_final_error_is_not_retried(runtime: Runtime, calls: Any) -> None:
     await apply(runtime, job("refused", {"id": "a", "type": "record", "label": "n", "final": True}))
     async with running(runtime):
         detail = await run_and_wait(runtime, "refused")
-    assert detail.execution.status is ExecutionStatus.FAILED
-    assert detail.execution.attempt == 1
+    assert detail.status is ExecutionStatus.FAILED
+    assert detail.attempt == 1
     assert calls.counts["n"] == 1
     assert detail.steps[0].status is StepStatus.FAILED
     assert "n refused" in (detail.steps[0].error or "")
@@ -97,7 +103,7 @@ async def test_step_timeout_cancels_and_records_timed_out(runtime: Runtime, call
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "sleepy")
-    assert detail.execution.status is ExecutionStatus.TIMED_OUT
+    assert detail.status is ExecutionStatus.TIMED_OUT
     assert detail.steps[0].status is StepStatus.TIMED_OUT
     assert (detail.steps[0].finished_at - detail.steps[0].started_at).total_seconds() < 5
 
@@ -114,8 +120,8 @@ async def test_job_timeout_bounds_the_whole_execution(runtime: Runtime, calls: A
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "long")
-    assert detail.execution.status is ExecutionStatus.TIMED_OUT
-    assert "job timed out" in (detail.execution.error or "")
+    assert detail.status is ExecutionStatus.TIMED_OUT
+    assert "job timed out" in (detail.error or "")
 
 
 async def test_retry_resumes_at_the_failed_step(runtime: Runtime, calls: Any) -> None:
@@ -129,7 +135,7 @@ async def test_retry_resumes_at_the_failed_step(runtime: Runtime, calls: Any) ->
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "resume")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert detail.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["first"] == 1  # step a was checkpointed and not run again
     assert calls.counts["second"] == 2
     assert {s.step_id: s.attempt for s in detail.steps} == {"a": 1, "b": 2}
@@ -137,8 +143,10 @@ async def test_retry_resumes_at_the_failed_step(runtime: Runtime, calls: Any) ->
 
 async def test_manual_idempotency_key_gives_the_same_execution(runtime: Runtime) -> None:
     await apply(runtime, job("once-only", {"id": "a", "type": "record"}))
-    first, created = await runtime.jobs.run_now("once-only", idempotency_key="k1")
-    again, created_again = await runtime.jobs.run_now("once-only", idempotency_key="k1")
+    first, created = await runtime.jobs.run_now(LOCAL_OPERATOR, "once-only", idempotency_key="k1")
+    again, created_again = await runtime.jobs.run_now(
+        LOCAL_OPERATOR, "once-only", idempotency_key="k1"
+    )
     assert created and not created_again
     assert first.id == again.id
 
@@ -154,9 +162,9 @@ async def test_retry_budget_ends_retries_early(runtime: Runtime, calls: Any) -> 
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "budgeted")
-    assert detail.execution.status is ExecutionStatus.FAILED
-    assert detail.execution.attempt < 50
-    assert "retry budget of 0.5 s spent" in (detail.execution.error or "")
+    assert detail.status is ExecutionStatus.FAILED
+    assert detail.attempt < 50
+    assert "retry budget of 0.5 s spent" in (detail.error or "")
 
 
 async def test_dead_letter_rerun_resumes_at_the_failed_step(runtime: Runtime, calls: Any) -> None:
@@ -171,16 +179,16 @@ async def test_dead_letter_rerun_resumes_at_the_failed_step(runtime: Runtime, ca
     )
     async with running(runtime):
         dead = await run_and_wait(runtime, "rerun-me")
-        assert dead.execution.status is ExecutionStatus.FAILED and dead.execution.dead_lettered_at
-        again = await runtime.executions.rerun(dead.execution.id)
+        assert dead.status is ExecutionStatus.FAILED and dead.dead_lettered_at
+        again = await runtime.executions.rerun(LOCAL_OPERATOR, dead.id)
         runtime.wakeup.notify()
-        assert again.id == dead.execution.id
-        done = await runtime.executions.wait(again.id, timeout=20)
-    assert done.execution.status is ExecutionStatus.SUCCEEDED
+        assert again.id == dead.id
+        done = await runtime.executions.wait(LOCAL_OPERATOR, again.id, timeout=20)
+    assert done.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["first"] == 1  # step a's result was kept: not run again
     assert calls.counts["second"] == 4
     keys = {(e, s) for e, s, _ in calls.attempts}
-    assert keys == {(dead.execution.id, "a"), (dead.execution.id, "b")}  # same idempotency keys
+    assert keys == {(dead.id, "a"), (dead.id, "b")}  # same idempotency keys
 
 
 async def test_stopping_worker_hands_back_what_it_cannot_finish(
@@ -189,7 +197,7 @@ async def test_stopping_worker_hands_back_what_it_cannot_finish(
     import asyncio
 
     await apply(runtime, job("slow", {"id": "a", "type": "record", "label": "s", "sleep": 30}))
-    execution, _ = await runtime.jobs.run_now("slow")
+    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "slow")
     stop = asyncio.Event()
     worker = runtime.worker()
     scheduler_stop = asyncio.Event()
@@ -213,13 +221,13 @@ async def test_duplicate_deliveries_in_one_batch_run_once(runtime: Runtime, call
     from vecron.queue import QueueMessage
 
     await apply(runtime, job("dup", {"id": "a", "type": "record", "label": "d"}))
-    execution, _ = await runtime.jobs.run_now("dup")
+    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "dup")
     message = QueueMessage(execution.id, execution.not_before, execution.attempt)
     await runtime.queue.publish([message, message, message])  # e.g. a re-send and the original
     async with running(runtime, scheduler=False):
-        done = await runtime.executions.wait(execution.id, timeout=20)
+        done = await runtime.executions.wait(LOCAL_OPERATOR, execution.id, timeout=20)
         await asyncio.sleep(0.3)
-    assert done.execution.status is ExecutionStatus.SUCCEEDED
+    assert done.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["d"] == 1
 
 
@@ -234,7 +242,103 @@ async def test_resumed_execution_reads_earlier_outputs(runtime: Runtime, calls: 
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "resume-context")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert detail.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["first"] == 1  # step a ran once
     assert calls.counts["first-x"] == 2  # step b saw a's output on both attempts
-    assert detail.execution.attempt == 2
+    assert detail.attempt == 2
+
+
+async def test_a_step_timeout_is_retried_then_ends_timed_out(runtime: Runtime, calls: Any) -> None:
+    """docs/jobs.md: a timeout is a retryable failure; after the last attempt the
+    execution is ``timed_out`` and dead-lettered."""
+    await apply(
+        runtime,
+        job(
+            "slowpoke",
+            {"id": "a", "type": "record", "label": "t", "sleep": 30, "timeout": 0.2},
+            retry={"max_attempts": 2, "delay": 0.01},
+        ),
+    )
+    async with running(runtime):
+        detail = await run_and_wait(runtime, "slowpoke")
+    assert calls.counts["t"] == 2
+    assert (detail.status, detail.attempt) == (ExecutionStatus.TIMED_OUT, 2)
+    assert detail.dead_lettered_at is not None
+    assert detail.error == "step timed out after 0.2 s"
+
+
+async def test_a_step_type_no_longer_installed_fails_the_execution_cleanly(
+    runtime: Runtime, calls: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    await apply(runtime, job("orphaned", {"id": "a", "type": "record", "label": "o"}))
+    del runtime.registry.executors["record"]  # its plugin was uninstalled since
+    installed = ", ".join(sorted(runtime.registry.executors))
+    async with running(runtime):
+        detail = await run_and_wait(runtime, "orphaned")
+    assert detail.status is ExecutionStatus.FAILED
+    assert detail.error == f"unknown step type 'record'; installed: {installed}"
+    assert detail.dead_lettered_at is not None and detail.steps == []
+    assert calls.counts["o"] == 0
+    log = capfd.readouterr()
+    assert "Traceback" not in log.out + log.err
+    assert "execution handling failed" not in log.out + log.err
+    assert "execution finished" in log.out + log.err
+
+
+class Recorded:
+    """An event sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def test_the_worker_emits_typed_events(runtime: Runtime, calls: Any) -> None:
+    await apply(runtime, job("twice", {"id": "a", "type": "record", "label": "w", "fail_times": 1}))
+    await apply(runtime, job("never", {"id": "a", "type": "record", "final": True}))
+    sink = Recorded()
+    worker = Worker(
+        runtime.store,
+        runtime.queue,
+        runtime.registry,
+        events=sink,
+        wakeup=runtime.wakeup,
+        contexts=JobContextStore(runtime.storage),
+        storage=runtime.storage,
+    )
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(runtime.scheduler().run(stop)),
+        asyncio.create_task(worker.run(stop, grace=5)),
+    ]
+    try:
+        retried = await run_and_wait(runtime, "twice")
+        dead = await run_and_wait(runtime, "never")
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    assert retried.status is ExecutionStatus.SUCCEEDED
+    seen = [(type(e).__name__, getattr(e, "status", None)) for e in sink.events]
+    of_retried = [
+        (type(e).__name__, getattr(e, "status", None))
+        for e in sink.events
+        if getattr(e, "execution_id", None) == retried.id
+    ]
+    assert of_retried == [
+        ("ExecutionStarted", None),
+        ("StepFinished", "failed"),
+        ("RetryScheduled", None),
+        ("ExecutionStarted", None),
+        ("StepFinished", "succeeded"),
+        ("ExecutionFinished", "succeeded"),
+    ]
+    assert seen[-3:] == [
+        ("StepFinished", "failed"),
+        ("ExecutionFinished", "failed"),
+        ("DeadLettered", None),
+    ]
+    [dead_lettered] = [e for e in sink.events if isinstance(e, DeadLettered)]
+    assert (dead_lettered.execution_id, dead_lettered.attempts) == (dead.id, 1)
+    assert all(e.kind.value == e.model_dump(mode="json")["kind"] for e in sink.events)

@@ -13,7 +13,7 @@ import pluggy
 from vecron.breaker import open_breaker
 from vecron.events import EventBus, EventTransport, MemoryTransport
 from vecron.execution.egress import EgressPolicy
-from vecron.execution.jobcontext import ContextWriter
+from vecron.execution.jobcontext import JobContextStore
 from vecron.execution.worker import Worker
 from vecron.lock import Lock, open_lock
 from vecron.plugin.manager import build_registry, get_plugin_manager
@@ -111,7 +111,7 @@ class Runtime:
             self.store,
             self.queue,
             self.registry,
-            pm=self.pm,
+            events=self.events,
             wakeup=self.wakeup,
             concurrency=concurrency or self.settings.worker_concurrency,
             lease_seconds=self.settings.lease_seconds,
@@ -119,7 +119,7 @@ class Runtime:
             shutdown_grace=self.settings.shutdown_grace,
             breaker=self.breaker,
             variables=self.variables,
-            contexts=ContextWriter(self.storage),
+            contexts=JobContextStore(self.storage),
             storage=self.storage,
             egress=self.egress,
         )

@@ -26,9 +26,6 @@ from vecron.events.kinds import RetryScheduled as RetryScheduled
 from vecron.events.kinds import StepFinished as StepFinished
 from vecron.events.kinds import VariableChanged as VariableChanged
 from vecron.events.kinds import parse_event as parse_event
-
-# The untyped event of the old worker; removed once the worker emits the typed events.
-from vecron.events.legacy import ExecutionEvent as ExecutionEvent
 from vecron.events.transport import EventTransport as EventTransport
 from vecron.events.transport import MemoryTransport as MemoryTransport
 from vecron.events.transport import Subscription as Subscription

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel
 
-from vecron.errors import NotFoundError, TemplateError
+from vecron.errors import NotFoundError, TemplateError, VecronError
 from vecron.execution.batcher import Batcher
 from vecron.models.definition import JobDefinition, StepSpec
 from vecron.plugin.executor import Executor
@@ -63,8 +63,19 @@ class ExecutorPool:
         return instance
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedJob:
+    """A job version as a worker runs it: its definition and each step prepared."""
+
+    definition: JobDefinition
+    steps: Mapping[str, PreparedStep]
+    #: Why no execution of it can run in this process — a step type no installed plugin
+    #: provides — or None.
+    problem: str | None = None
+
+
 class DefinitionCache:
-    """Job versions are immutable, so a version and its parsed step configs are cached.
+    """Job versions are immutable, so a version and its prepared steps are cached.
 
     Misses are fetched in batches: a thousand executions of a thousand jobs due at once
     cost one query, not a thousand.
@@ -73,7 +84,7 @@ class DefinitionCache:
     def __init__(self, store: Store, registry: Registry, *, batch_size: int = 500) -> None:
         self._store = store
         self._registry = registry
-        self._cache: dict[tuple[str, int], tuple[JobDefinition, dict[str, Any]]] = {}
+        self._cache: dict[tuple[str, int], LoadedJob] = {}
         self._loader: Batcher[tuple[str, int], JobDefinition | None] = Batcher(
             self._load, max_size=batch_size
         )
@@ -82,7 +93,7 @@ class DefinitionCache:
         found = await self._store.job_definitions(keys)
         return [found.get(key) for key in keys]
 
-    async def get(self, job_id: str, version: int) -> tuple[JobDefinition, dict[str, Any]]:
+    async def get(self, job_id: str, version: int) -> LoadedJob:
         """:raises NotFoundError: the job or that version was deleted."""
         key = (job_id, version)
         entry = self._cache.get(key)
@@ -92,14 +103,26 @@ class DefinitionCache:
                 raise NotFoundError(f"job {job_id!r} version {version} no longer exists")
             entry = self._cache.get(key)
             if entry is None:
-                prepared = {
-                    step.id: PreparedStep.of(step, self._registry.executor(step.type))
-                    for step in definition.steps
-                }
                 if len(self._cache) > 10_000:
                     self._cache.clear()
-                entry = self._cache[key] = (definition, prepared)
+                entry = self._cache[key] = self._prepare(definition)
         return entry
+
+    def _prepare(self, definition: JobDefinition) -> LoadedJob:
+        """The job prepared; one that cannot run here — its plugin was uninstalled or
+        changed since the job was saved — carries the reason instead."""
+        prepared: dict[str, PreparedStep] = {}
+        for step in definition.steps:
+            try:
+                prepared[step.id] = PreparedStep.of(step, self._registry.executor(step.type))
+            except VecronError as exc:
+                return LoadedJob(definition, {}, problem=exc.one_line())
+            except pydantic.ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"])
+                problem = f"step {step.id!r}: {where}: {first['msg']} (installed {step.type!r})"
+                return LoadedJob(definition, {}, problem=problem)
+        return LoadedJob(definition, prepared)
 
 
 @dataclass(frozen=True, slots=True)

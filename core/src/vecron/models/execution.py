@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -22,10 +22,8 @@ class ExecutionStatus(StrEnum):
         return self not in ACTIVE_STATUSES
 
 
-#: An execution in one of these is *active*: it keeps an ``overlap: skip`` job busy, so
-#: a manual or webhook run of the job is refused while it has one
-#: (:meth:`vecron.store.Store.create_execution` with ``exclusive``). Every other status
-#: is final.
+#: An execution in one of these has not ended; every other status is final. (Which
+#: active ones keep an ``overlap: skip`` job busy: :mod:`vecron.models.overlap`.)
 ACTIVE_STATUSES = frozenset({ExecutionStatus.QUEUED, ExecutionStatus.RUNNING})
 
 
@@ -130,6 +128,100 @@ class Outcome:
     #: open circuit breaker): the attempt count goes back down.
     refund_attempt: bool = False
 
+    @classmethod
+    def of(
+        cls,
+        execution: Execution,
+        status: ExecutionStatus,
+        at: datetime,
+        *,
+        error: str | None = None,
+        started_at: datetime | None = None,
+        **fields: Any,
+    ) -> Outcome:
+        """An outcome of ``execution``'s current attempt. The owner is the claimed
+        execution's lease owner: an outcome for one this worker does not hold (no owner)
+        never applies, as the store's fence wants."""
+        return cls(
+            execution_id=execution.id,
+            owner=execution.lease_owner or "",
+            attempt=execution.attempt,
+            status=status,
+            at=at,
+            error=error,
+            started_at=started_at,
+            **fields,
+        )
+
+    @classmethod
+    def finished(
+        cls,
+        execution: Execution,
+        status: ExecutionStatus,
+        at: datetime,
+        *,
+        error: str | None = None,
+        started_at: datetime | None = None,
+    ) -> Outcome:
+        """The execution ends in ``status`` (a final one) and stays out of the dead
+        letters: succeeded, skipped by the overlap policy, cancelled."""
+        return cls.of(execution, status, at, error=error, started_at=started_at)
+
+    @classmethod
+    def succeeded(
+        cls, execution: Execution, at: datetime, *, started_at: datetime | None
+    ) -> Outcome:
+        return cls.of(execution, ExecutionStatus.SUCCEEDED, at, started_at=started_at)
+
+    @classmethod
+    def dead_lettered(
+        cls,
+        execution: Execution,
+        status: ExecutionStatus,
+        at: datetime,
+        error: str | None,
+        *,
+        started_at: datetime | None = None,
+    ) -> Outcome:
+        """The execution ends for good in ``status`` (failed, timed out) and goes to the
+        dead letters (S5.3): nothing retries it but a rerun by hand."""
+        return cls.of(execution, status, at, error=error, started_at=started_at, dead_letter=True)
+
+    @classmethod
+    def retry(
+        cls,
+        execution: Execution,
+        at: datetime,
+        delay: float,
+        error: str | None,
+        *,
+        started_at: datetime | None = None,
+        refund: bool = False,
+    ) -> Outcome:
+        """Back to the queue, due ``delay`` seconds after ``at``; ``refund``: the attempt
+        was not spent (nothing ran: an open circuit, a shutdown)."""
+        return cls.of(
+            execution,
+            ExecutionStatus.QUEUED,
+            at,
+            error=error,
+            started_at=started_at,
+            not_before=at + timedelta(seconds=delay),
+            refund_attempt=refund,
+        )
+
+    @classmethod
+    def handed_back(cls, execution: Execution, at: datetime) -> Outcome:
+        """Given back at worker shutdown, due at once; its finished steps stay recorded."""
+        return cls.retry(execution, at, 0.0, "handed back at worker shutdown", refund=True)
+
+    @property
+    def delay(self) -> float:
+        """Seconds until a retry may start (0 for an outcome that ends the execution)."""
+        if self.not_before is None:
+            return 0.0
+        return max(0.0, (self.not_before - self.at).total_seconds())
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Occurrence:
@@ -139,20 +231,3 @@ class Occurrence:
     recorded_at: datetime
     reason: str | None = None
     execution_id: str | None = None
-
-
-def start_order(execution: Execution) -> tuple[datetime, datetime, str]:
-    """The order in which running executions of one job started, for ``overlap: skip``:
-    the earliest claim first; executions claimed together by their fire time, then id.
-
-    A worker starting an execution of an ``overlap: skip`` job skips it when another
-    one in progress (running, or queued again between attempts) comes before it in this
-    order; an execution queued and never started does not count there (it will be
-    judged when it is claimed). Manual runs are refused earlier, while any execution is
-    active (:data:`ACTIVE_STATUSES`).
-    """
-    return (
-        execution.started_at or execution.created_at,
-        execution.scheduled_at or execution.created_at,
-        execution.id,
-    )

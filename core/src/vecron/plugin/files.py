@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vecron.storage.base import ObjectInfo, ObjectStorage, check_key
-
-
-def files_prefix(execution_id: str) -> str:
-    return f"executions/{execution_id}/files/"
+from vecron.storage.layout import files_prefix
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from vecron.clock import utcnow
 from vecron.errors import NotFoundError
-from vecron.execution.jobcontext import context_key, read_context
+from vecron.execution.jobcontext import JobContextStore
 from vecron.models.execution import Execution, ExecutionStatus, StepResult
 from vecron.storage import ObjectStorage
 from vecron.store.base import Store
@@ -25,7 +25,7 @@ class ExecutionDetail:
         return {
             **execution_dict(self.execution),
             "steps": [step_dict(s) for s in self.steps],
-            "context_path": context_key(self.execution.id),
+            "context_path": JobContextStore.key(self.execution.id),
             "context": self.context,
         }
 
@@ -76,7 +76,7 @@ class ExecutionService:
         execution = await self.store.get_execution(execution_id)
         context = None
         if self.storage is not None:
-            context = await read_context(self.storage, execution)
+            context = await JobContextStore(self.storage).read(execution)
         steps = await self.store.step_results(execution_id)
         return ExecutionDetail(execution, with_outputs(steps, context), context)
 

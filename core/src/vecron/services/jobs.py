@@ -16,7 +16,8 @@ from vecron.errors import ValidationError
 from vecron.ids import new_id
 from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition, parse_text
 from vecron.jobs.limits import DocumentLimits
-from vecron.models.definition import JobDefinition, OverlapPolicy
+from vecron.models import overlap
+from vecron.models.definition import JobDefinition
 from vecron.models.execution import Execution, NewExecution, Occurrence
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
@@ -237,7 +238,7 @@ class JobService:
                 created_at=now,
                 params=params or {},
             ),
-            exclusive=job.definition.policy.overlap is OverlapPolicy.SKIP,
+            exclusive=overlap.exclusive(job.definition),
         )
         self._changed()
         return execution, created

@@ -295,12 +295,13 @@ class Store(metaclass=ABCMeta):
         ``audit`` is not written: nothing changed).
 
         With ``exclusive`` (an ``overlap: skip`` job) the execution is inserted only if
-        the job has no active execution; the check and the insert are one atomic step,
-        so of any number of concurrent exclusive calls for a job, from any process, at
-        most one creates an execution.
+        no execution holds the job (:func:`vecron.models.overlap.holds`); the check and
+        the insert are one atomic step, so of any number of concurrent exclusive calls
+        for a job, from any process, at most one creates an execution.
 
-        :raises ConflictError: ``exclusive`` and the job has an execution queued or
-            running (under another idempotency key).
+        :raises ConflictError: ``exclusive`` and an execution (under another idempotency
+            key) holds the job: running, between attempts, or a manual or webhook run
+            not started yet.
         :raises NotFoundError: ``exclusive`` and the job does not exist.
         """
 

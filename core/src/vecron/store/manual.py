@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vecron.errors import ConflictError, NotFoundError
 from vecron.models.execution import ACTIVE_STATUSES, Execution, ExecutionStatus, NewExecution
+from vecron.models.overlap import holds_job
 from vecron.store import rows
 from vecron.store.schema import executions, jobs
 from vecron.store.statements import Statements, bump_revision
@@ -64,16 +65,26 @@ def _with_key(key: str) -> Select[Any]:
 
 
 async def _refuse_overlap(conn: AsyncConnection, new: NewExecution) -> None:
-    active = (
-        await conn.execute(
-            select(executions.c.id, executions.c.status)
-            .where(
-                executions.c.job_id == new.job_id,
-                executions.c.status.in_(sorted(s.value for s in ACTIVE_STATUSES)),
-            )
-            .limit(1)
+    """Refuse ``new`` while an execution holds its job (:mod:`vecron.models.overlap`)."""
+    found = await conn.execute(
+        select(
+            executions.c.id,
+            executions.c.status,
+            executions.c.started_at,
+            executions.c.scheduled_at,
+        ).where(
+            executions.c.job_id == new.job_id,
+            executions.c.status.in_(sorted(s.value for s in ACTIVE_STATUSES)),
         )
-    ).first()
+    )
+    active = next(
+        (
+            row
+            for row in found
+            if holds_job(ExecutionStatus(row.status), row.started_at, row.scheduled_at)
+        ),
+        None,
+    )
     if active is not None:
         raise ConflictError(
             f"job {new.job_name!r} is already running (execution {active.id} is "
