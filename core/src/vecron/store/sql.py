@@ -16,12 +16,13 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vecron.auth.audit import AuditEntry
-from vecron.errors import NotFoundError, ValidationError, VecronError
+from vecron.errors import BackendUnavailable, NotFoundError, ValidationError, VecronError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     ACTIVE_STATUSES,
@@ -39,6 +40,7 @@ from vecron.store import (
     history,
     jobchanges,
     leadership,
+    lookups,
     manual,
     publishing,
     rows,
@@ -57,7 +59,7 @@ from vecron.store.base import (
 )
 from vecron.store.engine import create_engine, is_sqlite, writer
 from vecron.store.migrate import upgrade_to_head
-from vecron.store.schema import REVISION_ROW, executions, job_versions, jobs, revision
+from vecron.store.schema import REVISION_ROW, executions, jobs, revision
 from vecron.store.statements import Statements, chunks
 from vecron.urls import redact_url
 
@@ -112,6 +114,7 @@ class SqlStore(Store):
             await engine.dispose()
 
     async def upgrade(self) -> None:
+        await self._reach()
         async with self._write() as conn:
             if not self._sqlite:
                 # SQLite serialises through BEGIN IMMEDIATE; PostgreSQL needs a lock so
@@ -120,6 +123,20 @@ class SqlStore(Store):
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
             await conn.run_sync(upgrade_to_head)
+
+    async def _reach(self) -> None:
+        """:raises BackendUnavailable: the server does not answer or lets nobody in; the
+        message names it without its password (drivers name the address at most)."""
+        try:
+            async with self._read() as conn:
+                await conn.execute(select(1))
+        except (OSError, TimeoutError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+            raise BackendUnavailable(
+                f"cannot reach the database at {redact_url(self.url)}: "
+                f"{type(exc).__name__}: {reason}",
+                field="database_url",
+            ) from exc
 
     def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         if self._engine is None:
@@ -165,30 +182,16 @@ class SqlStore(Store):
             return results
 
     async def jobs_by_name(self, names: Sequence[str]) -> dict[str, JobRecord]:
-        found: dict[str, JobRecord] = {}
         async with self._read() as conn:
-            for chunk in chunks(sorted(set(names))):
-                result = await conn.execute(select(jobs).where(jobs.c.name.in_(chunk)))
-                found.update({row["name"]: rows.job_record(row) for row in result.mappings()})
-        return found
+            return await lookups.jobs_by_name(conn, names)
 
     async def get_job(self, ref: str) -> JobRecord:
         async with self._read() as conn:
-            found = (
-                (await conn.execute(select(jobs).where(or_(jobs.c.id == ref, jobs.c.name == ref))))
-                .mappings()
-                .all()
-            )
-        if not found:
-            raise NotFoundError(f"job {ref!r} not found", reason="job-not-found")
-        # A name could look like another job's id; the id wins.
-        best = next((row for row in found if row["id"] == ref), found[0])
-        return rows.job_record(best)
+            return await lookups.get_job(conn, ref)
 
     async def list_jobs(self) -> list[JobRecord]:
         async with self._read() as conn:
-            found = (await conn.execute(select(jobs).order_by(jobs.c.name))).mappings().all()
-        return [rows.job_record(row) for row in found]
+            return await lookups.list_jobs(conn)
 
     async def delete_job(self, job_id: str, *, audit: AuditEntry | None = None) -> None:
         async with self._write() as conn:
@@ -226,33 +229,13 @@ class SqlStore(Store):
 
     async def job_definition(self, job_id: str, version: int) -> JobDefinition:
         async with self._read() as conn:
-            document = (
-                await conn.execute(
-                    select(job_versions.c.definition).where(
-                        job_versions.c.job_id == job_id, job_versions.c.version == version
-                    )
-                )
-            ).scalar_one_or_none()
-        if document is None:
-            raise NotFoundError(f"job {job_id!r} has no version {version}")
-        return JobDefinition.model_validate(document)
+            return await lookups.job_definition(conn, job_id, version)
 
     async def job_definitions(
         self, keys: Sequence[tuple[str, int]]
     ) -> dict[tuple[str, int], JobDefinition]:
-        found: dict[tuple[str, int], JobDefinition] = {}
-        wanted = set(keys)
         async with self._read() as conn:
-            for chunk in chunks(sorted({job_id for job_id, _ in wanted})):
-                result = await conn.execute(
-                    select(
-                        job_versions.c.job_id, job_versions.c.version, job_versions.c.definition
-                    ).where(job_versions.c.job_id.in_(chunk))
-                )
-                for job_id, version, document in result:
-                    if (job_id, version) in wanted:
-                        found[(job_id, version)] = JobDefinition.model_validate(document)
-        return found
+            return await lookups.job_definitions(conn, keys)
 
     async def revision(self) -> int:
         async with self._read() as conn:
