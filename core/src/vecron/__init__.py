@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from vecron.models.bounds import PositiveSeconds as PositiveSeconds
     from vecron.models.bounds import Seconds as Seconds
     from vecron.models.bounds import check_duration as check_duration
+    from vecron.models.dst import DstFold as DstFold
+    from vecron.models.dst import DstGap as DstGap
     from vecron.plugin.executor import BoundSql as BoundSql
     from vecron.plugin.executor import Executor as Executor
     from vecron.plugin.executor import ExecutorConfig as ExecutorConfig
@@ -51,8 +53,6 @@ if TYPE_CHECKING:
     from vecron.plugin.files import StoredFile as StoredFile
     from vecron.plugin.hookspecs import hookimpl as hookimpl
     from vecron.plugin.registry import Registry as Registry
-    from vecron.plugin.trigger import DstFold as DstFold
-    from vecron.plugin.trigger import DstGap as DstGap
     from vecron.plugin.trigger import ScheduleContext as ScheduleContext
     from vecron.plugin.trigger import Trigger as Trigger
     from vecron.plugin.trigger import TriggerConfig as TriggerConfig
@@ -112,8 +112,8 @@ _HOMES: dict[str, str] = {
     "StoredFile": "vecron.plugin.files",
     "hookimpl": "vecron.plugin.hookspecs",
     "Registry": "vecron.plugin.registry",
-    "DstFold": "vecron.plugin.trigger",
-    "DstGap": "vecron.plugin.trigger",
+    "DstFold": "vecron.models.dst",
+    "DstGap": "vecron.models.dst",
     "ScheduleContext": "vecron.plugin.trigger",
     "Trigger": "vecron.plugin.trigger",
     "TriggerConfig": "vecron.plugin.trigger",

@@ -1,4 +1,5 @@
-"""structlog set-up: JSON lines, or a console renderer on a terminal; secrets masked."""
+"""structlog set-up: JSON lines, or a console renderer on a terminal; secrets masked and
+server URLs shown without their passwords."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, TextIO
 import structlog
 
 from vecron.secrets.redaction import mask
+from vecron.urls import redact_urls_in
 
 #: Secret values of the execution the current task runs (each execution has its task).
 _SECRETS: ContextVar[frozenset[str]] = ContextVar("vecron_log_secrets", default=frozenset())
@@ -33,6 +35,28 @@ def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return mask({k: v if isinstance(v, _PLAIN) else str(v) for k, v in event.items()}, secrets)
 
 
+def _without_url_passwords(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_urls_in(value)
+    if isinstance(value, Mapping):
+        return {k: _without_url_passwords(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_url_passwords(v) for v in value]
+    if isinstance(value, _PLAIN):
+        return value
+    # Objects are rendered by their str() or repr() later: check what they would show.
+    shown = str(value)
+    return redact_urls_in(shown) if "://" in shown or "://" in repr(value) else value
+
+
+def redact_server_urls(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: no URL password in any line, whoever wrote it — a driver's
+    error text quoting its connection string included (issue #10, acceptance 6)."""
+    return {k: _without_url_passwords(v) for k, v in event.items()}
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog once per process (the CLI calls it; libraries never do)."""
     stream = stream or sys.stderr
@@ -47,6 +71,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             mask_secrets,
+            redact_server_urls,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),

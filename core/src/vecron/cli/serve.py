@@ -46,6 +46,8 @@ async def _serve(
             healthz=f"http://{settings.host}:{bound}/healthz",
             database=redact_url(settings.database_url),
             queue=redact_url(settings.queue_url),
+            lock=redact_url(settings.lock_url),
+            storage=redact_url(settings.storage_url),
         )
         if example:
             await _seed_example(rt, settings.host, bound)

@@ -17,7 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from vecron.models.bounds import MAX_SECONDS, Instant, PositiveSeconds, Seconds
-from vecron.plugin.trigger import DstFold, DstGap
+from vecron.models.dst import DstFold, DstGap
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 #: The top-level shorthand for ``policy.overlap`` (S1.6).

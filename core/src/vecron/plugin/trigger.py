@@ -5,12 +5,14 @@ from __future__ import annotations
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import ClassVar, Generic
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
+
+from vecron.models.dst import DstFold as DstFold
+from vecron.models.dst import DstGap as DstGap
 
 
 class TriggerConfig(BaseModel):
@@ -22,21 +24,6 @@ class TriggerConfig(BaseModel):
 
 #: A trigger's Config class; the default makes a bare ``Trigger`` mean "some trigger".
 TriggerConfigT = TypeVar("TriggerConfigT", bound=TriggerConfig, default=TriggerConfig)
-
-
-class DstGap(StrEnum):
-    """A wall time that does not exist (spring forward)."""
-
-    SHIFT = "shift"  # fire once at the first valid instant after it
-    SKIP = "skip"  # do not fire
-
-
-class DstFold(StrEnum):
-    """A wall time that happens twice (fall back)."""
-
-    FIRST = "first"
-    LAST = "last"
-    BOTH = "both"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
