@@ -241,6 +241,8 @@ def test_a_distributed_up_shows_no_password_of_any_server(
     assert "probes listening" in shown
     assert f"nats://vecron:***@127.0.0.1:{nats_with_password.port}" in shown
     assert "postgres:***@" in shown
+    assert f"redis://:***@127.0.0.1:{redis_with_password.port}/0" in shown
+    assert f":***@{s3_server.endpoint}/" in shown
     assert_hidden(shown, PASSWORD, s3_server.secret_key)
 
 
