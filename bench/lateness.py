@@ -26,6 +26,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime, tune_gc
 from vecron.settings import Settings
@@ -59,7 +60,9 @@ def pct(values: list[float], q: float) -> float:
 
 async def register(rt: Runtime, docs: list[dict[str, object]]) -> None:
     for start in range(0, len(docs), 5000):
-        await rt.jobs.save_many([rt.jobs.parse(doc) for doc in docs[start : start + 5000]])
+        await rt.jobs.save_many(
+            LOCAL_OPERATOR, [rt.jobs.parse(doc) for doc in docs[start : start + 5000]]
+        )
 
 
 async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, object]:

@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -97,16 +98,17 @@ def target_count(port: int) -> dict[str, int]:
 async def warm_up(rt: Runtime, port: int, count: int) -> None:
     """Run a few executions first, so every process is up before the measured fires."""
     await rt.jobs.save(
+        LOCAL_OPERATOR,
         rt.jobs.parse(
             {
                 "name": "warm-up",
                 "steps": [{"id": "a", "type": "http", "url": f"http://127.0.0.1:{port}/ping"}],
             }
-        )
+        ),
     )
-    ids = [(await rt.jobs.run_now("warm-up"))[0].id for _ in range(count)]
+    ids = [(await rt.jobs.run_now(LOCAL_OPERATOR, "warm-up"))[0].id for _ in range(count)]
     for execution_id in ids:
-        await rt.executions.wait(execution_id, timeout=120)
+        await rt.executions.wait(LOCAL_OPERATOR, execution_id, timeout=120)
 
 
 async def workload(
@@ -146,7 +148,9 @@ async def workload(
             at = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
             docs, fires, until = make(at)
             for start in range(0, len(docs), 5000):
-                await rt.jobs.save_many([rt.jobs.parse(d) for d in docs[start : start + 5000]])
+                await rt.jobs.save_many(
+                    LOCAL_OPERATOR, [rt.jobs.parse(d) for d in docs[start : start + 5000]]
+                )
             if datetime.now(UTC) > at - timedelta(seconds=1):
                 raise SystemExit("registering the jobs took longer than the lead time")
             expected = sum(fires.values())

@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import pluggy
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import OccurrenceStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -23,6 +24,7 @@ async def test_two_schedulers_fire_each_time_once(
     settings = Settings(database_url=store_url, port=0, scheduler_lookahead=0.5)
     async with Runtime(settings, pm=test_pm) as one, Runtime(settings, pm=test_pm) as two:
         await one.jobs.save_many(
+            LOCAL_OPERATOR,
             [
                 one.jobs.parse(
                     {
@@ -33,7 +35,7 @@ async def test_two_schedulers_fire_each_time_once(
                     }
                 )
                 for i in range(JOBS)
-            ]
+            ],
         )
         stop = asyncio.Event()
         loops = [asyncio.create_task(rt.scheduler().run(stop)) for rt in (one, two)]

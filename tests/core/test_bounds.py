@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from tests.support.engine import apply, running
 from vecron import MAX_SECONDS, MIN_PERIOD
+from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ValidationError
 from vecron.models.bounds import EARLIEST, LATEST
 from vecron.models.definition import RetryPolicy
@@ -117,7 +118,7 @@ async def test_a_huge_retry_after_from_a_target_waits_at_most_the_bound(
         ),
     )
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now("bounded")
+        execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "bounded")
         queued = await wait_for(
             runtime,
             execution.id,
@@ -151,7 +152,7 @@ async def test_an_execution_claimed_after_its_last_attempt_is_dead_lettered(
     """Each attempt ended without a result (its worker died): the next claim must not run
     it a fourth time of three, but dead-letter it."""
     await apply(runtime, document(retry={"max_attempts": 3}))
-    execution, _ = await runtime.jobs.run_now("bounded")
+    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "bounded")
     await force_attempt(runtime, execution.id, 3)
     async with running(runtime):
         failed = await wait_for(runtime, execution.id, lambda e: e.status.finished)
@@ -253,7 +254,7 @@ async def test_every_accepted_definition_plans_runs_retries_and_dead_letters(
         assert LATEST + timedelta(seconds=policy.backoff(attempt)) >= LATEST
 
     # Run, retried (or dead-lettered at once), then the last attempt dead-letters.
-    execution, _ = await runtime.jobs.run_now(job.name)
+    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, job.name)
     async with running(runtime):
         first = await wait_for(
             runtime,

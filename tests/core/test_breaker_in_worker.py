@@ -62,10 +62,10 @@ async def test_open_circuit_holds_executions_until_a_probe_succeeds(
         )
         async with running(rt):
             detail = await run_and_wait(rt, "fragile", timeout=30)
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert detail.status is ExecutionStatus.SUCCEEDED
     # Five failures opened the circuit; the sixth request is the half-open probe and
     # came only after the open period — no request hammered the target meanwhile.
     assert len(server.times) == 6
     assert server.times[5] - server.times[4] >= 0.9
     # Waiting for the circuit spent no attempts: 5 failed attempts, then the one that worked.
-    assert detail.execution.attempt == 6
+    assert detail.attempt == 6

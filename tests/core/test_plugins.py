@@ -58,8 +58,8 @@ async def test_hook_vecron_execution_event(runtime: Runtime) -> None:
     async with running(runtime):
         detail = await run_and_wait(runtime, "observed")
     await runtime.events.flush()
-    assert detail.execution.status.value == "succeeded"  # the broken observer failed nothing
-    mine = [e for e in seen if getattr(e, "execution_id", None) == detail.execution.id]
+    assert detail.status.value == "succeeded"  # the broken observer failed nothing
+    mine = [e for e in seen if getattr(e, "execution_id", None) == detail.id]
     assert [(e.kind, getattr(e, "step_id", None)) for e in mine] == [
         (EventKind.EXECUTION_CREATED, None),
         (EventKind.EXECUTION_STARTED, None),

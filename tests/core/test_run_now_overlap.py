@@ -15,6 +15,7 @@ import pytest
 # The store contract suite's database per test, on SQLite and on PostgreSQL.
 from tests.contract.conftest import sqlite_url, store_url  # noqa: F401  (fixtures)
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
+from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ConflictError
 from vecron.models.definition import OverlapPolicy
 from vecron.models.execution import ExecutionStatus
@@ -37,26 +38,30 @@ async def rt(
 
 async def save(rt: Runtime, name: str, **fields: Any) -> None:
     document = {"name": name, "steps": [{"id": "a", "type": "record"}], **fields}
-    await rt.jobs.save(rt.jobs.parse(document))
+    await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(document))
 
 
 async def run_at_once(rt: Runtime, name: str, **options: Any) -> list[Any]:
     return await asyncio.gather(
-        *(rt.jobs.run_now(name, triggered_by=f"t{n}", **options) for n in range(AT_ONCE)),
+        *(
+            rt.jobs.run_now(LOCAL_OPERATOR, name, triggered_by=f"t{n}", **options)
+            for n in range(AT_ONCE)
+        ),
         return_exceptions=True,
     )
 
 
 async def test_runs_at_the_same_instant_of_a_no_overlap_job_create_one(rt: Runtime) -> None:
     await save(rt, "single", policy={"overlap": "skip"})
-    assert (await rt.jobs.get("single")).definition.policy.overlap is OverlapPolicy.SKIP
+    shown = await rt.jobs.get(LOCAL_OPERATOR, "single")
+    assert shown.definition["policy"]["overlap"] == OverlapPolicy.SKIP.value
     results = await run_at_once(rt, "single")
     created = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if isinstance(r, ConflictError)]
     assert len(created) == 1 and created[0][1] is True, results
     assert len(refused) == AT_ONCE - 1, results
     assert {(e.status, e.exit_code) for e in refused} == {(409, 75)}
-    job = await rt.jobs.get("single")
+    job = await rt.jobs.get(LOCAL_OPERATOR, "single")
     executions = await rt.store.list_executions(job_id=job.id)
     assert [e.id for e in executions] == [created[0][0].id]
 
@@ -65,7 +70,7 @@ async def test_runs_at_the_same_instant_of_an_overlapping_job_all_run(rt: Runtim
     await save(rt, "many", allow_concurrent=True)
     results = await run_at_once(rt, "many")
     assert all(isinstance(r, tuple) and r[1] for r in results), results
-    job = await rt.jobs.get("many")
+    job = await rt.jobs.get(LOCAL_OPERATOR, "many")
     assert len(await rt.store.list_executions(job_id=job.id)) == AT_ONCE
 
 
@@ -77,7 +82,7 @@ async def test_a_retried_request_gets_its_run_back_while_the_job_is_busy(rt: Run
     assert sum(created for _, created in results) == 1
     [first] = [execution for execution, created in results if created]
     assert first.status is ExecutionStatus.QUEUED
-    again, created = await rt.jobs.run_now("keyed", idempotency_key="order-7")
+    again, created = await rt.jobs.run_now(LOCAL_OPERATOR, "keyed", idempotency_key="order-7")
     assert (again.id, created) == (first.id, False)
     with pytest.raises(ConflictError, match=f"{first.id} is queued"):
-        await rt.jobs.run_now("keyed", idempotency_key="order-8")
+        await rt.jobs.run_now(LOCAL_OPERATOR, "keyed", idempotency_key="order-8")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import OccurrenceStatus
 from vecron.runtime import Runtime
 from vecron.scheduling.scheduler import Scheduler
@@ -87,7 +88,7 @@ async def test_a_second_tick_creates_nothing_new(runtime: Runtime) -> None:
 
 async def test_disabled_job_is_not_fired(runtime: Runtime) -> None:
     job = await stale_job(runtime, every_10s("off"))
-    await runtime.jobs.set_enabled(job.name, False)
+    await runtime.jobs.set_enabled(LOCAL_OPERATOR, job.name, False)
     report = await scheduler(runtime).tick()
     assert report.created == []
 
@@ -100,7 +101,7 @@ async def test_manual_only_job_is_never_scheduled(runtime: Runtime) -> None:
             "steps": [{"id": "a", "type": "record"}],
         }
     )
-    saved = await runtime.jobs.save(definition)
+    saved = await runtime.jobs.save(LOCAL_OPERATOR, definition)
     assert saved.job.next_fire_at is None
     assert (await runtime.store.next_wakeup()) is None
 
@@ -142,6 +143,7 @@ async def test_manual_run_of_a_busy_no_overlap_job_is_refused(runtime: Runtime) 
     from vecron.errors import ConflictError
 
     await runtime.jobs.save(
+        LOCAL_OPERATOR,
         runtime.jobs.parse(
             {
                 "name": "single",
@@ -149,11 +151,11 @@ async def test_manual_run_of_a_busy_no_overlap_job_is_refused(runtime: Runtime) 
                 "steps": [{"id": "a", "type": "record"}],
                 "policy": {"overlap": "skip"},
             }
-        )
+        ),
     )
-    await runtime.jobs.run_now("single")
+    await runtime.jobs.run_now(LOCAL_OPERATOR, "single")
     with pytest.raises(ConflictError, match="already running"):
-        await runtime.jobs.run_now("single")
+        await runtime.jobs.run_now(LOCAL_OPERATOR, "single")
 
 
 async def test_a_fenced_scheduler_writes_nothing(runtime: Runtime) -> None:
@@ -170,9 +172,10 @@ async def test_a_fenced_scheduler_writes_nothing(runtime: Runtime) -> None:
 
 async def test_new_leader_resends_what_the_last_process_left_unclaimed(runtime: Runtime) -> None:
     await runtime.jobs.save(
-        runtime.jobs.parse({"name": "orphan", "steps": [{"id": "a", "type": "record"}]})
+        LOCAL_OPERATOR,
+        runtime.jobs.parse({"name": "orphan", "steps": [{"id": "a", "type": "record"}]}),
     )
-    execution, _ = await runtime.jobs.run_now("orphan")
+    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "orphan")
     await runtime.store.mark_published(
         [execution]
     )  # published to a queue that died with its process
@@ -192,6 +195,7 @@ async def test_a_new_fixed_rate_job_fires_once_per_period(runtime: Runtime, peri
     used to come twice, a microsecond apart: two executions.)"""
     runtime.jobs.clock = lambda: NOW
     await runtime.jobs.save(
+        LOCAL_OPERATOR,
         runtime.jobs.parse(
             {
                 "name": "rate",
@@ -199,7 +203,7 @@ async def test_a_new_fixed_rate_job_fires_once_per_period(runtime: Runtime, peri
                 "triggers": [{"type": "fixed_rate", "period": period}],
                 "steps": [{"id": "a", "type": "record"}],
             }
-        )
+        ),
     )
     step = timedelta(seconds=period)
     fired: list[datetime] = []
@@ -232,9 +236,9 @@ async def test_a_fire_while_a_no_overlap_run_waits_for_its_retry_is_skipped(
     doc = every_10s("patient", overlap="skip")
     doc["steps"] = [{"id": "a", "type": "record", "label": "p", "fail_times": 1}]
     doc["retry"] = {"max_attempts": 3, "delay": 3600}
-    await runtime.jobs.save(runtime.jobs.parse(doc))
+    await runtime.jobs.save(LOCAL_OPERATOR, runtime.jobs.parse(doc))
     job = await runtime.store.get_job("patient")
-    first, _ = await runtime.jobs.run_now("patient")
+    first, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "patient")
     async with running(runtime):
         async with asyncio.timeout(120):
             while True:  # attempt 1 failed; the retry waits an hour

@@ -18,11 +18,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
 from tests.support.engine import apply, run_and_wait, running
+from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import TemplateError, TemplateSecurityError, ValidationError
 from vecron.execution.steps import PreparedStep
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
-from vecron.services.executions import ExecutionDetail
+from vecron.services.views import ExecutionView
 from vecron.templates import TemplateContext, compile_config
 from vecron.templates.budget import MAX_NESTING, MAX_TREE_DEPTH
 
@@ -226,7 +227,7 @@ def job(name: str, label: str, **over: Any) -> dict[str, Any]:
     }
 
 
-async def run_job(runtime: Runtime, name: str, label: str, **over: Any) -> ExecutionDetail:
+async def run_job(runtime: Runtime, name: str, label: str, **over: Any) -> ExecutionView:
     await apply(runtime, job(name, label, **over))
     async with running(runtime):
         return await run_and_wait(runtime, name)
@@ -236,8 +237,8 @@ async def test_a_bomb_fails_its_step_for_good_and_nothing_is_sent(
     runtime: Runtime, calls: Any
 ) -> None:
     detail = await run_job(runtime, "cpu-bomb", CPU_BOMB, step={"timeout": 2}, timeout=3)
-    assert detail.execution.status is ExecutionStatus.FAILED
-    assert detail.execution.attempt == 1  # final: the same template fails the same way
+    assert detail.status is ExecutionStatus.FAILED
+    assert detail.attempt == 1  # final: the same template fails the same way
     assert detail.steps[0].status is StepStatus.FAILED
     assert "field 'label'" in (detail.steps[0].error or "")
     assert "loop iterations" in (detail.steps[0].error or "")
@@ -258,8 +259,8 @@ async def test_a_job_timeout_during_a_render_stops_it_and_sends_nothing(
     runtime: Runtime, calls: Any
 ) -> None:
     detail = await run_job(runtime, "job-timeout", SLOW, step={"timeout": 60}, timeout=0.3)
-    assert detail.execution.status is ExecutionStatus.TIMED_OUT
-    assert "job timed out" in (detail.execution.error or "")
+    assert detail.status is ExecutionStatus.TIMED_OUT
+    assert "job timed out" in (detail.error or "")
     await asyncio.sleep(0.5)  # were the render not stopped, it would finish and send
     assert not calls.counts
 
@@ -288,7 +289,7 @@ async def test_the_event_loop_keeps_running_while_a_bomb_renders(
     await apply(runtime, job("slow-bomb", SLOW, step={"timeout": 30}))
     lateness: list[float] = []
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now("slow-bomb")
+        execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "slow-bomb")
         loop = asyncio.get_running_loop()
         while (await runtime.store.get_execution(execution.id)).status.value in (
             "queued",
@@ -297,8 +298,8 @@ async def test_the_event_loop_keeps_running_while_a_bomb_renders(
             due = loop.time() + 0.01
             await asyncio.sleep(0.01)
             lateness.append(loop.time() - due)
-        detail = await runtime.executions.wait(execution.id, timeout=30)
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+        detail = await runtime.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
+    assert detail.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["done"] == 1  # under its limits, the slow render still finishes
     step = detail.steps[0]
     rendering = (step.finished_at - step.started_at).total_seconds()

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import (
     ConfigurationError,
     ConflictError,
@@ -34,7 +35,9 @@ T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_KEY, NEW_KEY, OTHER_KEY = generate_key(), generate_key(), generate_key()
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
-VALUES = st.text(alphabet=st.characters(exclude_characters="\x00"), max_size=40)
+VALUES = st.text(
+    alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=40
+)
 #: ``(value, secret)``: only a value that can be masked may be secret.
 VARIABLES = st.tuples(VALUES, st.booleans()).map(lambda v: (v[0], v[1] and maskable(v[0])))
 PROPERTY = settings(
@@ -196,72 +199,80 @@ async def test_set_get_list_delete_with_secrets_masked(
     service: VariableService, store: SqlStore
 ) -> None:
     await make_job(store, "report")
-    await service.set("URL", "https://example.test")
-    await service.set("TOKEN", "tok-123", secret=True)
-    await service.set("TOKEN", "job-tok-456", job="report", secret=True)
+    await service.set(LOCAL_OPERATOR, "URL", "https://example.test")
+    await service.set(LOCAL_OPERATOR, "TOKEN", "tok-123", secret=True)
+    await service.set(LOCAL_OPERATOR, "TOKEN", "job-tok-456", job="report", secret=True)
 
-    assert (await service.get("URL")).value == "https://example.test"
-    assert (await service.get("TOKEN")).value == MASK
-    assert (await service.get("TOKEN", reveal=True)).value == "tok-123"
-    assert (await service.get("TOKEN", job="report", reveal=True)).value == "job-tok-456"
+    assert (await service.get(LOCAL_OPERATOR, "URL")).value == "https://example.test"
+    assert (await service.get(LOCAL_OPERATOR, "TOKEN")).value == MASK
+    assert (await service.reveal(LOCAL_OPERATOR, "TOKEN")).value == "tok-123"
+    assert (await service.reveal(LOCAL_OPERATOR, "TOKEN", job="report")).value == "job-tok-456"
 
-    listed = await service.list()
+    listed = await service.list(LOCAL_OPERATOR)
     assert [(v.name, v.job, v.secret, v.value) for v in listed] == [
         ("TOKEN", None, True, MASK),
         ("URL", None, False, "https://example.test"),
         ("TOKEN", "report", True, MASK),
     ]
-    assert [v.as_dict()["value"] for v in await service.list(job="report")] == [MASK]
+    assert [v.value for v in await service.list(LOCAL_OPERATOR, job="report")] == [MASK]
 
-    await service.delete("TOKEN", job="report")
+    await service.delete(LOCAL_OPERATOR, "TOKEN", job="report")
     with pytest.raises(NotFoundError, match="variable 'TOKEN' of job 'report' not found"):
-        await service.get("TOKEN", job="report")
+        await service.get(LOCAL_OPERATOR, "TOKEN", job="report")
     with pytest.raises(NotFoundError):
-        await service.delete("TOKEN", job="report")
+        await service.delete(LOCAL_OPERATOR, "TOKEN", job="report")
     with pytest.raises(NotFoundError, match="job 'nope' not found"):
-        await service.set("X", "1", job="nope")
+        await service.set(LOCAL_OPERATOR, "X", "1", job="nope")
 
 
 @pytest.mark.parametrize("name", ["", "1abc", "a-b", "a b", "é", "a" * 129, "x.y"])
 async def test_bad_names_are_refused(service: VariableService, name: str) -> None:
     with pytest.raises(ValidationError, match="not a variable name"):
-        await service.set(name, "v")
+        await service.set(LOCAL_OPERATOR, name, "v")
 
 
 async def test_longest_name_and_nul_values(service: VariableService) -> None:
-    await service.set("_" + "a" * 127, "v")
+    await service.set(LOCAL_OPERATOR, "_" + "a" * 127, "v")
     with pytest.raises(ValidationError, match="NUL"):
-        await service.set("A", "a\x00b")
+        await service.set(LOCAL_OPERATOR, "A", "a\x00b")
+    with pytest.raises(ValidationError, match="valid Unicode"):
+        await service.set(LOCAL_OPERATOR, "A", "a\ud800b")  # undecodable argv bytes
+    assert await service.list(LOCAL_OPERATOR) == [
+        await service.get(LOCAL_OPERATOR, "_" + "a" * 127)
+    ]
 
 
 @pytest.mark.parametrize("value", ["", "a", "ab", "***", "*" * 10])
 async def test_a_secret_too_short_to_mask_is_refused(service: VariableService, value: str) -> None:
     with pytest.raises(ValidationError, match=f"at least {MIN_SECRET_LENGTH} characters"):
-        await service.set("PIN", value, secret=True)
-    assert await service.list() == []
-    await service.set("PIN", value)  # a plain value may be anything
-    assert (await service.get("PIN")).value == value
+        await service.set(LOCAL_OPERATOR, "PIN", value, secret=True)
+    assert await service.list(LOCAL_OPERATOR) == []
+    await service.set(LOCAL_OPERATOR, "PIN", value)  # a plain value may be anything
+    assert (await service.get(LOCAL_OPERATOR, "PIN")).value == value
 
 
 async def test_a_secret_is_not_made_plain_by_a_forgotten_flag(service: VariableService) -> None:
-    await service.set("TOKEN", "tok", secret=True)
-    with pytest.raises(ConflictError, match="is secret; pass --secret"):
-        await service.set("TOKEN", "other")
-    assert (await service.get("TOKEN", reveal=True)).value == "tok"
-    await service.delete("TOKEN")
-    await service.set("TOKEN", "now-plain")
-    assert (await service.get("TOKEN")).value == "now-plain"
+    await service.set(LOCAL_OPERATOR, "TOKEN", "tok", secret=True)
+    with pytest.raises(ConflictError, match="variable 'TOKEN' is secret") as refused:
+        await service.set(LOCAL_OPERATOR, "TOKEN", "other")
+    # A stable code for front ends to advise on; the CLI's advice (--secret) is its own.
+    assert refused.value.problems[0].code == "variable-is-secret"
+    assert "--secret" not in refused.value.one_line()
+    assert (await service.reveal(LOCAL_OPERATOR, "TOKEN")).value == "tok"
+    await service.delete(LOCAL_OPERATOR, "TOKEN")
+    await service.set(LOCAL_OPERATOR, "TOKEN", "now-plain")
+    assert (await service.get(LOCAL_OPERATOR, "TOKEN")).value == "now-plain"
 
 
 async def test_a_change_is_seen_by_the_next_resolution(
     service: VariableService, store: SqlStore
 ) -> None:
     job = await make_job(store, "report")
-    await service.set("V", "1")
+    await service.set(LOCAL_OPERATOR, "V", "1")
     assert (await service.resolve_for_execution(job)).values == {"V": "1"}
-    await service.set("V", "2", job="report")
+    await service.set(LOCAL_OPERATOR, "V", "2", job="report")
     assert (await service.resolve_for_execution(job)).values == {"V": "2"}
-    await service.delete("V", job="report")
+    await service.delete(LOCAL_OPERATOR, "V", job="report")
     assert (await service.resolve_for_execution(job)).values == {"V": "1"}
 
 
@@ -281,9 +292,9 @@ async def test_job_scope_wins_over_global_for_any_names_and_values(
     job = f"job-{len(await store.list_jobs())}"
     job_id = await make_job(store, job)
     for name, (value, secret) in global_vars.items():
-        await service.set(name, value, secret=secret)
+        await service.set(LOCAL_OPERATOR, name, value, secret=secret)
     for name, (value, secret) in job_vars.items():
-        await service.set(name, value, job=job, secret=secret)
+        await service.set(LOCAL_OPERATOR, name, value, job=job, secret=secret)
 
     winners = {**global_vars, **job_vars}
     resolved = await service.resolve_for_execution(job_id)
@@ -296,9 +307,11 @@ async def test_job_scope_wins_over_global_for_any_names_and_values(
 
 async def test_only_the_winning_secret_is_decrypted(store: SqlStore) -> None:
     job_id = await make_job(store, "report")
-    await VariableService(store, SecretBox([OTHER_KEY])).set("PASSWORD", "lost", secret=True)
+    await VariableService(store, SecretBox([OTHER_KEY])).set(
+        LOCAL_OPERATOR, "PASSWORD", "lost", secret=True
+    )
     service = VariableService(store, SecretBox([OLD_KEY]))
-    await service.set("PASSWORD", "override", job="report")
+    await service.set(LOCAL_OPERATOR, "PASSWORD", "override", job="report")
     assert (await service.resolve_for_execution(job_id)).values == {"PASSWORD": "override"}
     other_job = await make_job(store, "other")
     with pytest.raises(SecretKeyError, match="'PASSWORD'"):
@@ -309,8 +322,8 @@ async def test_a_token_copied_onto_another_variable_does_not_open(
     service: VariableService, store: SqlStore
 ) -> None:
     """Fernet has no associated data; the sealed scope and name stand in for it."""
-    await service.set("ALICE", "alice-secret", secret=True)
-    await service.set("BOB", "bob-secret", secret=True)
+    await service.set(LOCAL_OPERATOR, "ALICE", "alice-secret", secret=True)
+    await service.set(LOCAL_OPERATOR, "BOB", "bob-secret", secret=True)
     alice = await store.get_variable(None, "ALICE")
     assert alice is not None
     async with store._write() as conn:
@@ -318,8 +331,8 @@ async def test_a_token_copied_onto_another_variable_does_not_open(
             update(variables_table).where(variables_table.c.name == "BOB").values(value=alice.value)
         )
     with pytest.raises(SecretKeyError, match="belongs to another variable"):
-        await service.get("BOB", reveal=True)
-    assert (await service.get("ALICE", reveal=True)).value == "alice-secret"
+        await service.reveal(LOCAL_OPERATOR, "BOB")
+    assert (await service.reveal(LOCAL_OPERATOR, "ALICE")).value == "alice-secret"
 
 
 @PROPERTY
@@ -329,10 +342,10 @@ async def test_no_secret_value_ever_reaches_the_database_file(
 ) -> None:
     plaintext = f"canary{secret}"
     job_id = await make_job(store, f"job-{len(await store.list_jobs())}")
-    await service.set("PASSWORD", plaintext, secret=True)
-    await service.set("PASSWORD", plaintext, job=job_id, secret=True)
+    await service.set(LOCAL_OPERATOR, "PASSWORD", plaintext, secret=True)
+    await service.set(LOCAL_OPERATOR, "PASSWORD", plaintext, job=job_id, secret=True)
     assert (await service.resolve_for_execution(job_id)).values["PASSWORD"] == plaintext
-    assert {v.value for v in await service.list()} == {MASK}
+    assert {v.value for v in await service.list(LOCAL_OPERATOR)} == {MASK}
     on_disk = database_bytes(tmp_path)
     assert plaintext.encode() not in on_disk
     assert b"canary" not in on_disk
@@ -341,13 +354,15 @@ async def test_no_secret_value_ever_reaches_the_database_file(
 async def test_rotation_lets_the_old_key_go(store: SqlStore, tmp_path: Path) -> None:
     job_id = await make_job(store, "report")
     before = VariableService(store, SecretBox([OLD_KEY]))
-    await before.set("A", "alpha-plain", secret=True)
-    await before.set("B", "beta-plain", job="report", secret=True)
-    await before.set("C", "not secret")
+    await before.set(LOCAL_OPERATOR, "A", "alpha-plain", secret=True)
+    await before.set(LOCAL_OPERATOR, "B", "beta-plain", job="report", secret=True)
+    await before.set(LOCAL_OPERATOR, "C", "not secret")
 
     during = VariableService(store, SecretBox([NEW_KEY, OLD_KEY]))
-    await during.set("D", "delta-plain", secret=True)  # written under the new key already
-    assert await during.rotate_key() == 3
+    await during.set(
+        LOCAL_OPERATOR, "D", "delta-plain", secret=True
+    )  # written under the new key already
+    assert (await during.rotate_key(LOCAL_OPERATOR)).reencrypted == 3
 
     after = VariableService(store, SecretBox([NEW_KEY]))
     resolved = await after.resolve_for_execution(job_id)
@@ -366,12 +381,12 @@ async def test_rotation_lets_the_old_key_go(store: SqlStore, tmp_path: Path) -> 
 
 async def test_rotation_without_the_old_key_changes_nothing(store: SqlStore) -> None:
     before = VariableService(store, SecretBox([OLD_KEY]))
-    await before.set("A", "alpha", secret=True)
+    await before.set(LOCAL_OPERATOR, "A", "alpha", secret=True)
     tokens = [v.value for v in await store.list_variables()]
     with pytest.raises(SecretKeyError, match="'A' cannot be decrypted with any configured"):
-        await VariableService(store, SecretBox([NEW_KEY])).rotate_key()
+        await VariableService(store, SecretBox([NEW_KEY])).rotate_key(LOCAL_OPERATOR)
     assert [v.value for v in await store.list_variables()] == tokens
-    assert (await before.get("A", reveal=True)).value == "alpha"
+    assert (await before.reveal(LOCAL_OPERATOR, "A")).value == "alpha"
 
 
 def test_key_file_is_not_readable_by_others(tmp_path: Path) -> None:

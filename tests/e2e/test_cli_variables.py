@@ -179,7 +179,8 @@ def test_bad_input_is_one_line(cli: Cli, args: tuple[str, ...], words: str) -> N
 def test_a_secret_cannot_be_overwritten_in_clear(cli: Cli) -> None:
     cli("var", "set", "TOKEN", "tok-canary", "--secret")
     result = cli("var", "set", "TOKEN", "plain", check=False)
-    assert_one_line_error(result, "variable 'TOKEN' is secret; pass --secret")
+    assert_one_line_error(result, "variable 'TOKEN' is secret; a plain value does not replace it")
+    assert "(pass --secret to change it" in result.err  # the CLI's own advice
     assert cli("var", "get", "TOKEN", "--reveal").out == "tok-canary\n"
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from tests.support.engine import running
 from tests.support.s3_fixtures import s3_server_fixture, s3_url_fixture  # noqa: F401
 from tests.support.web import serve
+from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ValidationError
 from vecron.jobs.documents import parse_text
 from vecron.models.execution import ExecutionStatus, StepStatus
@@ -65,7 +66,7 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 async def context_of(rt: Runtime, execution_id: str) -> Any:
     for _ in range(100):
-        detail = await rt.executions.get(execution_id)
+        detail = await rt.executions.get(LOCAL_OPERATOR, execution_id, context=True)
         if detail.context and detail.context["execution"]["status"] != "running":
             return detail
         await asyncio.sleep(0.05)
@@ -80,16 +81,18 @@ async def test_three_step_example(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db", storage_url=storage_url, port=0
     )
     async with Runtime(settings, pm=test_pm) as rt:
-        await rt.variables.set("API_BASE", base)
-        await rt.variables.set("API_TOKEN", TOKEN, secret=True)
-        await rt.jobs.save(rt.jobs.parse(parse_text(EXAMPLE.read_text())))
+        await rt.variables.set(LOCAL_OPERATOR, "API_BASE", base)
+        await rt.variables.set(LOCAL_OPERATOR, "API_TOKEN", TOKEN, secret=True)
+        await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(parse_text(EXAMPLE.read_text())))
         async with running(rt):
-            execution, _ = await rt.jobs.run_now("multi-step-example", triggered_by="alice")
-            await rt.executions.wait(execution.id, timeout=30)
+            execution, _ = await rt.jobs.run_now(
+                LOCAL_OPERATOR, "multi-step-example", triggered_by="alice"
+            )
+            await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
             detail = await context_of(rt, execution.id)
-        job = await rt.jobs.get("multi-step-example")
+        job = await rt.jobs.get(LOCAL_OPERATOR, "multi-step-example")
         stored = await rt.storage.get_json(f"jobs/{job.id}/v1.json")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
+    assert detail.status is ExecutionStatus.SUCCEEDED
     # Step 2 got a number extracted from step 1 — types preserved — and the trigger data.
     assert server.posted == [{"item_id": 42, "count": 2, "requested_by": "alice"}]
     assert server.auth == [f"Bearer {TOKEN}"]  # the target got the real secret
@@ -105,12 +108,12 @@ async def test_three_step_example(
     assert context["steps"]["cleanup"]["status"] == "skipped"
     assert context["trigger"] == {"type": "manual", "by": "alice", "fire_time": None, "params": {}}
     # The secret the target echoed is masked in the stored outputs and context.
-    assert TOKEN not in repr(detail.as_dict())
+    assert TOKEN not in repr(detail.model_dump())
     assert "**********" in context["steps"]["post"]["output"]["body"]["echo"]
     assert stored["name"] == "multi-step-example"
     # Outputs live only in the context: the database file never saw one.
     assert all(b"echo" not in f.read_bytes() for f in tmp_path.glob("v.db*"))
-    assert detail.as_dict()["context_path"] == f"executions/{execution.id}/context.json"
+    assert detail.context_path == f"executions/{execution.id}/context.json"
 
 
 class FlakyStorage:
@@ -146,17 +149,19 @@ async def test_a_context_that_cannot_be_saved_retries_the_step(
     )
     async with Runtime(settings, pm=test_pm) as rt:
         FlakyStorage(1).wrap(rt)
-        await rt.variables.set("API_BASE", base)
-        await rt.variables.set("API_TOKEN", TOKEN, secret=True)
+        await rt.variables.set(LOCAL_OPERATOR, "API_BASE", base)
+        await rt.variables.set(LOCAL_OPERATOR, "API_TOKEN", TOKEN, secret=True)
         document = parse_text(EXAMPLE.read_text())
         document["retry"] = {"max_attempts": 3, "delay": 0.01}
-        await rt.jobs.save(rt.jobs.parse(document))
+        await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(document))
         async with running(rt):
-            execution, _ = await rt.jobs.run_now("multi-step-example", triggered_by="alice")
-            await rt.executions.wait(execution.id, timeout=30)
+            execution, _ = await rt.jobs.run_now(
+                LOCAL_OPERATOR, "multi-step-example", triggered_by="alice"
+            )
+            await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
             detail = await context_of(rt, execution.id)
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED
-    assert detail.execution.attempt == 2
+    assert detail.status is ExecutionStatus.SUCCEEDED
+    assert detail.attempt == 2
     assert detail.context is not None
     assert detail.context["steps"]["fetch"]["output"]["body"]["items"][0]["id"] == 42
     assert [s.output is not None for s in detail.steps] == [True, True, False]
@@ -172,21 +177,22 @@ async def test_undefined_secret_fails_at_run_time_and_is_not_retried(
     )
     async with Runtime(settings, pm=test_pm) as rt:
         await rt.jobs.save(
+            LOCAL_OPERATOR,
             rt.jobs.parse(
                 {
                     "name": "needs-secret",
                     "retry": {"max_attempts": 5, "delay": 0.01},
                     "steps": [{"id": "a", "type": "record", "label": "{{ vars.MISSING_SECRET }}"}],
                 }
-            )
+            ),
         )
         async with running(rt):
-            execution, _ = await rt.jobs.run_now("needs-secret")
-            done = await rt.executions.wait(execution.id, timeout=20)
-    assert done.execution.status is ExecutionStatus.FAILED
-    assert done.execution.attempt == 1  # a template error is final
-    assert "vars.MISSING_SECRET" in (done.execution.error or "")
-    assert "step 'a'" in (done.execution.error or "")
+            execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "needs-secret")
+            done = await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=20)
+    assert done.status is ExecutionStatus.FAILED
+    assert done.attempt == 1  # a template error is final
+    assert "vars.MISSING_SECRET" in (done.error or "")
+    assert "step 'a'" in (done.error or "")
 
 
 @pytest.mark.parametrize(
@@ -252,12 +258,15 @@ async def test_context_writes_grow_linearly_with_the_number_of_steps(
             rt.storage.put_many = put_many  # type: ignore[method-assign]
             steps = [{"id": f"s{i}", "type": "record", "label": "x" * 200} for i in range(count)]
             await rt.jobs.save(
-                rt.jobs.parse({"name": "long", "triggers": [{"type": "manual"}], "steps": steps})
+                LOCAL_OPERATOR,
+                rt.jobs.parse({"name": "long", "triggers": [{"type": "manual"}], "steps": steps}),
             )
             async with running(rt):
-                execution, _ = await rt.jobs.run_now("long")
-                detail = await rt.executions.wait(execution.id, timeout=60)
-            assert detail.execution.status is ExecutionStatus.SUCCEEDED
+                execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "long")
+                detail = await rt.executions.wait(
+                    LOCAL_OPERATOR, execution.id, timeout=60, context=True
+                )
+            assert detail.status is ExecutionStatus.SUCCEEDED
             assert detail.context is not None and len(detail.context["steps"]) == count
             assert all(s.output is not None for s in detail.steps)
             written[count] = total

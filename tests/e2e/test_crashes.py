@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.cluster import Cluster, Target, distributed_env, serve_target, until
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -80,10 +81,10 @@ async def finished(rt: Runtime, execution_id: str) -> Any:
 
 
 async def test_kill_9_worker_mid_execution(rt: Runtime, cluster: Cluster, target: Target) -> None:
-    await rt.jobs.save(rt.jobs.parse(three_steps("crashy", target, slow_ms=2500)))
+    await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(three_steps("crashy", target, slow_ms=2500)))
     cluster.start("scheduler", "scheduler")
     cluster.start("w1", "worker")
-    execution, _ = await rt.jobs.run_now("crashy")
+    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "crashy")
     middle = f"{execution.id}:middle"
 
     async def middle_started() -> bool:
@@ -107,10 +108,12 @@ async def test_sigterm_worker_hands_back_and_exits_0(
 ) -> None:
     cluster = Cluster(tmp_path, {**env, "VECRON_SHUTDOWN_GRACE": "0.5"})
     try:
-        await rt.jobs.save(rt.jobs.parse(three_steps("stoppable", target, slow_ms=4000)))
+        await rt.jobs.save(
+            LOCAL_OPERATOR, rt.jobs.parse(three_steps("stoppable", target, slow_ms=4000))
+        )
         cluster.start("scheduler", "scheduler")
         cluster.start("w1", "worker")
-        execution, _ = await rt.jobs.run_now("stoppable")
+        execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "stoppable")
 
         async def middle_started() -> bool:
             return target.started[f"{execution.id}:middle"] >= 1
@@ -155,7 +158,9 @@ async def assert_each_fire_once(rt: Runtime, jobs: int) -> dict[str, list[Any]]:
 
 
 async def test_two_schedulers_for_a_minute(rt: Runtime, cluster: Cluster, target: Target) -> None:
-    await rt.jobs.save_many([rt.jobs.parse(per_second(f"tick-{i}", target)) for i in range(20)])
+    await rt.jobs.save_many(
+        LOCAL_OPERATOR, [rt.jobs.parse(per_second(f"tick-{i}", target)) for i in range(20)]
+    )
     for name in ("s1", "s2"):
         cluster.start(name, "scheduler")
     for name in ("w1", "w2"):
@@ -175,7 +180,9 @@ async def test_two_schedulers_for_a_minute(rt: Runtime, cluster: Cluster, target
 async def test_paused_leader_is_fenced_after_a_standby_takes_over(
     rt: Runtime, cluster: Cluster, target: Target
 ) -> None:
-    await rt.jobs.save_many([rt.jobs.parse(per_second(f"beat-{i}", target)) for i in range(5)])
+    await rt.jobs.save_many(
+        LOCAL_OPERATOR, [rt.jobs.parse(per_second(f"beat-{i}", target)) for i in range(5)]
+    )
     cluster.start("a", "scheduler")
     await until(lambda: "leading the schedule" in cluster.log("a"), timeout=20)
     cluster.start("b", "scheduler")

@@ -27,6 +27,7 @@ from tests.support.sshd import (  # noqa: F401
     ssh_server_fixture,
 )
 from tests.support.web import serve
+from vecron.auth import LOCAL_OPERATOR
 from vecron.jobs.documents import parse_text
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
@@ -116,13 +117,19 @@ async def test_partner_orders_pipeline(
                 "API_BASE": base,
             }
             for name, value in variables.items():
-                await rt.variables.set(name, value)
-            await rt.variables.set("PARTNER_SFTP_PASSWORD", ssh_server.password, secret=True)
-            await rt.variables.set("WAREHOUSE_DSN", postgresql_url, secret=True)
-            await rt.jobs.save(rt.jobs.parse(parse_text(EXAMPLE.read_text("utf-8"))))
+                await rt.variables.set(LOCAL_OPERATOR, name, value)
+            await rt.variables.set(
+                LOCAL_OPERATOR, "PARTNER_SFTP_PASSWORD", ssh_server.password, secret=True
+            )
+            await rt.variables.set(LOCAL_OPERATOR, "WAREHOUSE_DSN", postgresql_url, secret=True)
+            await rt.jobs.save(
+                LOCAL_OPERATOR, rt.jobs.parse(parse_text(EXAMPLE.read_text("utf-8")))
+            )
             async with running(rt):
-                execution, _ = await rt.jobs.run_now("partner-orders", triggered_by="test")
-                detail = await rt.executions.wait(execution.id, timeout=60)
+                execution, _ = await rt.jobs.run_now(
+                    LOCAL_OPERATOR, "partner-orders", triggered_by="test"
+                )
+                detail = await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=60)
             stored_csv = await rt.storage.get_bytes(f"executions/{execution.id}/files/orders.csv")
         async with warehouse.connect() as conn:
             rows = (
@@ -131,7 +138,7 @@ async def test_partner_orders_pipeline(
     finally:
         await warehouse.dispose()
 
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED, [
+    assert detail.status is ExecutionStatus.SUCCEEDED, [
         (s.step_id, s.error) for s in detail.steps
     ]
     assert [s.status for s in detail.steps] == [StepStatus.SUCCEEDED] * 4

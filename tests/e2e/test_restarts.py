@@ -16,6 +16,7 @@ import pytest
 from tests.support.cluster import Cluster, distributed_env, serve_target, until
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
 from tests.support.private_servers import private_nats, private_postgres
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -60,7 +61,9 @@ async def test_nats_restart_during_1000_executions(postgresql_url: str, home: Pa
         env = distributed_env(postgresql_url, nats_port=nats.port, worker_concurrency=50)
         async with serve_target() as target, Runtime(settings_of(env)) as rt:
             at = datetime.now(UTC) + timedelta(seconds=4)
-            await rt.jobs.save_many([rt.jobs.parse(d) for d in once_jobs(1000, at, target.url)])
+            await rt.jobs.save_many(
+                LOCAL_OPERATOR, [rt.jobs.parse(d) for d in once_jobs(1000, at, target.url)]
+            )
             cluster = Cluster(home, env)
             try:
                 cluster.start("scheduler", "scheduler")
@@ -85,7 +88,9 @@ async def test_postgres_restart_during_a_run(home: Path) -> None:
         async with serve_target() as target:
             async with Runtime(settings_of(env)) as rt:
                 at = datetime.now(UTC) + timedelta(seconds=4)
-                await rt.jobs.save_many([rt.jobs.parse(d) for d in once_jobs(300, at, target.url)])
+                await rt.jobs.save_many(
+                    LOCAL_OPERATOR, [rt.jobs.parse(d) for d in once_jobs(300, at, target.url)]
+                )
             cluster = Cluster(home, env)
             try:
                 cluster.start("scheduler", "scheduler")

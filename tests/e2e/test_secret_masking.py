@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from tests.support.engine import running
 from tests.support.spellings import base64_spellings, exposed, plain_spellings
 from tests.support.web import serve
+from vecron.auth import LOCAL_OPERATOR
 from vecron.cli.app import app
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
@@ -152,21 +153,23 @@ JOBS: list[dict[str, Any]] = [
 async def run_jobs(settings: Settings, secret: str) -> dict[str, str]:
     """Run every job at once; their execution ids, by job name."""
     async with serve(target()) as base, Runtime(settings) as rt:
-        await rt.variables.set("BASE", base)
-        await rt.variables.set("TOKEN", secret, secret=True)
+        await rt.variables.set(LOCAL_OPERATOR, "BASE", base)
+        await rt.variables.set(LOCAL_OPERATOR, "TOKEN", secret, secret=True)
         for job in JOBS:
-            await rt.jobs.save(rt.jobs.parse(job))
+            await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(job))
         async with running(rt):
             started = {
-                job["name"]: (await rt.jobs.run_now(job["name"], triggered_by="test"))[0]
+                job["name"]: (
+                    await rt.jobs.run_now(LOCAL_OPERATOR, job["name"], triggered_by="test")
+                )[0]
                 for job in JOBS
             }
             details = {
-                name: await rt.executions.wait(execution.id, timeout=30)
+                name: await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
                 for name, execution in started.items()
             }
     for detail in details.values():
-        assert detail.execution.status is ExecutionStatus.FAILED
+        assert detail.status is ExecutionStatus.FAILED
     leaky = details["leaky"].steps
     assert [s.step_id for s in leaky] == ["send", "binary", "basic", "refused"]
     assert leaky[0].output is not None  # the echo came back, masked

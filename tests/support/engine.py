@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from vecron.auth import LOCAL_OPERATOR
+from vecron.models.job import JobRecord
 from vecron.runtime import Runtime
-from vecron.services.executions import ExecutionDetail
+from vecron.services.views import ExecutionView
 
 
 @asynccontextmanager
@@ -28,10 +30,12 @@ async def running(
         await asyncio.gather(*tasks)
 
 
-async def apply(rt: Runtime, document: dict[str, Any]) -> Any:
-    return (await rt.jobs.save(rt.jobs.parse(document))).job
+async def apply(rt: Runtime, document: dict[str, Any]) -> JobRecord:
+    """Save the job through its service; the stored record, definition included."""
+    saved = await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(document))
+    return await rt.store.get_job(saved.job.id)
 
 
-async def run_and_wait(rt: Runtime, name: str, timeout: float = 20) -> ExecutionDetail:
-    execution, _ = await rt.jobs.run_now(name, triggered_by="test")
-    return await rt.executions.wait(execution.id, timeout=timeout)
+async def run_and_wait(rt: Runtime, name: str, timeout: float = 20) -> ExecutionView:
+    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, name, triggered_by="test")
+    return await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=timeout, context=True)

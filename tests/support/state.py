@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.runtime import Runtime
 from vecron.settings import Settings
 
@@ -23,5 +24,5 @@ async def fresh_state(root: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         port=0,
     )
     async with Runtime(settings) as runtime:
-        await runtime.variables.set("TOKEN", "s3cret-value", secret=True)
+        await runtime.variables.set(LOCAL_OPERATOR, "TOKEN", "s3cret-value", secret=True)
         yield runtime

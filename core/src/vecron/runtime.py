@@ -22,8 +22,10 @@ from vecron.queue import Queue, open_queue
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
 from vecron.secretkey import secret_box
+from vecron.services.audit import AuditService
 from vecron.services.executions import ExecutionService
 from vecron.services.jobs import JobService
+from vecron.services.schedules import ScheduleService
 from vecron.services.variables import VariableService
 from vecron.settings import Settings, document_limits
 from vecron.storage import ObjectStorage, open_storage
@@ -37,6 +39,7 @@ class Runtime:
         self.settings = settings
         self.pm = pm or get_plugin_manager()
         self.registry: Registry = build_registry(self.pm)
+        self.schedules = ScheduleService(self.registry, default_timezone=settings.timezone)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Runtime:
@@ -65,7 +68,8 @@ class Runtime:
         await self.breaker.start()
         self._stack.push_async_callback(self.breaker.close)
         self.secrets = secret_box(settings)
-        self.variables = VariableService(self.store, self.secrets)
+        self.variables = VariableService(self.store, self.secrets, events=self.events)
+        self.audit = AuditService(self.store)
         self.storage: ObjectStorage = open_storage(settings.storage_url)
         await self.storage.start()
         self._stack.push_async_callback(self.storage.close)
@@ -77,8 +81,11 @@ class Runtime:
             default_timezone=settings.timezone,
             on_change=self.wakeup.notify,
             limits=document_limits(settings),
+            events=self.events,
         )
-        self.executions = ExecutionService(self.store, self.storage)
+        self.executions = ExecutionService(
+            self.store, self.storage, on_change=self.wakeup.notify, events=self.events
+        )
         self.egress = EgressPolicy.from_settings(settings)
         return self
 
@@ -131,7 +138,7 @@ def open_event_transport(queue_url: str) -> EventTransport:
     stay apart), in-process with the embedded ``memory://`` queue."""
     if queue_url.startswith("nats://"):
         from vecron.events.nats import NatsEventTransport
-        from vecron.queue.nats import NatsSettings
+        from vecron.queue.natsurl import NatsSettings
 
         nats = NatsSettings(queue_url)
         return NatsEventTransport(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.support.engine import apply, run_and_wait, running
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
 
@@ -42,7 +43,7 @@ async def test_a_variable_holding_sql_is_inserted_as_a_value(
 ) -> None:
     target = tmp_path / "target.db"
     await create(target, "CREATE TABLE t (v VARCHAR(100))")
-    await runtime.variables.set("EVIL", EVIL)
+    await runtime.variables.set(LOCAL_OPERATOR, "EVIL", EVIL)
     await apply(
         runtime,
         {
@@ -59,7 +60,7 @@ async def test_a_variable_holding_sql_is_inserted_as_a_value(
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "evil-insert")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED, detail.execution.error
+    assert detail.status is ExecutionStatus.SUCCEEDED, detail.error
     assert [s.status for s in detail.steps] == [StepStatus.SUCCEEDED]
     assert await read(target, "SELECT v FROM t") == (True, [(EVIL,)])
 
@@ -94,6 +95,6 @@ async def test_rows_of_one_step_feed_the_next(runtime: Runtime, tmp_path: Path) 
     )
     async with running(runtime):
         detail = await run_and_wait(runtime, "copy-rows")
-    assert detail.execution.status is ExecutionStatus.SUCCEEDED, detail.execution.error
+    assert detail.status is ExecutionStatus.SUCCEEDED, detail.error
     _, rows = await read(target, "SELECT id, amount, label FROM copy ORDER BY id")
     assert rows == [(1, 1.5, "copy-rows"), (2, 2.25, "copy-rows")]

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.support.engine import apply, running
 from tests.support.sshd import RemoteFolder, SshServer
+from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
 
@@ -31,31 +32,33 @@ async def test_download_through_the_worker(
     runtime: Runtime, ssh_server: SshServer, remote_folder: RemoteFolder
 ) -> None:
     remote_folder.write("inbox/orders.csv", b"id,qty\n1,2\n")
-    await runtime.variables.set("SFTP_PASSWORD", ssh_server.password, secret=True)
+    await runtime.variables.set(LOCAL_OPERATOR, "SFTP_PASSWORD", ssh_server.password, secret=True)
     await apply(runtime, job("sftp-fetch", ssh_server, remote_folder, into="in"))
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now("sftp-fetch", triggered_by="test")
-        done = await runtime.executions.wait(execution.id, timeout=30)
-    assert done.execution.status is ExecutionStatus.SUCCEEDED, done.execution.error
+        execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "sftp-fetch", triggered_by="test")
+        done = await runtime.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30, context=True)
+    assert done.status is ExecutionStatus.SUCCEEDED, done.error
     assert done.context is not None
     output = done.context["steps"]["fetch"]["output"]
     assert output["count"] == 1 and output["files"][0]["name"] == "in/orders.csv"
     key = f"executions/{execution.id}/files/in/orders.csv"
     assert output["files"][0]["key"] == key
     assert await runtime.storage.get_bytes(key) == b"id,qty\n1,2\n"
-    assert ssh_server.password not in repr(done.as_dict())
+    assert ssh_server.password not in repr(done.model_dump())
 
 
 async def test_wrong_password_fails_after_one_attempt(
     runtime: Runtime, ssh_server: SshServer, remote_folder: RemoteFolder
 ) -> None:
     remote_folder.write("inbox/orders.csv", b"id\n1\n")
-    await runtime.variables.set("SFTP_PASSWORD", "not-the-password-77", secret=True)
+    await runtime.variables.set(LOCAL_OPERATOR, "SFTP_PASSWORD", "not-the-password-77", secret=True)
     await apply(runtime, job("sftp-denied", ssh_server, remote_folder))
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now("sftp-denied", triggered_by="test")
-        done = await runtime.executions.wait(execution.id, timeout=30)
-    assert done.execution.status is ExecutionStatus.FAILED
-    assert done.execution.attempt == 1  # final: the retry policy's 5 attempts are not used
-    assert "authentication failed for vecron-sftp@127.0.0.1" in (done.execution.error or "")
-    assert "not-the-password-77" not in repr(done.as_dict())
+        execution, _ = await runtime.jobs.run_now(
+            LOCAL_OPERATOR, "sftp-denied", triggered_by="test"
+        )
+        done = await runtime.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30, context=True)
+    assert done.status is ExecutionStatus.FAILED
+    assert done.attempt == 1  # final: the retry policy's 5 attempts are not used
+    assert "authentication failed for vecron-sftp@127.0.0.1" in (done.error or "")
+    assert "not-the-password-77" not in repr(done.model_dump())

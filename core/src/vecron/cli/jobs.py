@@ -1,41 +1,28 @@
-"""``vecron job``: apply, list, show, run, enable, disable, delete, schema."""
+"""``vecron job``: apply, list, show, run, enable, disable, delete, ledger, schema."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import json
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from vecron.cli.render import print_execution
-from vecron.cli.session import out, print_json, run, with_runtime
+from vecron.cli.session import OPERATOR, out, print_json, print_view, run, runtime, with_runtime
 from vecron.errors import ExecutionFailed, ValidationError
-from vecron.jobs.masking import masked_document
 from vecron.models.execution import ExecutionStatus
-from vecron.models.job import JobRecord
+
+if TYPE_CHECKING:
+    from vecron.runtime import Runtime
+    from vecron.services.views import ExecutionView, JobSummary
 
 app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def job_summary(job: JobRecord) -> dict[str, Any]:
-    d = job.definition
-    return {
-        "id": job.id,
-        "name": job.name,
-        "enabled": job.enabled,
-        "version": job.version,
-        "timezone": d.timezone,
-        "triggers": [t.type for t in d.triggers],
-        "steps": [s.id for s in d.steps],
-        "next_fire_at": job.next_fire_at.isoformat() if job.next_fire_at else None,
-        "last_finished_at": job.last_finished_at.isoformat() if job.last_finished_at else None,
-        "updated_at": job.updated_at.isoformat(),
-    }
 
 
 @app.command("apply")
@@ -53,20 +40,9 @@ def apply(
 
     Every document is validated before anything is saved: one bad file saves nothing.
     """
-    changes = run(with_runtime(ctx, lambda rt: rt.jobs.apply(file, dry_run=dry_run)))
+    changes = run(with_runtime(ctx, lambda rt: rt.jobs.apply(OPERATOR, file, dry_run=dry_run)))
     if as_json:
-        print_json(
-            [
-                {
-                    "name": c.name,
-                    "source": c.source,
-                    "change": c.change,
-                    "version": c.version,
-                    "diff": c.diff,
-                }
-                for c in changes
-            ]
-        )
+        print_view(changes)
         return
     for c in changes:
         style = {"created": "green", "updated": "yellow", "unchanged": "dim"}[c.change]
@@ -76,23 +52,26 @@ def apply(
             out.print(c.diff, markup=False)
 
 
+def _moment(job: JobSummary) -> str:
+    return job.next_fire_at.isoformat() if job.next_fire_at else "-"
+
+
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """All jobs with their next fire time."""
-    jobs = run(with_runtime(ctx, lambda rt: rt.jobs.list_jobs()))
+    jobs = run(with_runtime(ctx, lambda rt: rt.jobs.list_jobs(OPERATOR)))
     if as_json:
-        print_json([job_summary(j) for j in jobs])
+        print_view(jobs)
         return
     table = Table("name", "enabled", "v", "triggers", "steps", "next fire (UTC)")
     for j in jobs:
-        s = job_summary(j)
         table.add_row(
             j.name,
             "yes" if j.enabled else "no",
             str(j.version),
-            ", ".join(s["triggers"]),
-            ", ".join(s["steps"]),
-            s["next_fire_at"] or "-",
+            ", ".join(j.triggers),
+            ", ".join(j.steps),
+            _moment(j),
         )
     out.print(table)
 
@@ -100,19 +79,13 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """One job: its definition (secrets masked) and scheduling state."""
-
-    async def body(rt: Any) -> dict[str, Any]:
-        job = await rt.jobs.get(name)
-        return {**job_summary(job), "definition": masked_document(job.definition, rt.registry)}
-
-    data = run(with_runtime(ctx, body))
+    job = run(with_runtime(ctx, lambda rt: rt.jobs.get(OPERATOR, name)))
     if as_json:
-        print_json(data)
+        print_view(job)
         return
-    for key, value in data.items():
-        if key != "definition":
-            out.print(f"[bold]{key}[/]: {value}")
-    out.print(json.dumps(data["definition"], indent=2, ensure_ascii=False), markup=False)
+    for key, value in job.model_dump(mode="json", exclude={"definition"}).items():
+        out.print(f"[bold]{key}[/]: {value}")
+    out.print(json.dumps(job.definition, indent=2, ensure_ascii=False), markup=False)
 
 
 def _params(items: list[str]) -> dict[str, str]:
@@ -146,63 +119,55 @@ def run_(
     """Run a job now (manual trigger)."""
     params = _params(param or [])
 
-    async def body(rt: Any) -> Any:
+    async def body(rt: Runtime) -> ExecutionView:
         execution, _ = await rt.jobs.run_now(
+            OPERATOR,
             name,
             params=params,
             triggered_by=f"cli:{getpass.getuser()}",
             idempotency_key=idempotency_key,
         )
         if not wait:
-            return await rt.executions.get(execution.id)
+            return await rt.executions.get(OPERATOR, execution.id, context=True)
+        finished = rt.executions.wait(OPERATOR, execution.id, timeout=timeout, context=True)
         if rt.settings.queue_url.startswith("memory:"):
-            return await _run_here(rt, execution, timeout)
-        return await rt.executions.wait(execution.id, timeout=timeout)
+            return await _work_here(rt, finished)
+        return await finished
 
-    detail = run(with_runtime(ctx, body))
-    print_execution(detail, as_json=as_json)
-    if wait and detail.execution.status is not ExecutionStatus.SUCCEEDED:
+    view = run(with_runtime(ctx, body))
+    print_execution(view, as_json=as_json)
+    e = view
+    if wait and e.status is not ExecutionStatus.SUCCEEDED:
         raise ExecutionFailed(
-            f"execution {detail.execution.id} ended {detail.execution.status.value}"
-            + (f": {detail.execution.error}" if detail.execution.error else "")
+            f"execution {e.id} ended {e.status.value}" + (f": {e.error}" if e.error else "")
         )
 
 
-async def _run_here(rt: Any, execution: Any, timeout: float | None) -> Any:
-    """With the in-process queue nobody else can see the execution: run a worker here."""
-    from vecron.queue import QueueMessage
+async def _work_here(rt: Runtime, finished: Awaitable[ExecutionView]) -> ExecutionView:
+    """With the in-process queue nobody else sees the execution: this process relays
+    and works until it is finished, as ``vecron up`` would."""
+    from vecron.scheduling.relay import Relay
 
     stop = asyncio.Event()
-    worker = rt.worker(concurrency=4)
-    task = asyncio.create_task(worker.run(stop, grace=5))
+    tasks = [
+        asyncio.create_task(rt.worker(concurrency=4).run(stop, grace=5)),
+        asyncio.create_task(
+            Relay(rt.store, rt.queue, batch_size=rt.settings.batch_size).run(
+                stop, rt.wakeup, lookahead=rt.settings.scheduler_lookahead
+            )
+        ),
+    ]
     try:
-        await rt.queue.publish(
-            [QueueMessage(execution.id, execution.not_before, execution.attempt)]
-        )
-        async with asyncio.timeout(timeout):
-            while True:  # retries come back unpublished: hand each attempt to the worker
-                current = await rt.store.get_execution(execution.id)
-                if current.status.finished:
-                    return await rt.executions.get(execution.id)
-                if (
-                    current.status is ExecutionStatus.QUEUED
-                    and current.attempt > 0
-                    and not current.published
-                ):
-                    await rt.queue.publish(
-                        [QueueMessage(current.id, current.not_before, current.attempt)]
-                    )
-                    await rt.store.mark_published([current])
-                await asyncio.sleep(0.05)
+        return await finished
     finally:
         stop.set()
-        await task
+        await asyncio.gather(*tasks)
 
 
 def _set_enabled(ctx: typer.Context, name: str, enabled: bool, as_json: bool) -> None:
-    job = run(with_runtime(ctx, lambda rt: rt.jobs.set_enabled(name, enabled)))
+    job = run(with_runtime(ctx, lambda rt: rt.jobs.set_enabled(OPERATOR, name, enabled)))
     if as_json:
-        print_json(job_summary(job))
+        print_view(job)
     else:
         out.print(f"{job.name}: {'enabled' if enabled else 'disabled'}")
 
@@ -229,9 +194,9 @@ def delete(
     """Delete a job (its execution history stays)."""
     if not yes and not typer.confirm(f"delete job {name!r}?"):
         raise typer.Abort()
-    job = run(with_runtime(ctx, lambda rt: rt.jobs.delete(name)))
+    job = run(with_runtime(ctx, lambda rt: rt.jobs.delete(OPERATOR, name)))
     if as_json:
-        print_json({"deleted": job.name, "id": job.id})
+        print_view(job)
     else:
         out.print(f"{job.name}: deleted")
 
@@ -244,23 +209,13 @@ def ledger(
     as_json: JsonFlag = False,
 ) -> None:
     """The job's planned fires, newest first: fired, skipped, missed or coalesced, and why."""
-    _, occurrences = run(with_runtime(ctx, lambda rt: rt.jobs.ledger(name, limit=limit)))
-    rows = [
-        {
-            "fire_time": o.fire_time.isoformat(),
-            "status": o.status.value,
-            "reason": o.reason,
-            "execution_id": o.execution_id,
-            "recorded_at": o.recorded_at.isoformat(),
-        }
-        for o in occurrences
-    ]
+    entries = run(with_runtime(ctx, lambda rt: rt.jobs.ledger(OPERATOR, name, limit=limit)))
     if as_json:
-        print_json(rows)
+        print_view(entries)
         return
     table = Table("fire time (UTC)", "status", "reason", "execution")
-    for r in rows:
-        table.add_row(r["fire_time"], r["status"], r["reason"] or "", r["execution_id"] or "")
+    for e in entries:
+        table.add_row(e.fire_time.isoformat(), e.status.value, e.reason or "", e.execution_id or "")
     out.print(table)
 
 
@@ -268,6 +223,5 @@ def ledger(
 def schema(ctx: typer.Context) -> None:
     """The JSON Schema of job documents for the installed executors and triggers."""
     from vecron.jobs.documents import json_schema
-    from vecron.plugin.manager import build_registry, get_plugin_manager
 
-    print_json(json_schema(build_registry(get_plugin_manager())))
+    print_json(json_schema(runtime(ctx).registry))

@@ -7,18 +7,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vecron.cli.session import out, print_json
+from vecron.cli.session import out, print_json, runtime
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
-def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Installed plugins with their distributions, versions, hooks, executors and triggers."""
-    from vecron.plugin.manager import build_registry, get_plugin_manager, list_plugins
+    from vecron.plugin.manager import list_plugins
 
-    pm = get_plugin_manager()
-    infos = list_plugins(pm, build_registry(pm))
+    rt = runtime(ctx)
+    infos = list_plugins(rt.pm, rt.registry)
     if as_json:
         print_json([i.as_dict() for i in infos])
         return

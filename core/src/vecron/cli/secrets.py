@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from vecron.cli.session import out, print_json, run, with_runtime
-from vecron.cli.variables import variable_service
+from vecron.cli.session import OPERATOR, out, print_view, run, with_runtime
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -37,10 +36,11 @@ def rotate_key(
     key. All values are re-encrypted in one transaction: if one cannot be decrypted,
     none is changed.
     """
-    count = run(with_runtime(ctx, lambda rt: variable_service(rt).rotate_key()))
+    rotation = run(with_runtime(ctx, lambda rt: rt.variables.rotate_key(OPERATOR)))
     if as_json:
-        print_json({"reencrypted": count})
+        print_view(rotation)
         return
+    count = rotation.reencrypted
     out.print(
         f"re-encrypted {count} secret value{'s' if count != 1 else ''} with the first key; "
         "the keys after it can now be removed from VECRON_SECRET_KEYS",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vecron.cli.session import out, run, state
+from vecron.cli.session import OPERATOR, out, run, state
 from vecron.telemetry import get_logger
 from vecron.urls import redact_url
 
@@ -66,7 +66,7 @@ async def _serve(
 
 async def _seed_example(rt: Any, host: str, port: int) -> None:
     """A fresh database gets one job that visibly runs: GET our own /healthz every 5 s."""
-    if await rt.jobs.list_jobs() or "http" not in rt.registry.executors:
+    if await rt.jobs.list_jobs(OPERATOR) or "http" not in rt.registry.executors:
         return
     definition = rt.jobs.parse(
         {
@@ -85,7 +85,7 @@ async def _seed_example(rt: Any, host: str, port: int) -> None:
             "retry": {"max_attempts": 3, "delay": 1},
         }
     )
-    await rt.jobs.save(definition)
+    await rt.jobs.save(OPERATOR, definition)
     out.print(
         "created example job 'example-healthz' (GET /healthz every 5 s); "
         "watch it with `vecron exec list`, stop it with `vecron job disable example-healthz`"

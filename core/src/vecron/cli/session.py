@@ -1,17 +1,26 @@
-"""What every command shares: settings from all layers, a runtime, output helpers."""
+"""What every command shares: settings from all layers, a runtime, output helpers.
+
+Commands act as :data:`~vecron.auth.LOCAL_OPERATOR`: whoever runs the CLI on the machine
+already holds the database and the secret key.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 
+from vecron.auth import LOCAL_OPERATOR
 from vecron.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from vecron.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -37,14 +46,32 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+#: Who the CLI acts as in every service call.
+OPERATOR = LOCAL_OPERATOR
+
+
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
-async def with_runtime(
-    ctx: typer.Context, body: Callable[[Any], Awaitable[T]], **settings: Any
-) -> T:
+def print_view(view: BaseModel | Sequence[BaseModel]) -> None:
+    """``--json``: a service's view exactly as the API returns it."""
+    if isinstance(view, BaseModel):
+        print_json(view.model_dump(mode="json"))
+    else:
+        print_json([v.model_dump(mode="json") for v in view])
+
+
+def runtime(ctx: typer.Context, **settings: Any) -> Runtime:
+    """A runtime not opened: its plugins, registry and backend-free services, for
+    commands that need no database."""
     from vecron.runtime import Runtime
 
-    async with Runtime(state(ctx).settings(**settings)) as rt:
+    return Runtime(state(ctx).settings(**settings))
+
+
+async def with_runtime(
+    ctx: typer.Context, body: Callable[[Runtime], Awaitable[T]], **settings: Any
+) -> T:
+    async with runtime(ctx, **settings) as rt:
         return await body(rt)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from vecron.cli.session import out, print_json, run, with_runtime
+from vecron.cli.session import OPERATOR, out, print_view, run, with_runtime
 from vecron.errors import ValidationError
 
 if TYPE_CHECKING:
-    from vecron.services.variables import VariableService, VariableView
+    from vecron.runtime import Runtime
+    from vecron.services.views import VariableView
 
 app = typer.Typer(no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -22,18 +24,6 @@ JobOption = Annotated[
 ]
 #: Longest value a table cell shows; ``var get`` prints the whole value.
 CELL_LIMIT = 80
-
-
-def variable_service(rt: Any) -> VariableService:
-    """The runtime's service, or one over its store and the configured keys."""
-    from vecron.secrets.box import secret_box
-    from vecron.services.variables import VariableService
-
-    service = getattr(rt, "variables", None)
-    if isinstance(service, VariableService):
-        return service
-
-    return VariableService(rt.store, secret_box(rt.settings))
 
 
 def _stdin_value() -> str:
@@ -74,10 +64,10 @@ def set_(
     assert text is not None  # one of the two was given
 
     view = run(
-        with_runtime(ctx, lambda rt: variable_service(rt).set(name, text, job=job, secret=secret))
+        with_runtime(ctx, lambda rt: rt.variables.set(OPERATOR, name, text, job=job, secret=secret))
     )
     if as_json:
-        print_json(view.as_dict())
+        print_view(view)
         return
     out.print(f"set {_describe(view)}", markup=False)
 
@@ -93,9 +83,14 @@ def get(
     as_json: JsonFlag = False,
 ) -> None:
     """Print a variable's value (a secret one masked unless --reveal)."""
-    view = run(with_runtime(ctx, lambda rt: variable_service(rt).get(name, job=job, reveal=reveal)))
+
+    def read(rt: Runtime) -> Awaitable[VariableView]:
+        service = rt.variables
+        return (service.reveal if reveal else service.get)(OPERATOR, name, job=job)
+
+    view = run(with_runtime(ctx, read))
     if as_json:
-        print_json(view.as_dict())
+        print_view(view)
         return
     # The bare value, so scripts can use $(vecron var get NAME).
     print(view.value)
@@ -104,9 +99,9 @@ def get(
 @app.command("list")
 def list_(ctx: typer.Context, job: JobOption = None, as_json: JsonFlag = False) -> None:
     """All variables, or only a job's own with --job. Secret values are masked."""
-    views = run(with_runtime(ctx, lambda rt: variable_service(rt).list(job=job)))
+    views = run(with_runtime(ctx, lambda rt: rt.variables.list(OPERATOR, job=job)))
     if as_json:
-        print_json([v.as_dict() for v in views])
+        print_view(views)
         return
     table = Table("name", "scope", "secret", "value", "updated (UTC)")
     for v in views:
@@ -124,6 +119,6 @@ def list_(ctx: typer.Context, job: JobOption = None, as_json: JsonFlag = False) 
 @app.command("delete")
 def delete(ctx: typer.Context, name: str, job: JobOption = None) -> None:
     """Delete a variable (global, or the job's own with --job)."""
-    run(with_runtime(ctx, lambda rt: variable_service(rt).delete(name, job=job)))
+    run(with_runtime(ctx, lambda rt: rt.variables.delete(OPERATOR, name, job=job)))
     scope = "global" if job is None else f"job {job}"
     out.print(f"deleted variable {name} ({scope})", markup=False)

@@ -25,6 +25,7 @@ from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
 from vecron.queue.base import Queue, QueueMessage
 from vecron.scheduling.jobschedule import JobSchedule
+from vecron.scheduling.relay import Relay
 from vecron.scheduling.wakeup import Wakeup
 from vecron.store.base import AppliedFires, JobFires, NewOccurrence, Store
 from vecron.telemetry import get_logger
@@ -88,6 +89,7 @@ class Scheduler:
         self.lock_ttl = lock_ttl
         self.lookahead = timedelta(seconds=lookahead)
         self.batch_size = batch_size
+        self.relay = Relay(store, queue, batch_size=batch_size)
         self.reconcile_grace = timedelta(seconds=reconcile_grace)
         self._fixed_clock = clock
         self._offset = timedelta(0)
@@ -204,17 +206,11 @@ class Scheduler:
             self._announce(created, now)
             report.jobs += len(jobs)
             report.created.extend(created)
-            await self._publish(created)
+            await self.relay.publish(created)
             if len(jobs) < self.batch_size:
                 break
-        while True:  # retries that came due, and anything a crash left unpublished
-            pending = await self.store.pending_publish(horizon, self.batch_size)
-            if not pending:
-                break
-            await self._publish(pending)
-            report.republished += len(pending)
-            if len(pending) < self.batch_size:
-                break
+        # Retries that came due, manual runs, and anything a crash left unpublished.
+        report.republished += await self.relay.publish_pending(horizon)
         await self.reconcile(now)
         self.last_tick_seconds = loop.time() - started
         if report.created or report.republished:
@@ -246,13 +242,6 @@ class Scheduler:
                 [QueueMessage(e.id, e.not_before, e.attempt, resend=True) for e in stranded]
             )
         return len(stranded)
-
-    async def _publish(self, executions: list[Execution]) -> None:
-        if executions:
-            await self.queue.publish(
-                [QueueMessage(e.id, e.not_before, e.attempt) for e in executions]
-            )
-            await self.store.mark_published(executions)
 
     def _announce(self, applied: AppliedFires, now: datetime) -> None:
         """Events of a committed batch: the executions created and the fire times the

@@ -1,97 +1,112 @@
-"""Executions: show, list, wait for one to finish."""
+"""Executions: show, list, re-run a dead-lettered one, wait for one to finish."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
+from vecron.auth import Permission, Principal
 from vecron.clock import utcnow
-from vecron.errors import NotFoundError
+from vecron.errors import NotFoundError, ValidationError
+from vecron.events import EventSink, ExecutionCreated, NullSink
 from vecron.execution.jobcontext import JobContextStore
-from vecron.models.execution import Execution, ExecutionStatus, StepResult
+from vecron.models.execution import ExecutionStatus
+from vecron.services.audit import Gate
+from vecron.services.views import ExecutionSummary, ExecutionView
 from vecron.storage import ObjectStorage
 from vecron.store.base import Store
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionDetail:
-    execution: Execution
-    steps: list[StepResult]
-    #: The Job Context document from object storage, when there is one.
-    context: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **execution_dict(self.execution),
-            "steps": [step_dict(s) for s in self.steps],
-            "context_path": JobContextStore.key(self.execution.id),
-            "context": self.context,
-        }
+def execution_resource(execution_id: str) -> str:
+    return f"execution:{execution_id}"
 
 
-def execution_dict(e: Execution) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in e.__slots__:
-        value = getattr(e, name)
-        out[name] = (
-            value.isoformat()
-            if hasattr(value, "isoformat")
-            else (value.value if isinstance(value, ExecutionStatus) else value)
-        )
-    return out
-
-
-def step_dict(s: StepResult) -> dict[str, Any]:
-    return {
-        "step_id": s.step_id,
-        "attempt": s.attempt,
-        "status": s.status.value,
-        "started_at": s.started_at.isoformat(),
-        "finished_at": s.finished_at.isoformat(),
-        "output": s.output,
-        "error": s.error,
-    }
-
-
-def with_outputs(steps: list[StepResult], context: dict[str, Any] | None) -> list[StepResult]:
-    """The database's step results with their outputs, which only the context holds."""
-    stored = context.get("steps") if isinstance(context, dict) else None
-    if not isinstance(stored, dict):
-        return steps
-    return [
-        replace(s, output=entry.get("output"))
-        if isinstance(entry := stored.get(s.step_id), dict)
-        else s
-        for s in steps
-    ]
+def parse_status(value: str | ExecutionStatus) -> ExecutionStatus:
+    """:raises ValidationError: not an execution status (the message lists them)."""
+    try:
+        return ExecutionStatus(value)
+    except ValueError:
+        raise ValidationError(
+            f"unknown status {value!r}; one of: " + ", ".join(s.value for s in ExecutionStatus),
+            field="status",
+        ) from None
 
 
 class ExecutionService:
-    def __init__(self, store: Store, storage: ObjectStorage | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        storage: ObjectStorage | None = None,
+        *,
+        on_change: Callable[[], None] | None = None,
+        events: EventSink | None = None,
+        gate: Gate | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.store = store
         self.storage = storage
+        self.on_change = on_change
+        self.events: EventSink = events or NullSink()
+        self.clock = clock
+        self.gate = gate or Gate(store, clock=lambda: self.clock())
 
-    async def get(self, execution_id: str) -> ExecutionDetail:
+    async def get(
+        self, principal: Principal, execution_id: str, *, context: bool = False
+    ) -> ExecutionView:
+        """The execution with each step's result (outputs from the Job Context) and, with
+        ``context``, the whole Job Context document."""
+        await self.gate.check(
+            principal, Permission.EXECUTION_READ, "execution.read", execution_resource(execution_id)
+        )
+        return await self._view(execution_id, context=context)
+
+    async def _view(self, execution_id: str, *, context: bool) -> ExecutionView:
         execution = await self.store.get_execution(execution_id)
-        context = None
+        document = None
         if self.storage is not None:
-            context = await JobContextStore(self.storage).read(execution)
+            document = await JobContextStore(self.storage).read(execution)
         steps = await self.store.step_results(execution_id)
-        return ExecutionDetail(execution, with_outputs(steps, context), context)
+        return ExecutionView.with_steps(
+            execution,
+            steps,
+            context_path=JobContextStore.key(execution.id),
+            context=document,
+            include_context=context,
+        )
 
     async def list_executions(
-        self, *, job_id: str | None = None, status: ExecutionStatus | None = None, limit: int = 50
-    ) -> list[Execution]:
-        return await self.store.list_executions(job_id=job_id, status=status, limit=limit)
+        self,
+        principal: Principal,
+        *,
+        job: str | None = None,
+        status: str | ExecutionStatus | None = None,
+        limit: int = 50,
+    ) -> list[ExecutionSummary]:
+        """Executions, newest first; only the job's (by name or id) with ``job``, only
+        those in ``status`` with it.
 
-    async def rerun(self, execution_id: str, *, extra_attempts: int | None = None) -> Execution:
+        :raises ValidationError: an unknown status.
+        :raises NotFoundError: no such job.
+        """
+        await self.gate.check(principal, Permission.EXECUTION_READ, "execution.list", "execution:*")
+        wanted = None if status is None else parse_status(status)
+        job_id = None if job is None else (await self.store.get_job(job)).id
+        found = await self.store.list_executions(job_id=job_id, status=wanted, limit=limit)
+        return [ExecutionSummary.of(e) for e in found]
+
+    async def rerun(
+        self, principal: Principal, execution_id: str, *, extra_attempts: int | None = None
+    ) -> ExecutionSummary:
         """Re-run a dead-lettered execution by hand (S5.3). It keeps its id, so every
         step keeps its idempotency key, and resumes at the step that failed; it gets the
-        job's ``retry.max_attempts`` more attempts unless ``extra_attempts`` says.
+        job's ``retry.max_attempts`` more attempts unless ``extra_attempts`` says. The
+        scheduler is woken to hand it to a worker at once.
 
         :raises ConflictError: the execution is not dead-lettered.
         """
+        resource = execution_resource(execution_id)
+        await self.gate.check(principal, Permission.JOB_EXECUTE, "execution.rerun", resource)
         execution = await self.store.get_execution(execution_id)
         if extra_attempts is None:
             try:
@@ -101,15 +116,42 @@ class ExecutionService:
                 extra_attempts = definition.retry.max_attempts
             except NotFoundError:
                 extra_attempts = 1
-        return await self.store.rerun(execution_id, extra_attempts=extra_attempts, now=utcnow())
+        now = self.clock()
+        again = await self.store.rerun(
+            execution_id,
+            extra_attempts=extra_attempts,
+            now=now,
+            audit=self.gate.entry(
+                principal,
+                "execution.rerun",
+                resource,
+                detail={"job": execution.job_name, "extra_attempts": extra_attempts},
+            ),
+        )
+        self.events.emit(
+            ExecutionCreated(at=now, execution_id=again.id, job_id=again.job_id, trigger="rerun")
+        )
+        if self.on_change is not None:
+            self.on_change()
+        return ExecutionSummary.of(again)
 
     async def wait(
-        self, execution_id: str, *, poll: float = 0.05, timeout: float | None = None
-    ) -> ExecutionDetail:
-        """Until the execution is finished (or ``timeout`` seconds pass)."""
+        self,
+        principal: Principal,
+        execution_id: str,
+        *,
+        poll: float = 0.05,
+        timeout: float | None = None,
+        context: bool = False,
+    ) -> ExecutionView:
+        """The execution once it is finished (:func:`asyncio.timeout` after ``timeout``
+        seconds), as :meth:`get` gives it."""
+        await self.gate.check(
+            principal, Permission.EXECUTION_READ, "execution.read", execution_resource(execution_id)
+        )
         async with asyncio.timeout(timeout):
             while True:
                 execution = await self.store.get_execution(execution_id)
                 if execution.status.finished:
-                    return await self.get(execution_id)
+                    return await self._view(execution_id, context=context)
                 await asyncio.sleep(poll)

@@ -1,47 +1,47 @@
-"""Jobs: apply documents, list, show, enable, disable, delete, run now."""
+"""Jobs: apply documents, list, show, enable, disable, delete, run now, the ledger.
+
+Every method that reads or changes state takes the acting :class:`~vecron.auth.Principal`
+first and is authorized before it touches anything; every change is audited in its own
+transaction and announced as an event once committed.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import difflib
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from vecron.auth import AuditEntry, Permission, Principal
 from vecron.clock import utcnow
-from vecron.errors import ValidationError
+from vecron.events import ChangeKind, EventSink, ExecutionCreated, JobChanged, NullSink
 from vecron.ids import new_id
-from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition, parse_text
+from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition
 from vecron.jobs.limits import DocumentLimits
 from vecron.models import overlap
 from vecron.models.definition import JobDefinition
-from vecron.models.execution import Execution, NewExecution, Occurrence
+from vecron.models.execution import NewExecution
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
 from vecron.scheduling.jobschedule import JobSchedule
+from vecron.services.audit import Gate
+from vecron.services.jobfiles import document_diff, load_documents
+from vecron.services.views import (
+    AppliedDocument,
+    ExecutionSummary,
+    JobSummary,
+    JobView,
+    LedgerEntry,
+    SavedJob,
+)
+from vecron.services.views.jobs import Change
 from vecron.storage import ObjectStorage
 from vecron.store.base import SaveResult, Store
 
-DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
 
-
-@dataclass(frozen=True, slots=True)
-class ApplyChange:
-    """One document of ``job apply``: what changed, with a unified diff for updates."""
-
-    name: str
-    source: str
-    change: str  # created | updated | unchanged
-    version: int
-    diff: str = ""
-
-
-@dataclass(slots=True)
-class LoadedDocuments:
-    definitions: list[tuple[str, JobDefinition]] = field(default_factory=list)
+def job_resource(name: str) -> str:
+    return f"job:{name}"
 
 
 class JobService:
@@ -55,6 +55,8 @@ class JobService:
         clock: Callable[[], datetime] = utcnow,
         storage: ObjectStorage | None = None,
         limits: DocumentLimits = DEFAULT_LIMITS,
+        events: EventSink | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.limits = limits
         self.storage = storage
@@ -63,8 +65,10 @@ class JobService:
         self.default_timezone = default_timezone
         self.on_change = on_change
         self.clock = clock
+        self.events: EventSink = events or NullSink()
+        self.gate = gate or Gate(store, clock=lambda: self.clock())
 
-    # -- reading documents ----------------------------------------------------------
+    # -- reading documents (no state) -----------------------------------------------
     def parse(self, data: Any) -> JobDefinition:
         return parse_definition(
             data, self.registry, default_timezone=self.default_timezone, limits=self.limits
@@ -75,39 +79,14 @@ class JobService:
 
         :raises ValidationError: the first bad document, naming file and field.
         """
-        if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file()
-            )
-            if not files:
-                raise ValidationError(f"{path}: no .json, .yaml or .yml job documents found")
-        elif path.is_file():
-            files = [path]
-        else:
-            raise ValidationError(f"{path}: no such file or folder")
-        out: list[tuple[str, JobDefinition]] = []
-        names: dict[str, str] = {}
-        for file in files:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                raise ValidationError(f"{file}: not UTF-8 text") from None
-            data = parse_text(text, source=str(file), limits=self.limits)
-            for index, doc in enumerate(data if isinstance(data, list) else [data]):
-                where = str(file) if not isinstance(data, list) else f"{file}[{index}]"
-                try:
-                    definition = self.parse(doc)
-                except ValidationError as exc:
-                    raise ValidationError(f"{where}: {exc.one_line()}") from None
-                if definition.name in names:
-                    other = names[definition.name]
-                    raise ValidationError(f"{where}: job {definition.name!r} is also in {other}")
-                names[definition.name] = where
-                out.append((where, definition))
-        return out
+        return load_documents(path, self.parse, limits=self.limits)
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of job documents for the installed executors and triggers."""
+        return json_schema(self.registry)
 
     # -- writing --------------------------------------------------------------------
-    def first_fire(
+    def _first_fire(
         self, definition: JobDefinition, job: JobRecord | None, now: datetime
     ) -> datetime | None:
         if not definition.enabled:
@@ -118,20 +97,43 @@ class JobService:
             now - timedelta(microseconds=1), job, finished_at=None, created_at=now
         )
 
-    async def save(self, definition: JobDefinition) -> SaveResult:
-        [result] = await self.save_many([definition])
-        return result
+    async def save(self, principal: Principal, definition: JobDefinition) -> SavedJob:
+        """Create the job or update it (a new version when the definition differs)."""
+        [saved] = await self.save_many(principal, [definition])
+        return saved
 
-    async def save_many(self, definitions: Sequence[JobDefinition]) -> list[SaveResult]:
+    async def save_many(
+        self, principal: Principal, definitions: Sequence[JobDefinition]
+    ) -> list[SavedJob]:
         """Save several jobs in one transaction: all of them or none."""
+        for d in definitions:
+            await self.gate.check(principal, Permission.JOB_WRITE, "job.save", job_resource(d.name))
+        results = await self._save(principal, definitions)
+        return [SavedJob(change=cast(Change, r.change), job=JobSummary.of(r.job)) for r in results]
+
+    async def _save(
+        self, principal: Principal, definitions: Sequence[JobDefinition]
+    ) -> list[SaveResult]:
         now = self.clock()
         current = await self.store.jobs_by_name([d.name for d in definitions])
+        entries: list[AuditEntry | None] = [
+            self.gate.entry(
+                principal,
+                "job.update" if d.name in current else "job.create",
+                job_resource(d.name),
+            )
+            for d in definitions
+        ]
         results = await self.store.save_jobs(
-            [(d, self.first_fire(d, current.get(d.name), now)) for d in definitions], now=now
+            [(d, self._first_fire(d, current.get(d.name), now)) for d in definitions],
+            now=now,
+            audit=entries,
         )
-        await self._store_documents([r for r in results if r.change != "unchanged"])
-        if any(r.change != "unchanged" for r in results):
-            self._changed()
+        changed = [r for r in results if r.change != "unchanged"]
+        await self._store_documents(changed)
+        for r in changed:
+            kind = ChangeKind.CREATED if r.change == "created" else ChangeKind.UPDATED
+            self._job_changed(principal, r.job, kind)
         return results
 
     async def _store_documents(self, saved: Sequence[SaveResult]) -> None:
@@ -150,76 +152,104 @@ class JobService:
 
         await asyncio.gather(*(put(r) for r in saved))
 
-    async def apply(self, path: Path, *, dry_run: bool = False) -> list[ApplyChange]:
+    async def apply(
+        self, principal: Principal, path: Path, *, dry_run: bool = False
+    ) -> list[AppliedDocument]:
         """Create or update every job in ``path``: all documents are validated first and
         saved in one transaction, so one bad document saves nothing."""
         loaded = self.load_path(path)
+        for _, d in loaded:
+            await self.gate.check(
+                principal, Permission.JOB_WRITE, "job.apply", job_resource(d.name)
+            )
         current = await self.store.jobs_by_name([d.name for _, d in loaded])
         if dry_run:
-            versions = []
+            versions: list[tuple[Change, int]] = []
             for _, definition in loaded:
                 job = current.get(definition.name)
-                change = (
+                change: Change = (
                     "created"
                     if job is None
                     else ("unchanged" if job.definition == definition else "updated")
                 )
                 versions.append((change, (job.version if job else 0) + (change != "unchanged")))
         else:
-            saved = await self.save_many([d for _, d in loaded])
-            versions = [(r.change, r.job.version) for r in saved]
+            saved = await self._save(principal, [d for _, d in loaded])
+            versions = [(cast(Change, r.change), r.job.version) for r in saved]
         return [
-            ApplyChange(
-                definition.name,
-                source,
-                change,
-                version,
-                _diff(
+            AppliedDocument(
+                name=definition.name,
+                source=source,
+                change=change,
+                version=version,
+                diff=document_diff(
                     current[definition.name].definition if definition.name in current else None,
                     definition,
+                    self.registry,
                 ),
             )
             for (source, definition), (change, version) in zip(loaded, versions, strict=True)
         ]
 
-    async def get(self, ref: str) -> JobRecord:
-        return await self.store.get_job(ref)
+    async def get(self, principal: Principal, ref: str) -> JobView:
+        """One job (by name or id) with its definition, secret fields masked."""
+        await self.gate.check(principal, Permission.JOB_READ, "job.read", job_resource(ref))
+        return JobView.masked(await self.store.get_job(ref), self.registry)
 
-    async def list_jobs(self) -> list[JobRecord]:
-        return await self.store.list_jobs()
+    async def list_jobs(self, principal: Principal) -> list[JobSummary]:
+        """Every job, by name."""
+        await self.gate.check(principal, Permission.JOB_READ, "job.list", "job:*")
+        return [JobSummary.of(j) for j in await self.store.list_jobs()]
 
-    async def set_enabled(self, ref: str, enabled: bool) -> JobRecord:
+    async def set_enabled(self, principal: Principal, ref: str, enabled: bool) -> JobSummary:
+        """Schedule the job again from now, or stop scheduling it (executions not started
+        yet are cancelled)."""
+        action = "job.enable" if enabled else "job.disable"
+        await self.gate.check(principal, Permission.JOB_WRITE, action, job_resource(ref))
         job = await self.store.get_job(ref)
         now = self.clock()
         next_fire = (
-            self.first_fire(job.definition.model_copy(update={"enabled": True}), job, now)
+            self._first_fire(job.definition.model_copy(update={"enabled": True}), job, now)
             if enabled
             else None
         )
-        record = await self.store.set_enabled(job.id, enabled, next_fire_at=next_fire, now=now)
-        self._changed()
-        return record
+        record = await self.store.set_enabled(
+            job.id,
+            enabled,
+            next_fire_at=next_fire,
+            now=now,
+            audit=self.gate.entry(principal, action, job_resource(job.name)),
+        )
+        self._job_changed(principal, record, ChangeKind.ENABLED if enabled else ChangeKind.DISABLED)
+        return JobSummary.of(record)
 
-    async def delete(self, ref: str) -> JobRecord:
+    async def delete(self, principal: Principal, ref: str) -> JobSummary:
+        """Delete the job; its execution history stays. Returns the job as it was."""
+        await self.gate.check(principal, Permission.JOB_DELETE, "job.delete", job_resource(ref))
         job = await self.store.get_job(ref)
-        await self.store.delete_job(job.id)
-        self._changed()
-        return job
+        await self.store.delete_job(
+            job.id, audit=self.gate.entry(principal, "job.delete", job_resource(job.name))
+        )
+        self._job_changed(principal, job, ChangeKind.DELETED)
+        return JobSummary.of(job)
 
     async def run_now(
         self,
+        principal: Principal,
         ref: str,
         *,
         params: dict[str, Any] | None = None,
         triggered_by: str | None = None,
         idempotency_key: str | None = None,
-    ) -> tuple[Execution, bool]:
-        """A manual run. The same ``idempotency_key`` twice gives the same execution.
+    ) -> tuple[ExecutionSummary, bool]:
+        """A manual run, and whether it is new: the same ``idempotency_key`` twice gives
+        the same execution (and False).
 
         :raises ConflictError: the job does not allow overlap and has an execution queued
             or running — checked in the same transaction as the insert, so of two runs
             at the same instant one is refused.
         """
+        await self.gate.check(principal, Permission.JOB_EXECUTE, "job.run", job_resource(ref))
         job = await self.store.get_job(ref)
         now = self.clock()
         key = f"{job.id}:manual:{idempotency_key or new_id()}"
@@ -231,7 +261,7 @@ class JobService:
                 job_version=job.version,
                 idempotency_key=key,
                 trigger="manual",
-                triggered_by=triggered_by,
+                triggered_by=triggered_by or principal.subject,
                 scheduled_at=None,
                 not_before=now,
                 max_attempts=job.definition.retry.max_attempts,
@@ -239,29 +269,41 @@ class JobService:
                 params=params or {},
             ),
             exclusive=overlap.exclusive(job.definition),
+            audit=self.gate.entry(
+                principal,
+                "job.run",
+                job_resource(job.name),
+                detail={"params": sorted(params or {})},
+            ),
+        )
+        if created:
+            self.events.emit(
+                ExecutionCreated(at=now, execution_id=execution.id, job_id=job.id, trigger="manual")
+            )
+            self._changed()
+        return ExecutionSummary.of(execution), created
+
+    async def ledger(
+        self, principal: Principal, ref: str, *, limit: int = 100
+    ) -> list[LedgerEntry]:
+        """What became of the job's planned fires, newest first: fired, skipped, missed,
+        coalesced."""
+        await self.gate.check(principal, Permission.JOB_READ, "job.ledger", job_resource(ref))
+        job = await self.store.get_job(ref)
+        return [LedgerEntry.of(o) for o in await self.store.occurrences(job.id, limit)]
+
+    def _job_changed(self, principal: Principal, job: JobRecord, change: ChangeKind) -> None:
+        self.events.emit(
+            JobChanged(
+                at=self.clock(),
+                job_id=job.id,
+                job_name=job.name,
+                change=change,
+                actor=principal.subject,
+            )
         )
         self._changed()
-        return execution, created
-
-    async def ledger(self, ref: str, *, limit: int = 100) -> tuple[JobRecord, list[Occurrence]]:
-        """What became of the job's planned fires: fired, skipped, missed, coalesced."""
-        job = await self.store.get_job(ref)
-        return job, await self.store.occurrences(job.id, limit)
-
-    def schema(self) -> dict[str, Any]:
-        return json_schema(self.registry)
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
-
-
-def _diff(old: JobDefinition | None, new: JobDefinition) -> str:
-    def lines(d: JobDefinition | None) -> list[str]:
-        return (
-            []
-            if d is None
-            else json.dumps(d.document(), indent=2, sort_keys=True, default=str).splitlines()
-        )
-
-    return "\n".join(difflib.unified_diff(lines(old), lines(new), "current", "new", lineterm=""))

@@ -1,7 +1,7 @@
 """Schedules: build a trigger from its document, and preview when it fires (S13.2).
 
 Generic over every :class:`~vecron.plugin.trigger.Trigger`; ``vecron schedule explain`` and the
-dashboard preview call :func:`explain_schedule`.
+dashboard preview call :meth:`ScheduleService.explain`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 import pydantic
 
 from vecron.errors import ValidationError
+from vecron.jobs.documents import check_timezone
 from vecron.plugin.registry import TRIGGER_KEYS, Registry
 from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerState
+from vecron.services.views import ScheduledFire, ScheduleExplanation
 
 
 @runtime_checkable
@@ -127,3 +129,42 @@ def build_trigger(
             message = f"{message} (and {len(errors) - 1} more problem(s))"
         raise ValidationError(message, field=_field(tuple(first["loc"]))) from None
     return cls(validated, schedule)
+
+
+class ScheduleService:
+    """Previews of schedules: pure, no state read, so no principal is needed."""
+
+    def __init__(self, registry: Registry, *, default_timezone: str) -> None:
+        self.registry = registry
+        self.default_timezone = default_timezone
+
+    def explain(
+        self,
+        trigger: Mapping[str, Any],
+        *,
+        timezone: str | None = None,
+        count: int = 10,
+        after: datetime | None = None,
+    ) -> ScheduleExplanation:
+        """The next ``count`` fire times of a trigger document (``{"type": "cron",
+        "expression": ...}``) strictly after ``after`` (default now); a naive ``after`` is
+        a wall-clock time in ``timezone`` (default: the default time zone of new jobs).
+
+        :raises vecron.errors.ValidationError: unknown type or time zone, bad config.
+        """
+        zone = check_timezone(timezone or self.default_timezone)
+        start = datetime.now(UTC) if after is None else after
+        if start.tzinfo is None or start.utcoffset() is None:
+            start = start.replace(tzinfo=zone)
+        kind = str(trigger.get("type", ""))
+        built = build_trigger(self.registry, kind, trigger, ScheduleContext(tz=zone))
+        expression = trigger.get("expression")
+        return ScheduleExplanation(
+            trigger=kind,
+            expression=expression if isinstance(expression, str) else None,
+            timezone=zone.key,
+            fires=[
+                ScheduledFire(at=p.at, local=p.local, note=p.note)
+                for p in explain_schedule(built, count=count, after=start)
+            ],
+        )

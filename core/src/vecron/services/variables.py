@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vecron.auth import Permission, Principal
 from vecron.clock import utcnow
 from vecron.errors import ConflictError, NotFoundError, SecretKeyError, ValidationError
+from vecron.events import ChangeKind, EventSink, NullSink, VariableChanged
 from vecron.jobs.masking import MASK
 from vecron.models.job import JobRecord
 from vecron.secrets.redaction import MIN_SECRET_LENGTH, maskable
+from vecron.services.audit import Gate
+from vecron.services.views import KeyRotation, VariableView
 from vecron.store.base import Store, StoredVariable
 
 if TYPE_CHECKING:
@@ -47,34 +51,6 @@ def _label(name: str, job: str | None) -> str:
     return f"variable {name!r}" if job is None else f"variable {name!r} of job {job!r}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VariableView:
-    """A variable as shown: a secret's ``value`` is the mask unless it was revealed."""
-
-    name: str
-    job: str | None
-    job_id: str | None
-    secret: bool
-    value: str
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def scope(self) -> str:
-        return "global" if self.job is None else f"job {self.job}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "job": self.job,
-            "job_id": self.job_id,
-            "secret": self.secret,
-            "value": self.value,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
 @dataclass(frozen=True, slots=True)
 class ResolvedVariables:
     """What one execution sees: ``values`` goes into the templates' ``vars``;
@@ -86,12 +62,28 @@ class ResolvedVariables:
     secret_names: frozenset[str] = frozenset()
 
 
+def variable_resource(name: str, job: str | None) -> str:
+    """``variable:NAME`` for a global variable, ``variable:JOB/NAME`` for a job's own."""
+    return f"variable:{name}" if job is None else f"variable:{job}/{name}"
+
+
 class VariableService:
     """Set, read, list and delete variables; resolve them for an execution."""
 
-    def __init__(self, store: Store, box: SecretBox) -> None:
+    def __init__(
+        self,
+        store: Store,
+        box: SecretBox,
+        *,
+        events: EventSink | None = None,
+        gate: Gate | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.store = store
         self.box = box
+        self.events: EventSink = events or NullSink()
+        self.clock = clock
+        self.gate = gate or Gate(store, clock=lambda: self.clock())
 
     # -- sealing ------------------------------------------------------------------
     @staticmethod
@@ -136,20 +128,35 @@ class VariableService:
 
     # -- commands -----------------------------------------------------------------
     async def set(
-        self, name: str, value: str, *, job: str | None = None, secret: bool = False
+        self,
+        principal: Principal,
+        name: str,
+        value: str,
+        *,
+        job: str | None = None,
+        secret: bool = False,
     ) -> VariableView:
         """Create or replace a variable (``job`` is a job name or id; None = global).
 
         :raises ValidationError: bad name, or a secret value too short to be masked
-            (:data:`~vecron.templates.MIN_SECRET_LENGTH`) or made only of asterisks.
+            (:data:`~vecron.secrets.redaction.MIN_SECRET_LENGTH`) or made only of asterisks.
         :raises NotFoundError: no such job.
         :raises ConflictError: it is secret and ``secret`` is False (a value meant to be
             secret must not be stored in clear by a forgotten flag).
         """
+        resource = variable_resource(name, job)
+        await self.gate.check(principal, Permission.VARIABLE_WRITE, "variable.set", resource)
         check_name(name)
         if "\x00" in value:
             # PostgreSQL text cannot hold it; refuse on every backend alike.
             raise ValidationError("a variable value cannot contain a NUL character", field="value")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (undecodable bytes of an argument) is no text a database holds.
+            raise ValidationError(
+                "a variable value must be valid Unicode text", field="value"
+            ) from None
         if secret and not maskable(value):
             # Unmasked it would show everywhere, and masking every "ab" would wreck outputs.
             raise ValidationError(
@@ -164,44 +171,86 @@ class VariableService:
         label = _label(name, record.name if record else None)
         if existing is not None and existing.secret and not secret:
             raise ConflictError(
-                f"{label} is secret; pass --secret to change it",
-                hint="or delete it first to store a plain value",
+                f"{label} is secret; a plain value does not replace it",
+                reason="variable-is-secret",
             )
         stored_value = self._seal(scope, name, value) if secret else value
         stored = await self.store.set_variable(
-            scope, name, stored_value, secret=secret, now=utcnow()
+            scope,
+            name,
+            stored_value,
+            secret=secret,
+            now=self.clock(),
+            audit=self.gate.entry(
+                principal,
+                "variable.set",
+                variable_resource(name, record.name if record else None),
+                detail={"secret": secret},  # never the value
+            ),
         )
+        change = ChangeKind.CREATED if existing is None else ChangeKind.UPDATED
+        self._changed(principal, name, change)
         return self._view(stored, record, reveal=False)
 
-    async def get(self, name: str, *, job: str | None = None, reveal: bool = False) -> VariableView:
-        """The variable in exactly that scope; a secret one masked unless ``reveal``.
+    async def get(self, principal: Principal, name: str, *, job: str | None = None) -> VariableView:
+        """The variable in exactly that scope; a secret one masked.
 
         :raises NotFoundError: no such variable (or job).
-        :raises SecretKeyError: ``reveal`` and the value cannot be decrypted.
         """
+        resource = variable_resource(name, job)
+        await self.gate.check(principal, Permission.VARIABLE_READ, "variable.read", resource)
+        variable, record = await self._find(name, job)
+        return self._view(variable, record, reveal=False)
+
+    async def reveal(
+        self, principal: Principal, name: str, *, job: str | None = None
+    ) -> VariableView:
+        """The variable with a secret value in clear. Whoever may change a variable may
+        see it; each reveal of a secret is in the audit log.
+
+        :raises NotFoundError: no such variable (or job).
+        :raises SecretKeyError: the value cannot be decrypted.
+        """
+        resource = variable_resource(name, job)
+        await self.gate.check(principal, Permission.VARIABLE_WRITE, "variable.reveal", resource)
+        variable, record = await self._find(name, job)
+        view = self._view(variable, record, reveal=True)
+        if variable.secret:
+            await self.gate.record(self.gate.entry(principal, "variable.reveal", resource))
+        return view
+
+    async def _find(self, name: str, job: str | None) -> tuple[StoredVariable, JobRecord | None]:
         check_name(name)
         record = await self._job(job)
         variable = await self.store.get_variable(record.id if record else None, name)
         if variable is None:
             raise NotFoundError(
                 f"{_label(name, record.name if record else None)} not found",
-                hint="`vecron var list` shows the variables",
+                reason="variable-not-found",
             )
-        return self._view(variable, record, reveal=reveal)
+        return variable, record
 
-    async def delete(self, name: str, *, job: str | None = None) -> None:
+    async def delete(self, principal: Principal, name: str, *, job: str | None = None) -> None:
         """:raises NotFoundError: no such variable (or job)."""
+        resource = variable_resource(name, job)
+        await self.gate.check(principal, Permission.VARIABLE_WRITE, "variable.delete", resource)
         check_name(name)
         record = await self._job(job)
-        if not await self.store.delete_variable(record.id if record else None, name):
-            raise NotFoundError(
-                f"{_label(name, record.name if record else None)} not found",
-                hint="`vecron var list` shows the variables",
-            )
+        label = _label(name, record.name if record else None)
+        entry = self.gate.entry(
+            principal, "variable.delete", variable_resource(name, record.name if record else None)
+        )
+        if not await self.store.delete_variable(record.id if record else None, name, audit=entry):
+            raise NotFoundError(f"{label} not found", reason="variable-not-found")
+        self._changed(principal, name, ChangeKind.DELETED)
 
-    async def list(self, *, job: str | None = None) -> builtins.list[VariableView]:
+    async def list(
+        self, principal: Principal, *, job: str | None = None
+    ) -> builtins.list[VariableView]:
         """Every variable (global and every job's), or only the job's own with ``job``;
         secret values masked."""
+        resource = "variable:*" if job is None else variable_resource("*", job)
+        await self.gate.check(principal, Permission.VARIABLE_READ, "variable.list", resource)
         if job is not None:
             record = await self.store.get_job(job)
             found = await self.store.list_variables(scope=record.id)
@@ -217,14 +266,22 @@ class VariableService:
             views.append(self._view(variable, jobs.get(variable.scope or ""), reveal=False))
         return views
 
-    async def rotate_key(self) -> int:
+    async def rotate_key(self, principal: Principal) -> KeyRotation:
         """Re-encrypt every secret value under the first configured key, in one
-        transaction; returns how many. Afterwards older keys can be removed.
+        transaction. Afterwards older keys can be removed.
 
         :raises SecretKeyError: a value no configured key decrypts (nothing changed).
         """
-        return await self.store.rotate_secret_values(
-            lambda v: self.box.rotate(v.value, name=f"secret {_label(v.name, v.scope)}")
+        await self.gate.check(principal, Permission.USER_ADMIN, "secrets.rotate-key", "variable:*")
+        count = await self.store.rotate_secret_values(
+            lambda v: self.box.rotate(v.value, name=f"secret {_label(v.name, v.scope)}"),
+            audit=self.gate.entry(principal, "secrets.rotate-key", "variable:*"),
+        )
+        return KeyRotation(reencrypted=count)
+
+    def _changed(self, principal: Principal, name: str, change: ChangeKind) -> None:
+        self.events.emit(
+            VariableChanged(at=self.clock(), name=name, change=change, actor=principal.subject)
         )
 
     # -- executions ---------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""``vecron audit``: who did what to which resource, when, from where (S8.3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from vecron.cli.session import OPERATOR, out, print_view, run, with_runtime
+from vecron.errors import ValidationError
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    resource: Annotated[
+        str | None, typer.Option(help="Only this resource (job:NAME, execution:ID, variable:NAME).")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action (job.create, variable.set ...).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only entries at or after this ISO datetime.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The audit log, newest first: every change, and every refused attempt."""
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise ValidationError(f"not an ISO datetime: {since!r}", field="--since") from None
+    entries = run(
+        with_runtime(
+            ctx,
+            lambda rt: rt.audit.list(
+                OPERATOR, actor=actor, resource=resource, action=action, since=start, limit=limit
+            ),
+        )
+    )
+    if as_json:
+        print_view(entries)
+        return
+    table = Table("at (UTC)", "actor", "source", "action", "resource", "outcome")
+    for e in entries:
+        table.add_row(
+            e.at.isoformat(timespec="seconds"),
+            Text(e.actor),
+            Text(e.source if e.address is None else f"{e.source} {e.address}"),
+            e.action,
+            Text(e.resource),
+            e.outcome.value,
+        )
+    out.print(table)

@@ -1,0 +1,21 @@
+"""What services return: one pydantic view per thing.
+
+The CLI prints a view's ``model_dump(mode="json")`` with ``--json``, the REST API returns
+it unchanged and the dashboard renders it, so the three never disagree on a field. Views
+hold nothing secret in clear: job configs and secret variables come masked.
+"""
+
+from __future__ import annotations
+
+from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
+from vecron.services.views.executions import ExecutionView as ExecutionView
+from vecron.services.views.executions import StepView as StepView
+from vecron.services.views.jobs import AppliedDocument as AppliedDocument
+from vecron.services.views.jobs import JobSummary as JobSummary
+from vecron.services.views.jobs import JobView as JobView
+from vecron.services.views.jobs import LedgerEntry as LedgerEntry
+from vecron.services.views.jobs import SavedJob as SavedJob
+from vecron.services.views.schedules import ScheduledFire as ScheduledFire
+from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
+from vecron.services.views.variables import KeyRotation as KeyRotation
+from vecron.services.views.variables import VariableView as VariableView

@@ -1,0 +1,128 @@
+"""Views of executions: a summary for lists, and one execution with its steps and context."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from vecron.models.execution import Execution, ExecutionStatus, StepResult, StepStatus
+
+
+class ExecutionSummary(BaseModel):
+    """One run of one job version, without its steps (execution lists)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    job_id: str
+    job_name: str
+    job_version: int
+    idempotency_key: str
+    trigger: str
+    """``cron``, ``fixed_rate``, ``manual``, ``webhook`` …"""
+    triggered_by: str | None
+    scheduled_at: datetime | None
+    """The fire time, for scheduled runs."""
+    not_before: datetime
+    status: ExecutionStatus
+    attempt: int
+    """Attempts started so far."""
+    max_attempts: int
+    created_at: datetime
+    params: dict[str, Any]
+    started_at: datetime | None
+    finished_at: datetime | None
+    lease_owner: str | None
+    """The worker that holds it while it runs."""
+    lease_expires_at: datetime | None
+    error: str | None
+    dead_lettered_at: datetime | None
+
+    @classmethod
+    def of(cls, e: Execution) -> ExecutionSummary:
+        return cls(
+            id=e.id,
+            job_id=e.job_id,
+            job_name=e.job_name,
+            job_version=e.job_version,
+            idempotency_key=e.idempotency_key,
+            trigger=e.trigger,
+            triggered_by=e.triggered_by,
+            scheduled_at=e.scheduled_at,
+            not_before=e.not_before,
+            status=e.status,
+            attempt=e.attempt,
+            max_attempts=e.max_attempts,
+            created_at=e.created_at,
+            params=dict(e.params),
+            started_at=e.started_at,
+            finished_at=e.finished_at,
+            lease_owner=e.lease_owner,
+            lease_expires_at=e.lease_expires_at,
+            error=e.error,
+            dead_lettered_at=e.dead_lettered_at,
+        )
+
+
+class StepView(BaseModel):
+    """One finished step; its output comes from the Job Context (the database has none)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step_id: str
+    attempt: int
+    status: StepStatus
+    started_at: datetime
+    finished_at: datetime
+    output: dict[str, Any] | None
+    error: str | None
+
+    @classmethod
+    def of(cls, result: StepResult, context: Mapping[str, Any] | None = None) -> StepView:
+        """``result`` with its output from ``context`` when the context has the step."""
+        output = result.output
+        stored = context.get("steps") if context is not None else None
+        entry = stored.get(result.step_id) if isinstance(stored, dict) else None
+        if isinstance(entry, dict):
+            output = entry.get("output")
+        return cls(
+            step_id=result.step_id,
+            attempt=result.attempt,
+            status=result.status,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            output=output,
+            error=result.error,
+        )
+
+
+class ExecutionView(ExecutionSummary):
+    """One execution with each step's result, and its Job Context when asked for.
+
+    ``context`` is the whole document (trigger data, every step's output) as kept in
+    object storage at ``context_path``; None when not asked for or not written yet.
+    """
+
+    steps: list[StepView]
+    context_path: str
+    context: dict[str, Any] | None = None
+
+    @classmethod
+    def with_steps(
+        cls,
+        execution: Execution,
+        steps: Sequence[StepResult],
+        *,
+        context_path: str,
+        context: dict[str, Any] | None,
+        include_context: bool,
+    ) -> ExecutionView:
+        return cls(
+            **ExecutionSummary.of(execution).model_dump(),
+            steps=[StepView.of(s, context) for s in steps],
+            context_path=context_path,
+            context=context if include_context else None,
+        )

@@ -1,0 +1,108 @@
+"""Views of jobs: a summary for lists, the masked definition for one job, saves and the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from vecron.jobs.masking import masked_document
+from vecron.models.execution import Occurrence, OccurrenceStatus
+from vecron.models.job import JobRecord
+from vecron.plugin.registry import Registry
+
+Change = Literal["created", "updated", "unchanged"]
+
+
+class JobSummary(BaseModel):
+    """A job and its scheduling state, without its definition (job lists)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    enabled: bool
+    version: int
+    timezone: str
+    triggers: list[str]
+    """The trigger types, in document order."""
+    steps: list[str]
+    """The step ids, in order."""
+    next_fire_at: datetime | None
+    last_finished_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: JobRecord) -> JobSummary:
+        d = job.definition
+        return cls(
+            id=job.id,
+            name=job.name,
+            enabled=job.enabled,
+            version=job.version,
+            timezone=d.timezone,
+            triggers=[t.type for t in d.triggers],
+            steps=[s.id for s in d.steps],
+            next_fire_at=job.next_fire_at,
+            last_finished_at=job.last_finished_at,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+        )
+
+
+class JobView(JobSummary):
+    """One job with its definition as a document; secret config fields are the mask."""
+
+    definition: dict[str, Any]
+
+    @classmethod
+    def masked(cls, job: JobRecord, registry: Registry) -> JobView:
+        summary = JobSummary.of(job).model_dump()
+        return cls(**summary, definition=masked_document(job.definition, registry))
+
+
+class SavedJob(BaseModel):
+    """One job saved: what changed and the job as it is now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    change: Change
+    job: JobSummary
+
+
+class AppliedDocument(BaseModel):
+    """One document of ``job apply``: what changed, with a unified diff for updates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    source: str
+    change: Change
+    version: int
+    diff: str = ""
+
+
+class LedgerEntry(BaseModel):
+    """What became of one planned fire: fired, skipped, missed or coalesced, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    fire_time: datetime
+    status: OccurrenceStatus
+    reason: str | None
+    execution_id: str | None
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, occurrence: Occurrence) -> LedgerEntry:
+        return cls(
+            job_id=occurrence.job_id,
+            fire_time=occurrence.fire_time,
+            status=occurrence.status,
+            reason=occurrence.reason,
+            execution_id=occurrence.execution_id,
+            recorded_at=occurrence.recorded_at,
+        )
