@@ -1,0 +1,278 @@
+"""The permission matrix of the service layer: every public service method that reads or
+changes state, the permission it needs (SPEC S8.2), and the audit action and resource
+it records. tests/core/test_services_permissions.py proves each row against the real
+services; the REST API's tests map their endpoints onto the same rows.
+
+A new public service method fails that test until it has a row here, or an entry in
+:data:`STATELESS` saying why it needs no permission.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import vecron.services
+from vecron.auth import LOCAL_OPERATOR, Permission, Principal
+from vecron.clock import utcnow
+from vecron.models.execution import ExecutionStatus, Outcome
+from vecron.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """What the calls act on: a job, a dead-lettered execution of it, a secret variable
+    of it, and a document to apply."""
+
+    job: str
+    execution_id: str
+    variable: str
+    document: Path
+
+
+JOB_DOCUMENT = {"triggers": [{"type": "manual"}], "steps": [{"id": "a", "type": "record"}]}
+
+
+async def build_world(rt: Runtime, home: Path) -> World:
+    """Made through the services as the local operator, the dead letter through the store
+    as a worker would leave it."""
+    await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse({"name": "matrix", **JOB_DOCUMENT}))
+    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "matrix")
+    now = utcnow()
+    [claimed] = await rt.store.claim(
+        [execution.id], "matrix-worker", lease_until=now + timedelta(minutes=5), now=now
+    )
+    outcome = Outcome.dead_lettered(claimed, ExecutionStatus.FAILED, now, "boom")
+    assert await rt.store.record([], [outcome]) == [True]
+    await rt.variables.set(LOCAL_OPERATOR, "TOKEN", "matrix-secret", job="matrix", secret=True)
+    document = home / "applied.yaml"
+    document.write_text('{"name": "matrix-applied", "steps": [{"id": "a", "type": "record"}]}')
+    return World(job="matrix", execution_id=execution.id, variable="TOKEN", document=document)
+
+
+Call = Callable[[Runtime, Principal, World], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """``service.method`` needs ``permission``; a refusal is audited as ``action`` on
+    ``resource`` (``{job}``, ``{execution_id}``, ``{variable}`` are the world's)."""
+
+    service: str
+    """The class name, e.g. ``JobService``."""
+    method: str
+    permission: Permission
+    action: str
+    resource: str
+    call: Call
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}.{self.method}"
+
+    def resource_in(self, world: World) -> str:
+        return self.resource.format(
+            job=world.job, execution_id=world.execution_id, variable=world.variable
+        )
+
+
+def _new_job(rt: Runtime) -> Any:
+    return rt.jobs.parse({"name": "matrix-new", **JOB_DOCUMENT})
+
+
+ROWS: tuple[Row, ...] = (
+    # -- jobs ---------------------------------------------------------------------------
+    Row(
+        "JobService",
+        "list_jobs",
+        Permission.JOB_READ,
+        "job.list",
+        "job:*",
+        lambda rt, p, w: rt.jobs.list_jobs(p),
+    ),
+    Row(
+        "JobService",
+        "get",
+        Permission.JOB_READ,
+        "job.read",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.get(p, w.job),
+    ),
+    Row(
+        "JobService",
+        "ledger",
+        Permission.JOB_READ,
+        "job.ledger",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.ledger(p, w.job),
+    ),
+    Row(
+        "JobService",
+        "save",
+        Permission.JOB_WRITE,
+        "job.save",
+        "job:matrix-new",
+        lambda rt, p, w: rt.jobs.save(p, _new_job(rt)),
+    ),
+    Row(
+        "JobService",
+        "save_many",
+        Permission.JOB_WRITE,
+        "job.save",
+        "job:matrix-new",
+        lambda rt, p, w: rt.jobs.save_many(p, [_new_job(rt)]),
+    ),
+    Row(
+        "JobService",
+        "apply",
+        Permission.JOB_WRITE,
+        "job.apply",
+        "job:matrix-applied",
+        lambda rt, p, w: rt.jobs.apply(p, w.document),
+    ),
+    Row(
+        "JobService",
+        "set_enabled",
+        Permission.JOB_WRITE,
+        "job.disable",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.set_enabled(p, w.job, False),
+    ),
+    Row(
+        "JobService",
+        "delete",
+        Permission.JOB_DELETE,
+        "job.delete",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.delete(p, w.job),
+    ),
+    Row(
+        "JobService",
+        "run_now",
+        Permission.JOB_EXECUTE,
+        "job.run",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.run_now(p, w.job),
+    ),
+    # -- executions -------------------------------------------------------------------
+    Row(
+        "ExecutionService",
+        "list_executions",
+        Permission.EXECUTION_READ,
+        "execution.list",
+        "execution:*",
+        lambda rt, p, w: rt.executions.list_executions(p, job=w.job),
+    ),
+    Row(
+        "ExecutionService",
+        "get",
+        Permission.EXECUTION_READ,
+        "execution.read",
+        "execution:{execution_id}",
+        lambda rt, p, w: rt.executions.get(p, w.execution_id, context=True),
+    ),
+    Row(
+        "ExecutionService",
+        "wait",
+        Permission.EXECUTION_READ,
+        "execution.read",
+        "execution:{execution_id}",
+        lambda rt, p, w: rt.executions.wait(p, w.execution_id, timeout=5),
+    ),
+    Row(
+        "ExecutionService",
+        "rerun",
+        Permission.JOB_EXECUTE,
+        "execution.rerun",
+        "execution:{execution_id}",
+        lambda rt, p, w: rt.executions.rerun(p, w.execution_id),
+    ),
+    # -- variables --------------------------------------------------------------------
+    Row(
+        "VariableService",
+        "list",
+        Permission.VARIABLE_READ,
+        "variable.list",
+        "variable:*",
+        lambda rt, p, w: rt.variables.list(p),
+    ),
+    Row(
+        "VariableService",
+        "get",
+        Permission.VARIABLE_READ,
+        "variable.read",
+        "variable:{job}/{variable}",
+        lambda rt, p, w: rt.variables.get(p, w.variable, job=w.job),
+    ),
+    Row(
+        "VariableService",
+        "reveal",
+        Permission.VARIABLE_WRITE,
+        "variable.reveal",
+        "variable:{job}/{variable}",
+        lambda rt, p, w: rt.variables.reveal(p, w.variable, job=w.job),
+    ),
+    Row(
+        "VariableService",
+        "set",
+        Permission.VARIABLE_WRITE,
+        "variable.set",
+        "variable:PLAIN",
+        lambda rt, p, w: rt.variables.set(p, "PLAIN", "value"),
+    ),
+    Row(
+        "VariableService",
+        "delete",
+        Permission.VARIABLE_WRITE,
+        "variable.delete",
+        "variable:{job}/{variable}",
+        lambda rt, p, w: rt.variables.delete(p, w.variable, job=w.job),
+    ),
+    Row(
+        "VariableService",
+        "rotate_key",
+        Permission.USER_ADMIN,
+        "secrets.rotate-key",
+        "variable:*",
+        lambda rt, p, w: rt.variables.rotate_key(p),
+    ),
+    # -- audit ------------------------------------------------------------------------
+    Row(
+        "AuditService",
+        "list",
+        Permission.USER_ADMIN,
+        "audit.read",
+        "audit",
+        lambda rt, p, w: rt.audit.list(p),
+    ),
+)
+
+#: Public service methods that read no state, with why they need no permission.
+STATELESS: dict[str, str] = {
+    "JobService.parse": "validates a document against the installed plugins",
+    "JobService.load_path": "reads and validates documents from files",
+    "JobService.schema": "the JSON Schema of the installed plugins",
+    "ScheduleService.explain": "previews a schedule from its document",
+    "VariableService.resolve_for_execution": "the worker's, for the execution it runs",
+    "VariableService.resolve_for_executions": "the worker's, for the executions it runs",
+}
+
+
+def service_methods() -> set[str]:
+    """``Class.method`` of every public method of every ``*Service`` in vecron.services."""
+    found: set[str] = set()
+    for info in pkgutil.walk_packages(vecron.services.__path__, "vecron.services."):
+        module = import_module(info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not name.endswith("Service") or cls.__module__ != module.__name__:
+                continue
+            for method, _ in inspect.getmembers(cls, inspect.isfunction):
+                if not method.startswith("_"):
+                    found.add(f"{name}.{method}")
+    return found
