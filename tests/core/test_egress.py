@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.dns import FakeDns
 from vecron.errors import EgressDenied
-from vecron.execution.egress import DatabaseServer, EgressPolicy, EgressRules
+from vecron.plugin.egress import DatabaseServer, EgressPolicy, EgressRules
 
 DNS = FakeDns.of(
     {

@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from vecron.events.kinds import RetryScheduled as RetryScheduled
     from vecron.events.kinds import StepFinished as StepFinished
     from vecron.events.kinds import VariableChanged as VariableChanged
-    from vecron.execution.egress import EgressPolicy as EgressPolicy
-    from vecron.execution.egress import default_egress as default_egress
     from vecron.models.bounds import MAX_SECONDS as MAX_SECONDS
     from vecron.models.bounds import MIN_PERIOD as MIN_PERIOD
     from vecron.models.bounds import Instant as Instant
@@ -45,6 +43,8 @@ if TYPE_CHECKING:
     from vecron.models.bounds import check_duration as check_duration
     from vecron.models.dst import DstFold as DstFold
     from vecron.models.dst import DstGap as DstGap
+    from vecron.plugin.egress import EgressPolicy as EgressPolicy
+    from vecron.plugin.egress import default_egress as default_egress
     from vecron.plugin.executor import BoundSql as BoundSql
     from vecron.plugin.executor import Executor as Executor
     from vecron.plugin.executor import ExecutorConfig as ExecutorConfig
@@ -96,8 +96,8 @@ _HOMES: dict[str, str] = {
     "RetryScheduled": "vecron.events.kinds",
     "StepFinished": "vecron.events.kinds",
     "VariableChanged": "vecron.events.kinds",
-    "EgressPolicy": "vecron.execution.egress",
-    "default_egress": "vecron.execution.egress",
+    "EgressPolicy": "vecron.plugin.egress",
+    "default_egress": "vecron.plugin.egress",
     "MAX_SECONDS": "vecron.models.bounds",
     "MIN_PERIOD": "vecron.models.bounds",
     "Instant": "vecron.models.bounds",

@@ -12,10 +12,10 @@ import pluggy
 
 from vecron.breaker import open_breaker
 from vecron.events import EventBus, EventTransport, MemoryTransport
-from vecron.execution.egress import EgressPolicy
 from vecron.execution.jobcontext import JobContextStore
 from vecron.execution.worker import Worker
 from vecron.lock import Lock, open_lock
+from vecron.plugin.egress import EgressPolicy
 from vecron.plugin.manager import build_registry, get_plugin_manager
 from vecron.plugin.registry import Registry
 from vecron.queue import Queue, open_queue

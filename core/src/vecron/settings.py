@@ -17,8 +17,8 @@ from pydantic_settings import (
 )
 
 from vecron.errors import ConfigurationError, problems_from_pydantic
-from vecron.execution.egress import EgressRules, check_rules
 from vecron.jobs.limits import DocumentLimits
+from vecron.plugin.egress import EgressRules, check_rules
 
 STEP_TYPE = re.compile(r"[a-z][a-z0-9_.-]*")
 

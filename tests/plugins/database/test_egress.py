@@ -17,8 +17,8 @@ from tests.support.dns import FakeDns
 from tests.support.engine import apply, run_and_wait, running
 from tests.support.state import fresh_state
 from vecron.errors import EgressDenied, FinalError
-from vecron.execution.egress import EgressPolicy
 from vecron.models.execution import ExecutionStatus
+from vecron.plugin.egress import EgressPolicy
 from vecron.runtime import Runtime
 from vecron.settings import Settings
 from vecron.testing.steps import make_step_context

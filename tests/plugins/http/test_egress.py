@@ -13,7 +13,7 @@ from tests.support.dns import FakeDns
 from yarl import URL
 
 from vecron.errors import EgressDenied
-from vecron.execution.egress import EgressPolicy, default_egress
+from vecron.plugin.egress import EgressPolicy, default_egress
 from vecron.settings import Settings
 from vecron.testing import make_step_context
 from vecron_http import HttpConfig, HttpExecutor

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.dns import FakeDns
 from vecron.errors import EgressDenied
-from vecron.execution.egress import EgressPolicy
+from vecron.plugin.egress import EgressPolicy
 
 from .conftest import Sftp
 

@@ -24,7 +24,6 @@ from vecron.clock import utcnow
 from vecron.errors import VecronError
 from vecron.events import EventSink, ExecutionStarted, NullSink
 from vecron.execution.batcher import Batcher
-from vecron.execution.egress import EgressPolicy, default_egress
 from vecron.execution.jobcontext import JobContextStore
 from vecron.execution.outcomes import decide, exhausted
 from vecron.execution.recorder import OutcomeRecorder
@@ -33,6 +32,7 @@ from vecron.execution.steps import DefinitionCache, ExecutorPool, LoadedJob
 from vecron.ids import new_id
 from vecron.models import overlap
 from vecron.models.execution import Execution, ExecutionStatus, Outcome
+from vecron.plugin.egress import EgressPolicy, default_egress
 from vecron.plugin.registry import Registry
 from vecron.queue.base import Delivery, Queue
 from vecron.scheduling.fixed_delay import FixedDelay

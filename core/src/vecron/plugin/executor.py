@@ -14,7 +14,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from typing_extensions import TypeVar
 
-from vecron.execution.egress import EgressPolicy, default_egress
+from vecron.plugin.egress import EgressPolicy, default_egress
 from vecron.secrets.redaction import EXCERPT_CHARS, excerpt, mask
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class StepContext:
     #: The execution's files in object storage (``executions/<id>/files/``); None
     #: only where no storage is configured.
     files: ExecutionFiles | None = None
-    #: Where the step may connect: ask :meth:`~vecron.execution.egress.EgressPolicy.check` before
+    #: Where the step may connect: ask :meth:`~vecron.plugin.egress.EgressPolicy.check` before
     #: connecting to a host, and connect to the addresses it returns.
     egress: EgressPolicy = field(default_factory=default_egress)
     #: The execution's secret values. The worker masks outputs and errors, but only an
