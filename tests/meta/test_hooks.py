@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
+import vecron
 from vecron import events
 from vecron.events import EventKind
 from vecron.events.kinds import EVENT_CLASSES
@@ -86,6 +87,6 @@ def test_event_is_documented_with_its_class_and_every_field(cls: type[BaseModel]
     kind = cls.model_fields["kind"].default.value
     name, fields = documented_events()[kind]
     assert name == cls.__name__
-    assert name in vars(events)  # importable as documented: vecron.events.<class>
+    assert getattr(vecron, name) is getattr(events, name) is cls  # importable as documented
     expected = {field: type_in_docs(info.annotation) for field, info in cls.model_fields.items()}
     assert fields == expected
