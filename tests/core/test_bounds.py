@@ -18,11 +18,11 @@ from tests.support.engine import apply, running
 from vecron import MAX_SECONDS, MIN_PERIOD
 from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ValidationError
+from vecron.jobs.schedule import JobSchedule
 from vecron.models.bounds import EARLIEST, LATEST
 from vecron.models.definition import RetryPolicy
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
-from vecron.scheduling.jobschedule import JobSchedule
 from vecron.scheduling.scheduler import Scheduler
 from vecron.store.schema import executions
 

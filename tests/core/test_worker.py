@@ -10,8 +10,8 @@ import pytest
 from tests.support.engine import apply, run_and_wait, running
 from vecron.auth import LOCAL_OPERATOR
 from vecron.events import DeadLettered, Event
-from vecron.execution.jobcontext import JobContextStore
 from vecron.execution.worker import Worker
+from vecron.jobs.context import JobContextStore
 from vecron.models.execution import ExecutionStatus, StepStatus
 from vecron.runtime import Runtime
 

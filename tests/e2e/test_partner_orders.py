@@ -138,9 +138,7 @@ async def test_partner_orders_pipeline(
     finally:
         await warehouse.dispose()
 
-    assert detail.status is ExecutionStatus.SUCCEEDED, [
-        (s.step_id, s.error) for s in detail.steps
-    ]
+    assert detail.status is ExecutionStatus.SUCCEEDED, [(s.step_id, s.error) for s in detail.steps]
     assert [s.status for s in detail.steps] == [StepStatus.SUCCEEDED] * 4
     outputs = {s.step_id: s.output or {} for s in detail.steps}
     [downloaded] = outputs["download"]["files"]

@@ -2,34 +2,83 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pluggy
 
 from vecron.breaker import open_breaker
+from vecron.errors import ConfigurationError
 from vecron.events import EventBus, EventTransport, MemoryTransport
-from vecron.execution.jobcontext import JobContextStore
 from vecron.execution.worker import Worker
+from vecron.jobs.context import JobContextStore
 from vecron.lock import Lock, open_lock
-from vecron.plugin.egress import EgressPolicy
+from vecron.plugin.egress import DatabaseServer, EgressPolicy
 from vecron.plugin.manager import build_registry, get_plugin_manager
 from vecron.plugin.registry import Registry
 from vecron.queue import Queue, open_queue
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
-from vecron.secretkey import secret_box
+from vecron.secretkey import key_file_path, secret_box
 from vecron.services.audit import AuditService
 from vecron.services.executions import ExecutionService
 from vecron.services.jobs import JobService
 from vecron.services.schedules import ScheduleService
 from vecron.services.variables import VariableService
 from vecron.settings import Settings, document_limits
+from vecron.statefiles import SQLITE_COMPANIONS, StateFiles
 from vecron.storage import ObjectStorage, open_storage
+from vecron.storage.file import SCHEME, parse_file_url
 from vecron.store import Store
+from vecron.store.engine import is_sqlite, sqlite_file
+
+
+def state_files(settings: Settings) -> StateFiles:
+    """vecron's own state as ``settings`` name it: the SQLite database and its
+    companions, the secret key file, the file storage root."""
+    from sqlalchemy.engine import make_url
+
+    files: list[Path] = []
+    folders: list[Path] = []
+    url = make_url(settings.database_url)
+    database = sqlite_file(url) if is_sqlite(url) else None
+    if database is not None:
+        database = database.absolute()
+        files += [database, *(Path(f"{database}{end}") for end in SQLITE_COMPANIONS)]
+    with contextlib.suppress(ConfigurationError):  # no key file: keys are configured
+        key = key_file_path(settings)
+        if key is not None:
+            files.append(key.absolute())
+    if settings.storage_url.startswith(SCHEME):
+        folders.append(parse_file_url(settings.storage_url)[0])
+    return StateFiles(tuple(files), tuple(folders))
+
+
+def egress_policy(settings: Settings) -> EgressPolicy:
+    """The egress policy ``settings`` configure, refusing vecron's own state."""
+    return EgressPolicy(
+        deny=settings.egress_deny,
+        allow=settings.egress_allow,
+        steps=settings.egress_steps,
+        state=state_files(settings),
+        own_database=_own_database(settings.database_url),
+    )
+
+
+def _own_database(url: str) -> DatabaseServer | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    # libpq's defaults: the local server, and a database named after the user.
+    database = parsed.database or parsed.username or "postgres"
+    return DatabaseServer(parsed.host or "localhost", parsed.port or 5432, database)
 
 
 class Runtime:
@@ -86,7 +135,7 @@ class Runtime:
         self.executions = ExecutionService(
             self.store, self.storage, on_change=self.wakeup.notify, events=self.events
         )
-        self.egress = EgressPolicy.from_settings(settings)
+        self.egress = egress_policy(settings)
         return self
 
     async def __aexit__(

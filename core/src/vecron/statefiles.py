@@ -9,18 +9,13 @@ DSN, an ``ATTACH``) which of them it must refuse.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import structlog
-
-if TYPE_CHECKING:
-    from pydantic import SecretStr
 
 log = structlog.get_logger(__name__)
 
@@ -66,55 +61,12 @@ def create_private_file(path: Path) -> None:
         os.chmod(path, PRIVATE_FILE)
 
 
-class StateSettings(Protocol):
-    """The settings that name vecron's state (:class:`vecron.settings.Settings` has
-    them); a protocol, so that this leaf module does not depend on settings."""
-
-    @property
-    def database_url(self) -> str: ...
-
-    @property
-    def storage_url(self) -> str: ...
-
-    @property
-    def secret_keys(self) -> tuple[SecretStr, ...]: ...
-
-    @property
-    def secret_key_file(self) -> Path | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class StateFiles:
     """The files and folder trees of vecron's own state (absolute paths)."""
 
     files: tuple[Path, ...] = ()
     folders: tuple[Path, ...] = ()
-
-    @classmethod
-    def of(cls, settings: StateSettings) -> StateFiles:
-        """The state ``settings`` name: the SQLite database and its companions, the
-        secret key file, the file storage root."""
-        from sqlalchemy.engine import make_url
-
-        from vecron.errors import ConfigurationError
-        from vecron.secretkey import key_file_path
-        from vecron.storage.file import SCHEME, parse_file_url
-        from vecron.store.engine import is_sqlite, sqlite_file
-
-        files: list[Path] = []
-        folders: list[Path] = []
-        url = make_url(settings.database_url)
-        database = sqlite_file(url) if is_sqlite(url) else None
-        if database is not None:
-            database = database.absolute()
-            files += [database, *(Path(f"{database}{end}") for end in SQLITE_COMPANIONS)]
-        with contextlib.suppress(ConfigurationError):  # no key file: keys are configured
-            key = key_file_path(settings)
-            if key is not None:
-                files.append(key.absolute())
-        if settings.storage_url.startswith(SCHEME):
-            folders.append(parse_file_url(settings.storage_url)[0])
-        return cls(tuple(files), tuple(folders))
 
     def holds(self, path: str | os.PathLike[str]) -> bool:
         """Is ``path`` (relative to the working directory) one of these files, or inside

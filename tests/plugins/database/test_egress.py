@@ -19,7 +19,7 @@ from tests.support.state import fresh_state
 from vecron.errors import EgressDenied, FinalError
 from vecron.models.execution import ExecutionStatus
 from vecron.plugin.egress import EgressPolicy
-from vecron.runtime import Runtime
+from vecron.runtime import Runtime, egress_policy
 from vecron.settings import Settings
 from vecron.testing.steps import make_step_context
 from vecron_database import DatabaseConfig, DatabaseExecutor
@@ -147,7 +147,7 @@ async def test_a_step_cannot_open_vecrons_own_postgres_database(
         ),
         secret_key_file=tmp_path / "secret.key",
     )
-    policy = EgressPolicy.from_settings(own)
+    policy = egress_policy(own)
     with pytest.raises(EgressDenied, match=r"denied \(vecron's own database\)$"):
         await query(executor, policy, postgres_dsn, "SELECT 1")
     # Another database of the same server is only another server's business.

@@ -14,6 +14,7 @@ from yarl import URL
 
 from vecron.errors import EgressDenied
 from vecron.plugin.egress import EgressPolicy, default_egress
+from vecron.runtime import egress_policy
 from vecron.settings import Settings
 from vecron.testing import make_step_context
 from vecron_http import HttpConfig, HttpExecutor
@@ -104,7 +105,7 @@ async def test_by_default_loopback_and_private_targets_are_reached(
     executor: HttpExecutor, target: Target, tmp_path: Any
 ) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db")
-    for egress in (default_egress(), EgressPolicy.from_settings(settings)):
+    for egress in (default_egress(), egress_policy(settings)):
         result = await run(executor, egress, target.url("/echo"))
         assert result["status"] == 200
     assert len(target.requests) == 2

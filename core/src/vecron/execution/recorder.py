@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
+from vecron.batcher import Batcher
 from vecron.errors import VecronError
 from vecron.events import EventSink
-from vecron.execution.batcher import Batcher
 from vecron.execution.outcomes import announce, step_finished
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import Execution, ExecutionStatus, Outcome, StepResult

@@ -19,9 +19,9 @@ from typing import Any
 
 from vecron.breaker import CircuitBreaker
 from vecron.errors import StepError, TemplateError, VecronError
-from vecron.execution.jobcontext import JobContextStore, execution_data, trigger_data
 from vecron.execution.outcomes import Failure
 from vecron.execution.steps import ExecutorPool, LoadedJob, PreparedStep
+from vecron.jobs.context import JobContextStore, execution_data, trigger_data
 from vecron.models.definition import StepSpec
 from vecron.models.execution import Execution, StepResult, StepStatus
 from vecron.plugin.egress import EgressPolicy

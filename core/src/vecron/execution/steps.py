@@ -13,8 +13,8 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel
 
+from vecron.batcher import Batcher
 from vecron.errors import NotFoundError, TemplateError, VecronError
-from vecron.execution.batcher import Batcher
 from vecron.models.definition import JobDefinition, StepSpec
 from vecron.plugin.executor import Executor
 from vecron.plugin.registry import Registry

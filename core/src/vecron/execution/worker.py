@@ -19,17 +19,17 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from vecron.batcher import Batcher
 from vecron.breaker import CircuitBreaker
 from vecron.clock import utcnow
 from vecron.errors import VecronError
 from vecron.events import EventSink, ExecutionStarted, NullSink
-from vecron.execution.batcher import Batcher
-from vecron.execution.jobcontext import JobContextStore
 from vecron.execution.outcomes import decide, exhausted
 from vecron.execution.recorder import OutcomeRecorder
 from vecron.execution.run import StepRunner
 from vecron.execution.steps import DefinitionCache, ExecutorPool, LoadedJob
 from vecron.ids import new_id
+from vecron.jobs.context import JobContextStore
 from vecron.models import overlap
 from vecron.models.execution import Execution, ExecutionStatus, Outcome
 from vecron.plugin.egress import EgressPolicy, default_egress

@@ -27,15 +27,11 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from vecron.errors import EgressDenied
 from vecron.statefiles import StateFiles
-
-if TYPE_CHECKING:
-    from vecron.settings import Settings
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -185,16 +181,6 @@ class EgressPolicy:
         self.own_database = own_database
         self._resolve = resolve or _getaddrinfo
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EgressPolicy:
-        return cls(
-            deny=settings.egress_deny,
-            allow=settings.egress_allow,
-            steps=settings.egress_steps,
-            state=StateFiles.of(settings),
-            own_database=_own_database(settings.database_url),
-        )
-
     def rules(self, step_type: str) -> Rules:
         return self._steps.get(step_type, self._default)
 
@@ -245,17 +231,6 @@ class EgressPolicy:
 def default_egress() -> EgressPolicy:
     """The policy with only the built-in rules: what a StepContext gets unless told."""
     return EgressPolicy()
-
-
-def _own_database(url: str) -> DatabaseServer | None:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        return None
-    # libpq's defaults: the local server, and a database named after the user.
-    database = parsed.database or parsed.username or "postgres"
-    return DatabaseServer(parsed.host or "localhost", parsed.port or 5432, database)
 
 
 def _denied(host: str, address: Address | None, rules: tuple[str, ...]) -> EgressDenied:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from vecron.errors import VecronError
+from vecron.jobs.schedule import JobSchedule
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import Execution
 from vecron.plugin.registry import Registry
-from vecron.scheduling.jobschedule import JobSchedule
 from vecron.scheduling.wakeup import Wakeup
 from vecron.store.base import Store
 from vecron.telemetry import get_logger

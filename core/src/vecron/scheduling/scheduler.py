@@ -18,13 +18,13 @@ from vecron.clock import utcnow
 from vecron.errors import FencedOut, VecronError
 from vecron.events import EventSink, ExecutionCreated, ExecutionMissed, NullSink
 from vecron.ids import new_id
+from vecron.jobs.schedule import JobSchedule
 from vecron.lock.base import Lock
 from vecron.models.definition import MisfirePolicy
 from vecron.models.execution import Execution, NewExecution, OccurrenceStatus
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
 from vecron.queue.base import Queue, QueueMessage
-from vecron.scheduling.jobschedule import JobSchedule
 from vecron.scheduling.relay import Relay
 from vecron.scheduling.wakeup import Wakeup
 from vecron.store.base import AppliedFires, JobFires, NewOccurrence, Store

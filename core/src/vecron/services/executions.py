@@ -10,7 +10,7 @@ from vecron.auth import Permission, Principal
 from vecron.clock import utcnow
 from vecron.errors import NotFoundError, ValidationError
 from vecron.events import EventSink, ExecutionCreated, NullSink
-from vecron.execution.jobcontext import JobContextStore
+from vecron.jobs.context import JobContextStore
 from vecron.models.execution import ExecutionStatus
 from vecron.services.audit import Gate
 from vecron.services.views import ExecutionSummary, ExecutionView

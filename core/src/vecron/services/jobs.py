@@ -19,12 +19,12 @@ from vecron.events import ChangeKind, EventSink, ExecutionCreated, JobChanged, N
 from vecron.ids import new_id
 from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition
 from vecron.jobs.limits import DocumentLimits
+from vecron.jobs.schedule import JobSchedule
 from vecron.models import overlap
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import NewExecution
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
-from vecron.scheduling.jobschedule import JobSchedule
 from vecron.services.audit import Gate
 from vecron.services.jobfiles import document_diff, load_documents
 from vecron.services.views import (

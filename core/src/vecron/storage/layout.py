@@ -7,7 +7,7 @@ Everything an execution keeps sits under ``executions/{id}/``:
   the step as done (a resumed run finds it);
 - ``files/``: what its steps download, convert or export.
 
-The Job Context (:mod:`vecron.execution.jobcontext`), the execution files
+The Job Context (:mod:`vecron.jobs.context`), the execution files
 (:mod:`vecron.plugin.files`) and the services all take their keys from here.
 """
 

@@ -42,29 +42,8 @@ class ExecutionSummary(BaseModel):
     dead_lettered_at: datetime | None
 
     @classmethod
-    def of(cls, e: Execution) -> ExecutionSummary:
-        return cls(
-            id=e.id,
-            job_id=e.job_id,
-            job_name=e.job_name,
-            job_version=e.job_version,
-            idempotency_key=e.idempotency_key,
-            trigger=e.trigger,
-            triggered_by=e.triggered_by,
-            scheduled_at=e.scheduled_at,
-            not_before=e.not_before,
-            status=e.status,
-            attempt=e.attempt,
-            max_attempts=e.max_attempts,
-            created_at=e.created_at,
-            params=dict(e.params),
-            started_at=e.started_at,
-            finished_at=e.finished_at,
-            lease_owner=e.lease_owner,
-            lease_expires_at=e.lease_expires_at,
-            error=e.error,
-            dead_lettered_at=e.dead_lettered_at,
-        )
+    def of(cls, execution: Execution) -> ExecutionSummary:
+        return cls.model_validate(execution, from_attributes=True)
 
 
 class StepView(BaseModel):
@@ -83,20 +62,12 @@ class StepView(BaseModel):
     @classmethod
     def of(cls, result: StepResult, context: Mapping[str, Any] | None = None) -> StepView:
         """``result`` with its output from ``context`` when the context has the step."""
-        output = result.output
+        view = cls.model_validate(result, from_attributes=True)
         stored = context.get("steps") if context is not None else None
         entry = stored.get(result.step_id) if isinstance(stored, dict) else None
         if isinstance(entry, dict):
-            output = entry.get("output")
-        return cls(
-            step_id=result.step_id,
-            attempt=result.attempt,
-            status=result.status,
-            started_at=result.started_at,
-            finished_at=result.finished_at,
-            output=output,
-            error=result.error,
-        )
+            return view.model_copy(update={"output": entry.get("output")})
+        return view
 
 
 class ExecutionView(ExecutionSummary):

@@ -98,11 +98,4 @@ class LedgerEntry(BaseModel):
 
     @classmethod
     def of(cls, occurrence: Occurrence) -> LedgerEntry:
-        return cls(
-            job_id=occurrence.job_id,
-            fire_time=occurrence.fire_time,
-            status=occurrence.status,
-            reason=occurrence.reason,
-            execution_id=occurrence.execution_id,
-            recorded_at=occurrence.recorded_at,
-        )
+        return cls.model_validate(occurrence, from_attributes=True)

@@ -18,8 +18,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from vecron.batcher import Batcher
 from vecron.errors import NotFoundError, VecronError
-from vecron.execution.batcher import Batcher
 from vecron.models.execution import Execution, StepResult
 from vecron.storage import ObjectStorage
 from vecron.storage.layout import context_key, step_key, steps_prefix
