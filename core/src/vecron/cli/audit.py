@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from vecron.cli.session import OPERATOR, out, print_view, run, with_runtime
-from vecron.errors import ValidationError
+from vecron.cli.session import OPERATOR, moment_option, out, print_view, run, with_runtime
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -32,12 +30,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The audit log, newest first: every change, and every refused attempt."""
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError:
-            raise ValidationError(f"not an ISO datetime: {since!r}", field="--since") from None
+    start = moment_option(since, "--since")
     entries = run(
         with_runtime(
             ctx,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from vecron.cli.session import out, print_view, runtime
-from vecron.errors import ValidationError
+from vecron.cli.session import moment_option, out, print_view, runtime
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -30,14 +28,11 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the next fire times in the time zone, marking DST transitions."""
-    start = None
-    if after:
-        try:
-            start = datetime.fromisoformat(after)
-        except ValueError:
-            raise ValidationError(f"not an ISO datetime: {after!r}", field="--after") from None
     explanation = runtime(ctx).schedules.explain(
-        {"type": "cron", "expression": expression}, timezone=tz, count=count, after=start
+        {"type": "cron", "expression": expression},
+        timezone=tz,
+        count=count,
+        after=moment_option(after, "--after"),
     )
     if as_json:
         print_view(explanation)

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from vecron.auth import LOCAL_OPERATOR
+from vecron.errors import ValidationError
 from vecron.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -60,6 +62,19 @@ def print_view(view: BaseModel | Sequence[BaseModel]) -> None:
         print_json(view.model_dump(mode="json"))
     else:
         print_json([v.model_dump(mode="json") for v in view])
+
+
+def moment_option(value: str | None, option: str) -> datetime | None:
+    """An ISO datetime given on the command line; naive ones are read by the service.
+
+    :raises ValidationError: not an ISO datetime.
+    """
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"not an ISO datetime: {value!r}", field=option) from None
 
 
 def runtime(ctx: typer.Context, **settings: Any) -> Runtime:
