@@ -70,7 +70,7 @@ def generate(path: Path, size: int) -> int:
 
 async def convert(storage_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     from vecron.storage.file import FileStorage
-    from vecron.testing.steps import make_step_context
+    from vecron.testing.step_contexts import make_step_context
     from vecron_files import FilesConfig, FilesExecutor
 
     storage = FileStorage(storage_dir.as_uri())

@@ -39,7 +39,7 @@ def rss_bytes() -> int:
 async def child(request: dict[str, Any]) -> dict[str, Any]:
     """Run one ``sftp`` step as the worker would; timings and memory."""
     from vecron.storage.file import FileStorage
-    from vecron.testing.steps import make_step_context
+    from vecron.testing.step_contexts import make_step_context
     from vecron_sftp import SftpConfig, SftpExecutor
 
     storage = FileStorage(Path(request["storage"]).as_uri())

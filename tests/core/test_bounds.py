@@ -18,7 +18,7 @@ from tests.support.engine import apply, running
 from vecron import MAX_SECONDS, MIN_PERIOD
 from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ValidationError
-from vecron.jobs.schedule import JobSchedule
+from vecron.jobs.firetimes import JobSchedule
 from vecron.models.bounds import EARLIEST, LATEST
 from vecron.models.definition import RetryPolicy
 from vecron.models.execution import ExecutionStatus

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from tests.support.pg_fixtures import create_database, drop_database
 from vecron.plugin.executor import StepContext
 from vecron.storage.file import FileStorage
-from vecron.testing.steps import make_step_context
+from vecron.testing.step_contexts import make_step_context
 from vecron_database import DatabaseExecutor
 
 POSTGRES = os.environ.get("VECRON_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/")

@@ -10,7 +10,7 @@ import pytest
 
 from vecron.errors import FinalError
 from vecron.plugin.executor import StepContext
-from vecron.testing.steps import make_step_context
+from vecron.testing.step_contexts import make_step_context
 from vecron_database import DatabaseConfig, DatabaseExecutor
 
 from .conftest import Backend

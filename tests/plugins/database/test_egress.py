@@ -21,7 +21,7 @@ from vecron.models.execution import ExecutionStatus
 from vecron.plugin.egress import EgressPolicy
 from vecron.runtime import Runtime, egress_policy
 from vecron.settings import Settings
-from vecron.testing.steps import make_step_context
+from vecron.testing.step_contexts import make_step_context
 from vecron_database import DatabaseConfig, DatabaseExecutor
 
 OWN = "denied (vecron's own database, key or storage)"

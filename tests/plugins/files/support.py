@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from vecron.plugin.executor import StepContext
 from vecron.storage.file import FileStorage
-from vecron.testing.steps import make_step_context
+from vecron.testing.step_contexts import make_step_context
 from vecron_files import FilesConfig, FilesExecutor
 
 VIETNAMESE = "Nguyễn Văn Ánh, Đà Nẵng, phở"

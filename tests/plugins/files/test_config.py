@@ -188,7 +188,7 @@ async def test_bad_json_lines_are_final_errors(files: Harness, line: bytes, mess
 
 async def test_no_storage_is_a_final_error() -> None:
     from vecron.errors import FinalError
-    from vecron.testing.steps import make_step_context
+    from vecron.testing.step_contexts import make_step_context
 
     config = validate({"input": {"file": "a.csv"}})
     with pytest.raises(FinalError, match="needs object storage"):

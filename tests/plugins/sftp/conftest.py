@@ -14,7 +14,7 @@ from tests.support.sshd import RemoteFolder, SshServer, remote_folder_fixture, s
 from vecron.plugin.executor import StepContext
 from vecron.plugin.files import ExecutionFiles
 from vecron.storage.file import FileStorage
-from vecron.testing.steps import make_step_context
+from vecron.testing.step_contexts import make_step_context
 from vecron_sftp import SftpConfig, SftpExecutor
 
 __all__ = ["remote_folder_fixture", "ssh_server_fixture"]

@@ -154,7 +154,7 @@ async def test_disconnect_is_retryable(sftp: Sftp, monkeypatch: pytest.MonkeyPat
 
 
 async def test_no_storage_is_final(sftp: Sftp, ssh_server: SshServer) -> None:
-    from vecron.testing.steps import make_step_context
+    from vecron.testing.step_contexts import make_step_context
 
     config = SftpConfig.model_validate(ssh_server.step_config(action="download", remote="a"))
     with pytest.raises(FinalError, match="needs object storage"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from vecron.errors import VecronError
-from vecron.jobs.schedule import JobSchedule
+from vecron.jobs.firetimes import JobSchedule
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import Execution
 from vecron.plugin.registry import Registry

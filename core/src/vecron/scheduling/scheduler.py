@@ -18,7 +18,7 @@ from vecron.clock import utcnow
 from vecron.errors import FencedOut, VecronError
 from vecron.events import EventSink, ExecutionCreated, ExecutionMissed, NullSink
 from vecron.ids import new_id
-from vecron.jobs.schedule import JobSchedule
+from vecron.jobs.firetimes import JobSchedule
 from vecron.lock.base import Lock
 from vecron.models.definition import MisfirePolicy
 from vecron.models.execution import Execution, NewExecution, OccurrenceStatus

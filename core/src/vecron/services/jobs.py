@@ -18,8 +18,8 @@ from vecron.clock import utcnow
 from vecron.events import ChangeKind, EventSink, ExecutionCreated, JobChanged, NullSink
 from vecron.ids import new_id
 from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition
+from vecron.jobs.firetimes import JobSchedule
 from vecron.jobs.limits import DocumentLimits
-from vecron.jobs.schedule import JobSchedule
 from vecron.models import overlap
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import NewExecution

@@ -35,19 +35,19 @@ from vecron.models.execution import (
 )
 from vecron.models.job import JobRecord
 from vecron.store import (
+    admission,
     auditlog,
     claims,
     history,
     jobchanges,
     leadership,
     lookups,
-    manual,
     publishing,
+    recording,
     rows,
     saving,
 )
 from vecron.store import fires as fires_module
-from vecron.store import outcomes as outcomes_module
 from vecron.store import variables as variables_module
 from vecron.store.base import (
     AppliedFires,
@@ -114,7 +114,8 @@ class SqlStore(Store):
             await engine.dispose()
 
     async def upgrade(self) -> None:
-        await self._reach()
+        if not self._sqlite:  # a local file: "locked" by a concurrent upgrade is no outage
+            await self._reach()
         async with self._write() as conn:
             if not self._sqlite:
                 # SQLite serialises through BEGIN IMMEDIATE; PostgreSQL needs a lock so
@@ -294,7 +295,7 @@ class SqlStore(Store):
         audit: AuditEntry | None = None,
     ) -> Execution:
         async with self._write() as conn:
-            execution = await manual.rerun(
+            execution = await admission.rerun(
                 conn, execution_id, extra_attempts=extra_attempts, now=now
             )
             await auditlog.write_audit(conn, [audit])
@@ -319,7 +320,7 @@ class SqlStore(Store):
         self, new: NewExecution, *, exclusive: bool = False, audit: AuditEntry | None = None
     ) -> tuple[Execution, bool]:
         async with self._write() as conn:
-            execution, created = await manual.create_execution(
+            execution, created = await admission.create_execution(
                 conn, self._statements, new, exclusive=exclusive
             )
             if created:
@@ -366,10 +367,10 @@ class SqlStore(Store):
         seqs = [self._next_seq() for _ in results]
         async with self._write() as conn:
             if results:
-                await outcomes_module.upsert_step_results(conn, self._statements, results, seqs)
+                await recording.upsert_step_results(conn, self._statements, results, seqs)
             if not outcomes:
                 return []
-            return await outcomes_module.apply_outcomes(conn, self._statements, outcomes)
+            return await recording.apply_outcomes(conn, self._statements, outcomes)
 
     async def get_execution(self, execution_id: str) -> Execution:
         async with self._read() as conn:

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from vecron.testing.contracts import ExecutorContract as ExecutorContract
     from vecron.testing.contracts import TriggerContract as TriggerContract
-    from vecron.testing.steps import make_step_context as make_step_context
+    from vecron.testing.step_contexts import make_step_context as make_step_context
 
 __all__ = ["ExecutorContract", "TriggerContract", "make_step_context"]
 
 _HOMES = {
     "ExecutorContract": ".contracts",
     "TriggerContract": ".contracts",
-    "make_step_context": ".steps",
+    "make_step_context": ".step_contexts",
 }
 
 

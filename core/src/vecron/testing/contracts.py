@@ -33,7 +33,7 @@ from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerConfig, Trigg
 from vecron.storage.base import ObjectStorage
 from vecron.storage.file import FileStorage
 from vecron.testing.processes import adopting_orphans, command_line, descendants, kill
-from vecron.testing.steps import make_step_context
+from vecron.testing.step_contexts import make_step_context
 
 #: Field names that hold credentials and so must be typed ``pydantic.SecretStr``.
 SECRET_NAME = re.compile(r"(^|_)(password|passwd|secret|token|api_?key|private_key|passphrase)$")

@@ -42,7 +42,7 @@ def vecron_registry() -> Registry:
 @pytest.fixture
 def step_context_factory() -> Callable[..., StepContext]:
     """``factory(**overrides)``: a StepContext with test defaults (see make_step_context)."""
-    from vecron.testing.steps import make_step_context
+    from vecron.testing.step_contexts import make_step_context
 
     def factory(**overrides: Any) -> StepContext:
         return make_step_context(**overrides)
