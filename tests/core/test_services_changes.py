@@ -48,7 +48,7 @@ class Recorder:
             if isinstance(e, JobChanged):
                 out.append(("job", e.job_name, e.change.value, e.actor))
             elif isinstance(e, VariableChanged):
-                out.append(("variable", e.name, e.change.value, e.actor))
+                out.append(("variable", e.name, e.job or "", e.change.value, e.actor))
             elif isinstance(e, ExecutionCreated):
                 out.append(("execution", e.trigger))
         return out
@@ -166,10 +166,10 @@ async def test_variable_changes_are_audited_without_their_values(
         ("secrets.rotate-key", "variable:*", ok),
     ]
     assert events.kinds() == [
-        ("variable", "TOKEN", "created", "alice"),
-        ("variable", "TOKEN", "updated", "alice"),
-        ("variable", "URL", "created", "alice"),
-        ("variable", "URL", "deleted", "alice"),
+        ("variable", "TOKEN", "", "created", "alice"),
+        ("variable", "TOKEN", "", "updated", "alice"),
+        ("variable", "URL", "report", "created", "alice"),
+        ("variable", "URL", "report", "deleted", "alice"),
     ]
     entries = await runtime.store.list_audit(actor="alice")
     everything = repr(entries) + repr(events.events)

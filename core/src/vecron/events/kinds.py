@@ -148,6 +148,8 @@ class VariableChanged(_Event):
 
     kind: Literal[EventKind.VARIABLE_CHANGED] = EventKind.VARIABLE_CHANGED
     name: str
+    job: str | None = None
+    """The job whose own variable it is; None for a global variable."""
     change: ChangeKind
     actor: str
     """Who made the change (the principal's name)."""

@@ -189,7 +189,7 @@ class VariableService:
             ),
         )
         change = ChangeKind.CREATED if existing is None else ChangeKind.UPDATED
-        self._changed(principal, name, change)
+        self._changed(principal, name, record, change)
         return self._view(stored, record, reveal=False)
 
     async def get(self, principal: Principal, name: str, *, job: str | None = None) -> VariableView:
@@ -242,7 +242,7 @@ class VariableService:
         )
         if not await self.store.delete_variable(record.id if record else None, name, audit=entry):
             raise NotFoundError(f"{label} not found", reason="variable-not-found")
-        self._changed(principal, name, ChangeKind.DELETED)
+        self._changed(principal, name, record, ChangeKind.DELETED)
 
     async def list(
         self, principal: Principal, *, job: str | None = None
@@ -279,9 +279,17 @@ class VariableService:
         )
         return KeyRotation(reencrypted=count)
 
-    def _changed(self, principal: Principal, name: str, change: ChangeKind) -> None:
+    def _changed(
+        self, principal: Principal, name: str, job: JobRecord | None, change: ChangeKind
+    ) -> None:
         self.events.emit(
-            VariableChanged(at=self.clock(), name=name, change=change, actor=principal.subject)
+            VariableChanged(
+                at=self.clock(),
+                name=name,
+                job=job.name if job else None,
+                change=change,
+                actor=principal.subject,
+            )
         )
 
     # -- executions ---------------------------------------------------------------
