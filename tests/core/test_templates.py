@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from vecron.errors import (
     FinalError,
@@ -17,6 +18,9 @@ from vecron.errors import (
     TemplateSecurityError,
     ValidationError,
 )
+from vecron.execution.steps import PreparedStep
+from vecron.models.definition import StepSpec
+from vecron.plugin.executor import Executor, StepContext
 from vecron.templates import (
     MIN_SECRET_LENGTH,
     TemplateContext,
@@ -683,3 +687,40 @@ def test_sql_a_cast_after_a_value_keeps_the_placeholder_a_bind() -> None:
     compiled = compile_sql("SELECT {{ a }}::int, {{ b }} ::date, '10:30'", step_id="q")
     assert compiled.text == "SELECT :p0 ::int, :p1 ::date, '10:30'"
     assert set(text(compiled.text).compile().params) == {"p0", "p1"}
+
+
+def test_a_rendered_config_names_every_invalid_field_in_plain_words() -> None:
+    class PortConfig(BaseModel):
+        """A port and a host."""
+
+        model_config = ConfigDict(extra="forbid")
+        port: int
+        host: str
+
+        @field_validator("host")
+        @classmethod
+        def _no_spaces(cls, value: str) -> str:
+            if " " in value:
+                raise ValueError("must not contain spaces")
+            return value
+
+    class PortExecutor(Executor[PortConfig]):
+        kind = "port"
+        Config = PortConfig
+
+        async def run(self, ctx: StepContext, config: PortConfig) -> dict[str, object]:
+            return {}
+
+    step = StepSpec(
+        id="s",
+        type="port",
+        config={"port": "{{ trigger.data.port }}", "host": "{{ trigger.data.host }}"},
+    )
+    prepared = PreparedStep.of(step, PortExecutor)
+    context = TemplateContext(trigger={"data": {"port": "eighty", "host": "a b"}})
+    with pytest.raises(TemplateError) as caught:
+        prepared.config(context)
+    message = caught.value.message
+    assert "rendered field 'port' is invalid" in message
+    assert "rendered field 'host' is invalid: must not contain spaces" in message
+    assert "Value error" not in message

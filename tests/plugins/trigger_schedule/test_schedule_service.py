@@ -52,7 +52,7 @@ def test_build_trigger_validates_and_builds(registry: Registry) -> None:
         ),
         ("cron", {"expression": "0 12"}, "expression", "expected 5, 6 or 7 fields, got 2"),
         ("cron", {}, "expression", "Field required"),
-        ("cron", {"expression": "@daily", "tz": "UTC"}, "tz", "Extra inputs are not permitted"),
+        ("cron", {"expression": "@daily", "tz": "UTC"}, "tz", "unknown field"),
         (
             "fixed_rate",
             {"period": 0},
@@ -72,6 +72,18 @@ def test_build_trigger_names_the_bad_field(
     assert caught.value.message.startswith(message)
     assert "\n" not in caught.value.one_line()
     assert caught.value.one_line().startswith(f"{field}: {message}")
+
+
+def test_build_trigger_reports_every_bad_field(registry: Registry) -> None:
+    config = {"expression": "61 * * * * ?", "tz": "UTC", "colour": "red"}
+    with pytest.raises(ValidationError) as caught:
+        build_trigger(registry, "cron", config, ScheduleContext(tz=HCM))
+    found = {(p.field, p.message) for p in caught.value.problems}
+    assert found == {
+        ("expression", "second field '61' is out of range 0-59"),
+        ("tz", "unknown field"),
+        ("colour", "unknown field"),
+    }
 
 
 def test_build_trigger_unknown_type(registry: Registry) -> None:

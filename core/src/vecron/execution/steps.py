@@ -14,7 +14,7 @@ import pydantic
 from pydantic import BaseModel
 
 from vecron.batcher import Batcher
-from vecron.errors import NotFoundError, TemplateError, VecronError
+from vecron.errors import NotFoundError, TemplateError, VecronError, problems_from_pydantic
 from vecron.models.definition import JobDefinition, StepSpec
 from vecron.plugin.executor import Executor
 from vecron.plugin.registry import Registry
@@ -118,9 +118,9 @@ class DefinitionCache:
             except VecronError as exc:
                 return LoadedJob(definition, {}, problem=exc.one_line())
             except pydantic.ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                where = ".".join(str(part) for part in first["loc"])
-                problem = f"step {step.id!r}: {where}: {first['msg']} (installed {step.type!r})"
+                problems = problems_from_pydantic(exc.errors(include_url=False), data=step.config)
+                listed = "; ".join(problem.line() for problem in problems)
+                problem = f"step {step.id!r}: {listed} (installed {step.type!r})"
                 return LoadedJob(definition, {}, problem=problem)
         return LoadedJob(definition, prepared)
 
@@ -211,11 +211,14 @@ class PreparedStep:
         try:
             return self.model.model_validate(rendered)
         except pydantic.ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
+            problems = problems_from_pydantic(exc.errors(include_url=False), data=rendered)
+            where = problems[0].field or ""
+            listed = "; ".join(
+                f"rendered field {problem.field!r} is invalid: {problem.message}"
+                for problem in problems
+            )
             raise TemplateError(
-                f"step {self.compiled.step_id!r}: rendered field {where!r} is invalid: "
-                f"{first['msg']}",
+                f"step {self.compiled.step_id!r}: {listed}",
                 step_id=self.compiled.step_id,
                 config_field=where,
             ) from None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pydantic
 
-from vecron.errors import ValidationError
+from vecron.errors import ValidationError, problems_from_pydantic
 from vecron.jobs.documents import check_timezone
 from vecron.plugin.registry import TRIGGER_KEYS, Registry
 from vecron.plugin.trigger import ScheduleContext, Trigger, TriggerState
@@ -94,18 +94,6 @@ def explain_schedule(
     return previews
 
 
-def _field(location: tuple[int | str, ...]) -> str | None:
-    return ".".join(str(part) for part in location) or None
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, ValidationError):
-        return cause.message
-    message = str(error.get("msg", "is invalid"))
-    return message.removeprefix("Value error, ")
-
-
 def build_trigger(
     registry: Registry, type: str, config: Mapping[str, Any], schedule: ScheduleContext
 ) -> Trigger:
@@ -122,12 +110,8 @@ def build_trigger(
     try:
         validated = cls.Config.model_validate(document)
     except pydantic.ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        message = " ".join(_message(first).split())
-        if len(errors) > 1:
-            message = f"{message} (and {len(errors) - 1} more problem(s))"
-        raise ValidationError(message, field=_field(tuple(first["loc"]))) from None
+        problems = problems_from_pydantic(exc.errors(include_url=False), data=document)
+        raise ValidationError.of(problems, what="trigger") from None
     return cls(validated, schedule)
 
 
