@@ -37,3 +37,15 @@ def test_the_layers_have_no_exceptions() -> None:
     assert "ignore_imports" not in contract
     assert contract["layers"][0] == "vecron.cli"
     assert contract["layers"][-1] == "vecron.errors"
+
+
+def _documented_layers(page: Path) -> list[str]:
+    text = page.read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
+    return [line.split("(")[0].strip() for line in block.strip().splitlines()]
+
+
+def test_the_layout_pages_show_the_layers_of_the_contract() -> None:
+    expected = [layer.replace("vecron.", "") for layer in _layers_contract()["layers"]]
+    for page in (ROOT / "docs" / "core-layout.md", ROOT / "docs" / "vi" / "core-layout.md"):
+        assert _documented_layers(page) == expected, page
