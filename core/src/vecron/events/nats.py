@@ -10,7 +10,6 @@ acknowledged. While the connection is down, events are buffered by the client up
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,9 +17,9 @@ from pydantic import ValidationError
 
 from vecron.errors import BackendUnavailable, ConfigurationError
 from vecron.events.kinds import Event, EventKind, parse_event
+from vecron.events.natsconnection import ConnectionWatch, connect
 from vecron.events.transport import EventTransport, Subscription
 from vecron.telemetry import get_logger
-from vecron.urls import redact_url
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -53,54 +52,29 @@ class NatsEventTransport(EventTransport):
         self.reconnect_wait = reconnect_wait
         self._nc: Client | None = None
         self._subs: dict[Subscription, list[NatsSubscription]] = {}
-        self._closing = False
+        self._watch = ConnectionWatch(log, "NATS event connection")
         self.undecodable = 0  # messages on our subjects that are no event we know
 
     def subject(self, kind: EventKind) -> str:
         return f"{self.prefix}.{kind.value}"
 
     async def start(self) -> None:
-        try:
-            import nats.errors
-            from nats.aio.client import Client as NatsClient
-        except ImportError as exc:
-            raise ConfigurationError(
-                "events over NATS need the nats-py package", hint="install vecron-core[nats]"
-            ) from exc
-        nc = NatsClient()
-        try:
-            # Reconnect forever, like the queue: a nats-server restart must not end a
-            # process; the first connect is bounded so a wrong URL fails at start-up.
-            await asyncio.wait_for(
-                nc.connect(
-                    servers=self.servers,
-                    name="vecron-events",
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=self.reconnect_wait,  # type: ignore[arg-type]
-                    connect_timeout=min(self.connect_timeout, 5.0),  # type: ignore[arg-type]
-                    pending_size=PENDING_SIZE,
-                    error_cb=self._on_error,
-                    disconnected_cb=self._on_disconnected,
-                    reconnected_cb=self._on_reconnected,
-                ),
-                timeout=self.connect_timeout,
-            )
-        except (TimeoutError, OSError, nats.errors.Error) as exc:
-            await nc.close()
-            shown = ", ".join(redact_url(server) for server in self.servers)
-            raise BackendUnavailable(
-                f"cannot connect to NATS at {shown} for events: {type(exc).__name__} {exc}".strip()
-            ) from exc
-        self._nc = nc
-        self._closing = False
+        self._nc = await connect(
+            self.servers,
+            user="the NATS event transport",
+            name="vecron-events",
+            watch=self._watch,
+            connect_timeout=self.connect_timeout,
+            reconnect_wait=self.reconnect_wait,
+            pending_size=PENDING_SIZE,
+        )
 
     async def close(self) -> None:
         nc, self._nc = self._nc, None
         self._subs.clear()
         if nc is None or nc.is_closed:
             return
-        self._closing = True
+        self._watch.closing = True
         try:
             await nc.flush(timeout=2)  # publishes are buffered writes
         except Exception as exc:  # closing anyway: the rest of the buffer is lost
@@ -142,13 +116,3 @@ class NatsEventTransport(EventTransport):
         if self._nc is None:
             raise BackendUnavailable("the NATS event transport is not started")
         return self._nc
-
-    async def _on_error(self, exc: Exception) -> None:
-        log.warning("NATS event connection error", error=f"{type(exc).__name__}: {exc}")
-
-    async def _on_disconnected(self) -> None:
-        if not self._closing:
-            log.warning("NATS event connection lost; reconnecting")
-
-    async def _on_reconnected(self) -> None:
-        log.info("NATS event connection restored")

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from vecron.errors import BackendUnavailable, ConfigurationError
+from vecron.events.natsconnection import ConnectionWatch, connect
 from vecron.queue.base import Delivery, Queue, QueueMessage
 from vecron.queue.messages import MSG_ID_HEADER as MSG_ID_HEADER
 from vecron.queue.messages import decode_message as decode_message
@@ -36,7 +37,6 @@ from vecron.queue.messages import encode_message as encode_message
 from vecron.queue.messages import message_id as message_id
 from vecron.queue.natsurl import NatsSettings as NatsSettings
 from vecron.telemetry import get_logger
-from vecron.urls import redact_url
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -99,45 +99,21 @@ class NatsQueue(Queue):
         self._sub: JetStreamContext.PullSubscription | None = None
         self._ready = False  # stream, consumer and subscription set up
         self._setup_lock = asyncio.Lock()
-        self._closing = False
+        self._watch = ConnectionWatch(log, "NATS connection")
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
-        try:
-            import nats.errors
-            from nats.aio.client import Client as NatsClient
-        except ImportError as exc:
-            raise ConfigurationError(
-                "the nats:// queue needs the nats-py package", hint="install vecron-core[nats]"
-            ) from exc
         s = self.settings
-        nc = NatsClient()
-        try:
-            # Reconnect forever: a nats-server restart must not end a worker. The first
-            # connect is bounded, so a wrong URL fails at start-up instead of hanging.
-            await asyncio.wait_for(
-                nc.connect(
-                    servers=s.servers,
-                    name="vecron",
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=s.reconnect_wait,  # type: ignore[arg-type]
-                    connect_timeout=min(s.connect_timeout, 5.0),  # type: ignore[arg-type]
-                    error_cb=self._on_error,
-                    disconnected_cb=self._on_disconnected,
-                    reconnected_cb=self._on_reconnected,
-                ),
-                timeout=s.connect_timeout,
-            )
-        except (TimeoutError, OSError, nats.errors.Error) as exc:
-            await nc.close()
-            raise BackendUnavailable(
-                f"cannot connect to NATS at {', '.join(redact_url(u) for u in s.servers)}: "
-                f"{type(exc).__name__} {exc}".strip(),
-                hint="start nats-server with JetStream (-js) or fix queue_url",
-            ) from exc
+        nc = await connect(
+            s.servers,
+            user="the nats:// queue",
+            name="vecron",
+            watch=self._watch,
+            connect_timeout=s.connect_timeout,
+            reconnect_wait=s.reconnect_wait,
+            hint="start nats-server with JetStream (-js) or fix queue_url",
+        )
         self._nc = nc
-        self._closing = False
         self._js = nc.jetstream(timeout=s.publish_timeout)
         try:
             await self._setup()
@@ -150,7 +126,7 @@ class NatsQueue(Queue):
         self._ready = False
         if nc is None or nc.is_closed:
             return
-        self._closing = True
+        self._watch.closing = True
         try:
             # Acks are buffered writes: a flush (PING/PONG) makes sure the ones already
             # sent reach the server before the socket closes. (No drain: it waits for
@@ -233,16 +209,6 @@ class NatsQueue(Queue):
         if self._js is None:
             raise BackendUnavailable("the NATS queue is not started", hint="call start() first")
         return self._js
-
-    async def _on_error(self, exc: Exception) -> None:
-        log.warning("NATS connection error", error=f"{type(exc).__name__}: {exc}")
-
-    async def _on_disconnected(self) -> None:
-        if not self._closing:
-            log.warning("NATS disconnected; reconnecting")
-
-    async def _on_reconnected(self) -> None:
-        log.info("NATS reconnected")
 
     # -- the queue ------------------------------------------------------------------
     async def publish(self, messages: Sequence[QueueMessage]) -> None:
