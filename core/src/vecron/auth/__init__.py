@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vecron.auth.audit import AuditEntry as AuditEntry
+from vecron.auth.audit import AuditFilters as AuditFilters
 from vecron.auth.audit import AuditOutcome as AuditOutcome
 from vecron.auth.principal import LOCAL_OPERATOR as LOCAL_OPERATOR
 from vecron.auth.principal import SCHEDULER as SCHEDULER

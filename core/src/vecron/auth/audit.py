@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,23 @@ class AuditOutcome(StrEnum):
     OK = "ok"
     DENIED = "denied"
     FAILED = "failed"
+
+
+#: How many entries a listing returns when it names no ``limit``.
+DEFAULT_AUDIT_LIMIT = 100
+
+
+class AuditFilters(TypedDict, total=False):
+    """Which entries to list (the store's, the service's and the CLI's one set of
+    filters): those matching every filter given, newest first."""
+
+    actor: str | None
+    resource: str | None
+    action: str | None
+    since: datetime | None
+    """At or after."""
+    limit: int
+    """At most this many (:data:`DEFAULT_AUDIT_LIMIT` when not given)."""
 
 
 class AuditEntry(BaseModel):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
-from vecron.auth import AuditEntry, AuditOutcome, Permission, Principal, authorize
+from vecron.auth import AuditEntry, AuditFilters, AuditOutcome, Permission, Principal, authorize
 from vecron.clock import utcnow
 from vecron.errors import PermissionDenied
 from vecron.ids import new_id
@@ -91,20 +91,10 @@ class AuditService:
         self.store = store
         self.gate = gate or Gate(store)
 
-    async def list(
-        self,
-        principal: Principal,
-        *,
-        actor: str | None = None,
-        resource: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-    ) -> list[AuditEntry]:
+    async def list(self, principal: Principal, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
         """Entries matching every filter given, newest first."""
         await self.gate.check(principal, Permission.USER_ADMIN, "audit.read", "audit")
+        since = filters.get("since")
         if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)  # the log is kept in UTC
-        return await self.store.list_audit(
-            actor=actor, resource=resource, action=action, since=since, limit=limit
-        )
+            filters["since"] = since.replace(tzinfo=UTC)  # the log is kept in UTC
+        return await self.store.list_audit(**filters)

@@ -8,7 +8,6 @@ entry whose insert fails (an id used twice) takes its change down with it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, insert, select
@@ -16,7 +15,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vecron.auth.audit import AuditEntry, AuditOutcome
+from vecron.auth.audit import DEFAULT_AUDIT_LIMIT, AuditEntry, AuditFilters
 from vecron.errors import ConflictError, ValidationError
 from vecron.store.schema import audit_log
 
@@ -53,36 +52,20 @@ async def write_audit(conn: AsyncConnection, entries: Sequence[AuditEntry | None
 
 
 def entry(row: RowMapping) -> AuditEntry:
-    return AuditEntry(
-        id=row["id"],
-        at=row["at"],
-        actor=row["actor"],
-        source=row["source"],
-        address=row["address"],
-        action=row["action"],
-        resource=row["resource"],
-        outcome=AuditOutcome(row["outcome"]),
-        detail=row["detail"],
-    )
+    return AuditEntry.model_validate(dict(row))  # the columns are the entry's fields
 
 
-def audit_query(
-    *,
-    actor: str | None,
-    resource: str | None,
-    action: str | None,
-    since: datetime | None,
-    limit: int,
-) -> Select[Any]:
+def audit_query(filters: AuditFilters) -> Select[Any]:
     query = select(audit_log)
-    if actor is not None:
+    if (actor := filters.get("actor")) is not None:
         query = query.where(audit_log.c.actor == actor)
-    if resource is not None:
+    if (resource := filters.get("resource")) is not None:
         query = query.where(audit_log.c.resource == resource)
-    if action is not None:
+    if (action := filters.get("action")) is not None:
         query = query.where(audit_log.c.action == action)
-    if since is not None:
+    if (since := filters.get("since")) is not None:
         query = query.where(audit_log.c.at >= since)
+    limit = filters.get("limit", DEFAULT_AUDIT_LIMIT)
     if limit < 0:
         raise ValidationError(f"limit must be 0 or more, not {limit}", field="limit")
     # Newest first; ids (UUIDv7) break ties between entries of one instant.

@@ -18,8 +18,9 @@ from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Unpack
 
-from vecron.auth.audit import AuditEntry
+from vecron.auth.audit import AuditEntry, AuditFilters
 from vecron.errors import ValidationError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
@@ -418,16 +419,9 @@ class Store(metaclass=ABCMeta):
         """
 
     @abstractmethod
-    async def list_audit(
-        self,
-        *,
-        actor: str | None = None,
-        resource: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-    ) -> list[AuditEntry]:
-        """Entries matching every filter given (``since``: at or after), newest first.
+    async def list_audit(self, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
+        """Entries matching every filter given (``since``: at or after), newest first,
+        at most ``limit`` (default :data:`~vecron.auth.audit.DEFAULT_AUDIT_LIMIT`).
 
         :raises ValidationError: ``limit`` is negative.
         """

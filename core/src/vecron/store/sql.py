@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from vecron.auth.audit import AuditEntry
+from vecron.auth.audit import AuditEntry, AuditFilters
 from vecron.errors import BackendUnavailable, NotFoundError, ValidationError, VecronError
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
@@ -460,17 +460,7 @@ class SqlStore(Store):
         async with self._write() as conn:
             await auditlog.write_audit(conn, [entry])
 
-    async def list_audit(
-        self,
-        *,
-        actor: str | None = None,
-        resource: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-    ) -> list[AuditEntry]:
-        query = auditlog.audit_query(
-            actor=actor, resource=resource, action=action, since=since, limit=limit
-        )
+    async def list_audit(self, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
+        query = auditlog.audit_query(filters)
         async with self._read() as conn:
             return auditlog.entries((await conn.execute(query)).mappings())
