@@ -130,26 +130,17 @@ class Outcome:
 
     @classmethod
     def of(
-        cls,
-        execution: Execution,
-        status: ExecutionStatus,
-        at: datetime,
-        *,
-        error: str | None = None,
-        started_at: datetime | None = None,
-        **fields: Any,
+        cls, execution: Execution, status: ExecutionStatus, at: datetime, **fields: Any
     ) -> Outcome:
-        """An outcome of ``execution``'s current attempt. The owner is the claimed
-        execution's lease owner: an outcome for one this worker does not hold (no owner)
-        never applies, as the store's fence wants."""
+        """An outcome of ``execution``'s current attempt (``fields``: the rest of it). The
+        owner is the claimed execution's lease owner: an outcome for one this worker does
+        not hold (no owner) never applies, as the store's fence wants."""
         return cls(
             execution_id=execution.id,
             owner=execution.lease_owner or "",
             attempt=execution.attempt,
             status=status,
             at=at,
-            error=error,
-            started_at=started_at,
             **fields,
         )
 
