@@ -67,6 +67,19 @@ class Raises(Seen):
         raise RuntimeError(f"observer bug on {event.kind}")
 
 
+class Stuck(Seen):
+    """A hung observer: records each event only after ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    @hookimpl
+    def vecron_execution_event(self, event: Event) -> None:
+        self.release.wait(30)
+        self.events.append(event)
+
+
 def bare_pm() -> pluggy.PluginManager:
     return get_plugin_manager(load_entrypoints=False)
 
@@ -150,14 +163,6 @@ async def test_observers_are_called_through_pluggy() -> None:
 
 async def test_a_slow_observer_never_blocks_the_emitter_or_the_loop() -> None:
     pm = bare_pm()
-    release = threading.Event()
-
-    class Stuck(Seen):
-        @hookimpl
-        def vecron_execution_event(self, event: Event) -> None:
-            release.wait(30)
-            self.events.append(event)
-
     stuck = Stuck()
     pm.register(stuck, name="stuck")
     async with EventBus(pm) as bus, bus.subscribe() as events:
@@ -171,28 +176,20 @@ async def test_a_slow_observer_never_blocks_the_emitter_or_the_loop() -> None:
             "e2",
         ]
         assert stuck.events == []
-        release.set()
+        stuck.release.set()
         await bus.flush()
     assert len(stuck.events) == 3
 
 
 async def test_observers_behind_by_the_buffer_lose_events_not_the_emitter() -> None:
     pm = bare_pm()
-    release = threading.Event()
-
-    class Stuck(Seen):
-        @hookimpl
-        def vecron_execution_event(self, event: Event) -> None:
-            release.wait(30)
-            self.events.append(event)
-
     stuck = Stuck()
     pm.register(stuck, name="stuck")
     async with EventBus(pm, buffer=2) as bus:
         for n in range(5):
             bus.emit(created(n))
             await asyncio.sleep(0)  # the transport keeps up: only the observers fall behind
-        release.set()
+        stuck.release.set()
         await bus.flush()
     # The first is being delivered, two wait; the other two found the buffer full.
     assert 2 <= len(stuck.events) <= 3
