@@ -7,13 +7,12 @@ where ``--reveal`` asked for that one value, and never in the database file.
 from __future__ import annotations
 
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.support.cli import VECRON, Cli, Result
+from tests.support.cli import Cli, Result
 from vecron.jobs.masking import MASK
 
 JOB = """
@@ -29,20 +28,6 @@ JOB_SECRET = "job-canary-44d0"
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
-
-
-def piped(cli: Cli, text: str, *args: str) -> Result:
-    proc = subprocess.run(
-        [VECRON, *args],
-        env=cli.env,
-        cwd=cli.home,
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def database_bytes(home: Path) -> bytes:
@@ -65,7 +50,7 @@ def test_variables_end_to_end_with_secrets_masked_everywhere(cli: Cli, tmp_path:
     outputs: list[Result] = [
         cli("var", "set", "BASE_URL", "https://example.test"),
         cli("var", "set", "API_TOKEN", ARGV_SECRET, "--secret"),
-        piped(cli, STDIN_SECRET + "\n", "var", "set", "DB_PASSWORD", "--from-stdin", "--secret"),
+        cli("var", "set", "DB_PASSWORD", "--from-stdin", "--secret", stdin=STDIN_SECRET + "\n"),
         cli("var", "set", "API_TOKEN", JOB_SECRET, "--job", "report", "--secret", "--json"),
         cli("var", "set", "BASE_URL", "https://job.example.test", "--job", "report"),
     ]

@@ -17,18 +17,20 @@ from typing import Any
 
 import pytest
 
-from tests.support.cluster import Cluster, Target, distributed_env, serve_target, until
+from tests.support.cluster import (
+    Cluster,
+    Target,
+    distributed_env,
+    serve_target,
+    settings_of,
+    until,
+)
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
 from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
-from vecron.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-def settings_of(env: dict[str, str]) -> Settings:
-    return Settings(**{k.removeprefix("VECRON_").lower(): v for k, v in env.items()})
 
 
 @pytest.fixture
@@ -40,15 +42,6 @@ async def target() -> AsyncIterator[Target]:
 @pytest.fixture
 async def env(postgresql_url: str) -> dict[str, str]:  # noqa: F811
     return distributed_env(postgresql_url)
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[Cluster]:
-    c = Cluster(tmp_path, env)
-    try:
-        yield c
-    finally:
-        c.stop_all()
 
 
 @pytest.fixture

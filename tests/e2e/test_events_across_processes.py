@@ -6,19 +6,18 @@ processes of their own; the observer is this test's process).
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 
-from tests.support.cluster import VECRON, Cluster, distributed_env, unique
+from tests.support.cluster import Cluster, distributed_env, settings_of, unique
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
+from tests.support.web import serve
 from vecron.auth import LOCAL_OPERATOR
 from vecron.events import (
     DeadLettered,
@@ -33,7 +32,6 @@ from vecron.events import (
     Subscription,
 )
 from vecron.runtime import Runtime
-from vecron.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +45,7 @@ class Flaky:
 
     def __init__(self) -> None:
         self.seen: Counter[str] = Counter()
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.url = ""
 
     def app(self) -> web.Application:
         async def flaky(request: web.Request) -> web.Response:
@@ -71,15 +65,9 @@ class Flaky:
 @pytest.fixture
 async def target() -> AsyncIterator[Flaky]:
     flaky = Flaky()
-    runner = web.AppRunner(flaky.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    flaky.port = runner.addresses[0][1]
-    try:
+    async with serve(flaky.app()) as url:
+        flaky.url = url
         yield flaky
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
@@ -88,18 +76,8 @@ async def env(postgresql_url: str) -> dict[str, str]:  # noqa: F811
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[Cluster]:
-    c = Cluster(tmp_path, env)
-    try:
-        yield c
-    finally:
-        c.stop_all()
-
-
-@pytest.fixture
 async def observer(env: dict[str, str]) -> AsyncIterator[Runtime]:
-    settings = Settings(**{k.removeprefix("VECRON_").lower(): v for k, v in env.items()})
-    async with Runtime(settings) as runtime:
+    async with Runtime(settings_of(env)) as runtime:
         yield runtime
 
 
@@ -128,19 +106,6 @@ def jobs(target: Flaky, suffix: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def vecron(cluster: Cluster, *args: str, stdin: str = "") -> None:
-    subprocess.run(
-        [VECRON, *args],
-        env=cluster.env,
-        cwd=cluster.home,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
-
 async def collect(events: Subscription, done: Any, timeout: float = 30) -> list[Event]:
     """Events as they arrive, until ``done(events)`` holds."""
     seen: list[Event] = []
@@ -162,7 +127,7 @@ async def test_a_worker_elsewhere_is_seen_typed_by_an_observer(
     async with observer.events.subscribe() as events:
         cluster.start("scheduler", "scheduler")
         cluster.start("worker", "worker")
-        vecron(cluster, "var", "set", "TOKEN", "--secret", "--from-stdin", stdin=SECRET)
+        cluster.cli("var", "set", "TOKEN", "--secret", "--from-stdin", stdin=SECRET)
         # Saved here, at once: a `once` already past when saved would never fire.
         for document in jobs(target, suffix).values():
             await observer.jobs.save(LOCAL_OPERATOR, observer.jobs.parse(document))

@@ -13,19 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.cluster import Cluster, distributed_env, serve_target, until
+from tests.support.cluster import Cluster, distributed_env, serve_target, settings_of, until
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
 from tests.support.private_servers import private_nats, private_postgres
 from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
-from vecron.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-def settings_of(env: dict[str, str]) -> Settings:
-    return Settings(**{k.removeprefix("VECRON_").lower(): v for k, v in env.items()})
 
 
 def once_jobs(count: int, at: datetime, url: str) -> list[dict[str, Any]]:

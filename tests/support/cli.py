@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,28 @@ class Result:
         return json.loads(self.out)
 
 
+def run_vecron(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float = 60,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``vecron ARGS`` to its end, its output captured as text; ``stdin`` is fed to it
+    (otherwise it reads /dev/null, so a prompt can never hang a test)."""
+    return subprocess.run(
+        [VECRON, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+    )
+
+
 class Cli:
     def __init__(self, home: Path) -> None:
         self.home = home
@@ -36,16 +59,14 @@ class Cli:
         }
         self.env.pop("VECRON_DEBUG", None)
 
-    def __call__(self, *args: str, timeout: float = 60, check: bool = True) -> Result:
-        proc = subprocess.run(
-            [VECRON, *args],
-            env=self.env,
-            cwd=self.home,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
+    def __call__(
+        self, *args: str, timeout: float = 60, check: bool = True, stdin: str | None = None
+    ) -> Result:
+        """Run ``vecron ARGS``; ``stdin`` is its standard input (none when not given).
+
+        :raises AssertionError: with ``check``, it exited with an error; its stderr says why.
+        """
+        proc = run_vecron(args, env=self.env, cwd=self.home, timeout=timeout, stdin=stdin)
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"vecron {' '.join(args)} exited {proc.returncode}: {proc.stderr}")

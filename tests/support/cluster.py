@@ -8,7 +8,6 @@ import inspect
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -19,7 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-VECRON = str(Path(sys.executable).with_name("vecron"))
+from tests.support.cli import VECRON, run_vecron
+from tests.support.web import serve
+from vecron.settings import Settings
 
 
 @dataclass
@@ -27,13 +28,9 @@ class Target:
     """``GET /ok`` answers at once, ``GET /slow?ms=N`` after N ms; both count each
     ``Idempotency-Key`` (execution:step), so a test sees which step ran how often."""
 
-    port: int = 0
+    url: str = ""
     keys: Counter[str] = field(default_factory=Counter)
     started: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def app(self) -> web.Application:
         async def ok(request: web.Request) -> web.Response:
@@ -56,15 +53,9 @@ class Target:
 @asynccontextmanager
 async def serve_target() -> AsyncIterator[Target]:
     target = Target()
-    runner = web.AppRunner(target.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    target.port = runner.addresses[0][1]
-    try:
+    async with serve(target.app()) as url:
+        target.url = url
         yield target
-    finally:
-        await runner.cleanup()
 
 
 def unique(prefix: str) -> str:
@@ -90,6 +81,11 @@ def distributed_env(database_url: str, *, nats_port: int = 4222, **settings: Any
     }
     env.update({f"VECRON_{k.upper()}": str(v) for k, v in settings.items()})
     return env
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    """The settings a process started with ``env`` reads (for a Runtime of the test)."""
+    return Settings(**{k.removeprefix("VECRON_").lower(): v for k, v in env.items()})
 
 
 class Cluster:
@@ -136,17 +132,14 @@ class Cluster:
                 proc.send_signal(signal.SIGCONT)
                 self.stop(name, timeout=10)
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [VECRON, *args],
-            env=self.env,
-            cwd=self.home,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=True,
-        )
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``vecron ARGS`` with the cluster's settings; ``stdin`` is its input.
+
+        :raises subprocess.CalledProcessError: it exited with an error.
+        """
+        proc = run_vecron(args, env=self.env, cwd=self.home, stdin=stdin)
+        proc.check_returncode()
+        return proc
 
 
 async def until(check: Any, timeout: float = 30, every: float = 0.2) -> Any:
