@@ -33,7 +33,7 @@ from sqlalchemy.pool import NullPool
 from tests.e2e.test_up import eventually, free_port
 from tests.support.cli import Cli
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
-from tests.support.private_servers import wait_port
+from tests.support.private_servers import stop_process, wait_port
 from tests.support.s3_fixtures import S3Server, s3_server_fixture, s3_url_fixture  # noqa: F401
 from vecron.urls import redact_url
 
@@ -138,15 +138,6 @@ def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
 def nats_with_password(tmp_path: Path) -> Iterator[Server]:
     """A nats-server of this test (JetStream on) that only lets ``vecron`` in with
@@ -157,7 +148,7 @@ def nats_with_password(tmp_path: Path) -> Iterator[Server]:
     command += ["-sd", str(tmp_path / "nats"), "--user", "vecron", "--pass", PASSWORD]
     proc = _serve(command, port)
     yield Server(f"nats://vecron:{PASSWORD}@127.0.0.1:{port}?connect_timeout=2", port, proc)
-    _stop(proc)
+    stop_process(proc)
 
 
 @pytest.fixture
@@ -169,7 +160,7 @@ def redis_with_password() -> Iterator[Server]:
     command += ["--save", "", "--appendonly", "no"]
     proc = _serve(command, port)
     yield Server(f"redis://:{PASSWORD}@127.0.0.1:{port}/0", port, proc)
-    _stop(proc)
+    stop_process(proc)
 
 
 def readyz(port: int) -> tuple[int, str] | None:

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.support.cli import VECRON, run_vecron
+from tests.support.private_servers import stop_process
 from tests.support.web import serve
 from vecron.settings import Settings
 
@@ -116,15 +117,7 @@ class Cluster:
         self.procs[name].send_signal(sig)
 
     def stop(self, name: str, timeout: float = 30) -> int:
-        proc = self.procs[name]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        return stop_process(self.procs[name], timeout)
 
     def stop_all(self) -> None:
         for name, proc in self.procs.items():

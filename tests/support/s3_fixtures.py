@@ -32,6 +32,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from minio import Minio
 
+from tests.support.private_servers import stop_process
+
 S3_URL_ENV = "VECRON_TEST_S3_URL"
 BUCKET = "vecron-test"
 REGION = "us-east-1"
@@ -196,12 +198,7 @@ def s3_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Se
             )
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
 
 
 @pytest.fixture(name="s3_url")

@@ -36,6 +36,8 @@ from typing import Any
 import asyncssh
 import pytest
 
+from tests.support.private_servers import stop_process
+
 SSHD = "/usr/sbin/sshd"
 USER = "vecron-sftp"
 #: The test user's password (a test fixture, not a secret).
@@ -243,13 +245,8 @@ class SshServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop_process(process)
 
     def close(self) -> None:
         self.stop()
