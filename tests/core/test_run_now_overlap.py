@@ -5,35 +5,17 @@ exactly one is created and the others are refused (HTTP 409, exit code 75)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pluggy
 import pytest
 
-# The store contract suite's database per test, on SQLite and on PostgreSQL.
-from tests.contract.conftest import sqlite_url, store_url  # noqa: F401  (fixtures)
-from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
 from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ConflictError
 from vecron.models.definition import OverlapPolicy
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
-from vecron.settings import Settings
 
 AT_ONCE = 8
-
-
-@pytest.fixture
-async def rt(
-    store_url: str,  # noqa: F811
-    tmp_path: Path,
-    test_pm: pluggy.PluginManager,
-) -> AsyncIterator[Runtime]:
-    settings = Settings(database_url=store_url, storage_url=f"file://{tmp_path}/storage", port=0)
-    async with Runtime(settings, pm=test_pm) as runtime:
-        yield runtime
 
 
 async def save(rt: Runtime, name: str, **fields: Any) -> None:

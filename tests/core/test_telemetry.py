@@ -5,25 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterator
 
-import pytest
-import structlog
-
-from vecron.telemetry import bind_secrets, configure_logging, get_logger
+from vecron.telemetry import bind_secrets, get_logger
 
 SECRET = 's3cr3t-Ä"quoted'
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("debug", "json", stream=stream)
-    yield stream
-    structlog.reset_defaults()
-
-
-async def test_a_bound_secret_is_masked_in_every_field_and_traceback(lines: io.StringIO) -> None:
+async def test_a_bound_secret_is_masked_in_every_field_and_traceback(
+    log_lines: io.StringIO,
+) -> None:
     log = get_logger("plugin")
 
     async def execution() -> None:
@@ -39,8 +29,8 @@ async def test_a_bound_secret_is_masked_in_every_field_and_traceback(lines: io.S
         log.info("unrelated", value="s3cr3t-Ä")  # not this task's secret: left alone
 
     await asyncio.gather(asyncio.create_task(execution()), asyncio.create_task(other()))
-    records = [json.loads(line) for line in lines.getvalue().splitlines()]
-    text = lines.getvalue()
+    records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    text = log_lines.getvalue()
     assert SECRET not in text and json.dumps(SECRET)[1:-1] not in text
     calling = next(r for r in records if r["event"] == "calling")
     assert calling["url"] == "https://x/?k=**********"
@@ -50,6 +40,6 @@ async def test_a_bound_secret_is_masked_in_every_field_and_traceback(lines: io.S
     assert next(r for r in records if r["event"] == "unrelated")["value"] == "s3cr3t-Ä"
 
 
-def test_without_secrets_lines_are_untouched(lines: io.StringIO) -> None:
+def test_without_secrets_lines_are_untouched(log_lines: io.StringIO) -> None:
     get_logger("x").info("plain", value="s3cr3t-Ä")
-    assert json.loads(lines.getvalue())["value"] == "s3cr3t-Ä"
+    assert json.loads(log_lines.getvalue())["value"] == "s3cr3t-Ä"

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-import pytest
-import structlog
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from vecron.telemetry import configure_logging, get_logger
+from vecron.telemetry import get_logger
 from vecron.urls import redact_url, redact_urls_in
 
 SCHEMES = st.sampled_from(["postgresql+asyncpg", "s3", "redis", "nats", "mysql+aiomysql"])
@@ -67,14 +64,6 @@ def test_in_text_and_whole_url_redaction_agree() -> None:
     assert redact_urls_in(url) == redact_url(url) == "postgresql+asyncpg://app:***@db:5432/vecron"
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("debug", "json", stream=stream)
-    yield stream
-    structlog.reset_defaults()
-
-
 class Connection:
     """An object a plugin logs as it is: rendered by its str()."""
 
@@ -82,7 +71,7 @@ class Connection:
         return "Connection(redis://:hunter2-pw@cache:6379/0)"
 
 
-def test_no_log_line_shows_a_url_password(lines: io.StringIO) -> None:
+def test_no_log_line_shows_a_url_password(log_lines: io.StringIO) -> None:
     log = get_logger("some.driver")
     log.warning(
         "connect to postgresql://app:hunter2-pw@db/vecron failed",
@@ -95,7 +84,7 @@ def test_no_log_line_shows_a_url_password(lines: io.StringIO) -> None:
         raise RuntimeError("cannot open mysql://root:hunter2-pw@db/x")
     except RuntimeError:
         log.exception("failed")
-    text = lines.getvalue()
+    text = log_lines.getvalue()
     assert "hunter2-pw" not in text
     first, second = (json.loads(line) for line in text.splitlines())
     assert first["event"] == "connect to postgresql://app:***@db/vecron failed"
