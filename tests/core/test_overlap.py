@@ -4,28 +4,21 @@ counted by the same rule, and of the executions holding the job exactly one may 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pluggy
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-# The store contract suite's database per test, on SQLite and on PostgreSQL.
-from tests.contract.conftest import sqlite_url, store_url  # noqa: F401  (fixtures)
-from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
+from tests.support.engine import scheduled_fire
 from vecron.auth import LOCAL_OPERATOR
 from vecron.errors import ConflictError
-from vecron.ids import new_id
 from vecron.models import overlap
 from vecron.models.definition import JobDefinition
-from vecron.models.execution import Execution, ExecutionStatus, NewExecution
+from vecron.models.execution import Execution, ExecutionStatus
 from vecron.runtime import Runtime
-from vecron.settings import Settings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -127,17 +120,6 @@ def test_only_a_skip_job_is_exclusive() -> None:
 # -- the rule where runs are admitted: the store, on SQLite and PostgreSQL ------------
 
 
-@pytest.fixture
-async def rt(
-    store_url: str,  # noqa: F811
-    tmp_path: Path,
-    test_pm: pluggy.PluginManager,
-) -> AsyncIterator[Runtime]:
-    settings = Settings(database_url=store_url, storage_url=f"file://{tmp_path}/storage", port=0)
-    async with Runtime(settings, pm=test_pm) as runtime:
-        yield runtime
-
-
 async def test_a_manual_run_is_refused_exactly_while_an_execution_holds_the_job(
     rt: Runtime,
 ) -> None:
@@ -150,21 +132,8 @@ async def test_a_manual_run_is_refused_exactly_while_an_execution_holds_the_job(
     job = await rt.store.get_job("single")
     now = datetime.now(UTC)
     # The scheduler's next fire, created ahead of its time (look-ahead): not admitted yet.
-    ahead, _ = await rt.store.create_execution(
-        NewExecution(
-            id=new_id(),
-            job_id=job.id,
-            job_name=job.name,
-            job_version=job.version,
-            idempotency_key=f"{job.id}@next",
-            trigger="cron",
-            triggered_by="scheduler",
-            scheduled_at=now + timedelta(seconds=1),
-            not_before=now + timedelta(seconds=1),
-            max_attempts=3,
-            created_at=now,
-        )
-    )
+    soon = now + timedelta(seconds=1)
+    ahead, _ = await rt.store.create_execution(scheduled_fire(job, soon, created_at=now))
     manual, created = await rt.jobs.run_now(LOCAL_OPERATOR, "single")
     assert created
     # The manual run holds the job from its creation: a second one is refused, and the
@@ -173,4 +142,4 @@ async def test_a_manual_run_is_refused_exactly_while_an_execution_holds_the_job(
         await rt.jobs.run_now(LOCAL_OPERATOR, "single")
     both = await rt.store.list_executions(job_id=job.id)
     [scheduled] = [e for e in both if e.id == ahead.id]
-    assert overlap.held_by(replace(scheduled, started_at=now + timedelta(seconds=1)), both)
+    assert overlap.held_by(replace(scheduled, started_at=soon), both)

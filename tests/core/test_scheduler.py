@@ -229,9 +229,8 @@ async def test_a_fire_while_a_no_overlap_run_waits_for_its_retry_is_skipped(
 ) -> None:
     """A run between two attempts has not ended: a fire of an ``overlap: skip`` job that
     comes meanwhile is skipped, not run beside the coming retry."""
-    from tests.support.engine import running
-    from vecron.ids import new_id
-    from vecron.models.execution import ExecutionStatus, NewExecution
+    from tests.support.engine import running, scheduled_fire
+    from vecron.models.execution import ExecutionStatus
 
     doc = every_10s("patient", overlap="skip")
     doc["steps"] = [{"id": "a", "type": "record", "label": "p", "fail_times": 1}]
@@ -247,21 +246,7 @@ async def test_a_fire_while_a_no_overlap_run_waits_for_its_retry_is_skipped(
                     break
                 await asyncio.sleep(0.02)
         now = datetime.now(UTC)
-        fire, _ = await runtime.store.create_execution(
-            NewExecution(
-                id=new_id(),
-                job_id=job.id,
-                job_name=job.name,
-                job_version=job.version,
-                idempotency_key=f"{job.id}@{now.isoformat()}",
-                trigger="cron",
-                triggered_by="scheduler",
-                scheduled_at=now,
-                not_before=now,
-                max_attempts=3,
-                created_at=now,
-            )
-        )
+        fire, _ = await runtime.store.create_execution(scheduled_fire(job, now, created_at=now))
         runtime.wakeup.notify()
         async with asyncio.timeout(120):
             while True:  # skipped, or (before) run and now waiting for a retry itself

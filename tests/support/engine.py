@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from vecron.auth import LOCAL_OPERATOR
+from vecron.ids import new_id
+from vecron.models.execution import NewExecution
 from vecron.models.job import JobRecord
 from vecron.runtime import Runtime
 from vecron.services.views import ExecutionView
@@ -28,6 +31,24 @@ async def running(
     finally:
         stop.set()
         await asyncio.gather(*tasks)
+
+
+def scheduled_fire(job: JobRecord, fire_time: datetime, *, created_at: datetime) -> NewExecution:
+    """The execution a scheduler creates for ``job``'s fire at ``fire_time`` (made by hand,
+    to put one in the store at a chosen moment)."""
+    return NewExecution(
+        id=new_id(),
+        job_id=job.id,
+        job_name=job.name,
+        job_version=job.version,
+        idempotency_key=f"{job.id}@{fire_time.isoformat()}",
+        trigger="cron",
+        triggered_by="scheduler",
+        scheduled_at=fire_time,
+        not_before=fire_time,
+        max_attempts=3,
+        created_at=created_at,
+    )
 
 
 async def apply(rt: Runtime, document: dict[str, Any]) -> JobRecord:
