@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,11 +116,22 @@ def adopting_orphans() -> Iterator[None]:
             _set_subreaper(False)
 
 
-def kill(pids: frozenset[int]) -> None:
-    """Kill ``pids``; whoever started them reaps them (asyncio's child watcher for its own
+def kill(pids: frozenset[int], *, timeout: float = 5.0) -> None:
+    """Kill ``pids`` and return once none of them runs any more (at most ``timeout``
+    seconds); whoever started them reaps them (asyncio's child watcher for its own
     children: reaping here would race it)."""
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             continue
+    # SIGKILL is delivered, not done: until the kernel ends it the process still runs.
+    deadline = time.monotonic() + timeout
+    while still_running(pids) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def still_running(pids: frozenset[int]) -> frozenset[int]:
+    """Those of ``pids`` that still run (a zombie has ended)."""
+    table = process_table()
+    return frozenset(pid for pid in pids if pid in table and table[pid][1] != "Z")
