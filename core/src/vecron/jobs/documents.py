@@ -26,7 +26,7 @@ from vecron.errors import (
     within,
 )
 from vecron.jobs.limits import DocumentLimits
-from vecron.models.definition import ALLOW_CONCURRENT, JobDefinition, StepSpec, TriggerSpec
+from vecron.models.definition import ALLOW_CONCURRENT, JobDefinition
 from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS, Registry
 
 DEFAULT_LIMITS = DocumentLimits()
@@ -311,15 +311,6 @@ def _check_rules(doc: Mapping[str, Any], found: _Findings) -> None:
                 )
             )
         seen.add(step_id)
-
-
-def step_config(registry: Registry, step: StepSpec) -> Any:
-    """The executor's Config instance for a stored step."""
-    return registry.executor(step.type).Config.model_validate(step.config)
-
-
-def trigger_config(registry: Registry, trigger: TriggerSpec) -> Any:
-    return registry.trigger(trigger.type).Config.model_validate(trigger.config)
 
 
 def json_schema(registry: Registry) -> dict[str, Any]:
