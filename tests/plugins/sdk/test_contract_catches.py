@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -18,10 +17,6 @@ from vecron.testing import ExecutorContract
 from vecron.testing.processes import descendants, process_table
 
 from ..shell.shell import ShellConfig, ShellExecutor
-
-linux_only = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="orphans are adopted on Linux only"
-)
 
 
 class LeavesItsChild(ShellExecutor):
@@ -68,9 +63,8 @@ async def cancel_test(executor: Executor[Any], command: str) -> None:
     ("executor_class", "command"),
     [
         pytest.param(LeavesItsChild, "exec sleep 60", id="child-left-running"),
-        pytest.param(
-            KillsOnlyTheShell, "sleep 60; echo never", id="grandchild-orphaned", marks=linux_only
-        ),
+        # Orphans are adopted (PR_SET_CHILD_SUBREAPER) on Linux, where CI runs.
+        pytest.param(KillsOnlyTheShell, "sleep 60; echo never", id="grandchild-orphaned"),
     ],
 )
 async def test_a_process_outliving_a_cancelled_run_fails_the_contract(
