@@ -136,11 +136,9 @@ def run_(
 
     view = run(with_runtime(ctx, body))
     print_execution(view, as_json=as_json)
-    e = view
-    if wait and e.status is not ExecutionStatus.SUCCEEDED:
-        raise ExecutionFailed(
-            f"execution {e.id} ended {e.status.value}" + (f": {e.error}" if e.error else "")
-        )
+    if wait and view.status is not ExecutionStatus.SUCCEEDED:
+        error = f": {view.error}" if view.error else ""
+        raise ExecutionFailed(f"execution {view.id} ended {view.status.value}{error}")
 
 
 async def _work_here(rt: Runtime, finished: Awaitable[ExecutionView]) -> ExecutionView:
