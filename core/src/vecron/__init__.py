@@ -14,12 +14,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vecron.auth.audit import AuditEntry as AuditEntry
+    from vecron.auth.principal import Permission as Permission
+    from vecron.auth.principal import Principal as Principal
+    from vecron.auth.principal import authorize as authorize
+    from vecron.auth.roles import BUILTIN_ROLES as BUILTIN_ROLES
+    from vecron.auth.roles import permissions_of as permissions_of
+    from vecron.errors import ConflictError as ConflictError
     from vecron.errors import EgressDenied as EgressDenied
     from vecron.errors import FinalError as FinalError
     from vecron.errors import NotFoundError as NotFoundError
+    from vecron.errors import PermissionDenied as PermissionDenied
     from vecron.errors import RetryableError as RetryableError
     from vecron.errors import StepError as StepError
     from vecron.errors import TemplateError as TemplateError
+    from vecron.errors import TooManyRequests as TooManyRequests
+    from vecron.errors import Unauthenticated as Unauthenticated
     from vecron.errors import ValidationError as ValidationError
     from vecron.errors import VecronError as VecronError
     from vecron.events.kinds import ChangeKind as ChangeKind
@@ -43,6 +53,11 @@ if TYPE_CHECKING:
     from vecron.models.bounds import check_duration as check_duration
     from vecron.models.dst import DstFold as DstFold
     from vecron.models.dst import DstGap as DstGap
+    from vecron.plugin.auth import AuthBackend as AuthBackend
+    from vecron.plugin.auth import AuthBackendConfig as AuthBackendConfig
+    from vecron.plugin.auth import AuthRequest as AuthRequest
+    from vecron.plugin.auth import AuthServices as AuthServices
+    from vecron.plugin.auth import Database as Database
     from vecron.plugin.egress import EgressPolicy as EgressPolicy
     from vecron.plugin.egress import default_egress as default_egress
     from vecron.plugin.executor import BoundSql as BoundSql
@@ -68,6 +83,7 @@ if TYPE_CHECKING:
     from vecron.storage.base import CHUNK_SIZE as CHUNK_SIZE
     from vecron.storage.base import ObjectInfo as ObjectInfo
     from vecron.storage.base import check_key as check_key
+    from vecron.store.migrate import run_migrations as run_migrations
     from vecron.templates.condition import truth as truth
     from vecron.templates.program import Program as Program
     from vecron.templates.program import compile_program as compile_program
@@ -75,6 +91,22 @@ if TYPE_CHECKING:
 
 #: Where each public name lives; tests/plugins/sdk checks it matches the imports above.
 _HOMES: dict[str, str] = {
+    "AuthBackend": "vecron.plugin.auth",
+    "AuthBackendConfig": "vecron.plugin.auth",
+    "AuthRequest": "vecron.plugin.auth",
+    "AuthServices": "vecron.plugin.auth",
+    "Database": "vecron.plugin.auth",
+    "Principal": "vecron.auth.principal",
+    "Permission": "vecron.auth.principal",
+    "authorize": "vecron.auth.principal",
+    "BUILTIN_ROLES": "vecron.auth.roles",
+    "permissions_of": "vecron.auth.roles",
+    "Unauthenticated": "vecron.errors",
+    "PermissionDenied": "vecron.errors",
+    "ConflictError": "vecron.errors",
+    "TooManyRequests": "vecron.errors",
+    "run_migrations": "vecron.store.migrate",
+    "AuditEntry": "vecron.auth.audit",
     "EgressDenied": "vecron.errors",
     "FinalError": "vecron.errors",
     "NotFoundError": "vecron.errors",

@@ -225,6 +225,18 @@ class NotFoundError(VecronError, LookupError):
     code = "not-found"
 
 
+class TooManyRequests(VecronError):
+    """Too many attempts in too short a time (login throttling, rate limits)."""
+
+    status = 429
+    exit_code = 75  # EX_TEMPFAIL
+    code = "too-many-requests"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, params={"retry_after": round(retry_after, 3)})
+        self.retry_after = retry_after
+
+
 class ConflictError(VecronError):
     """The request conflicts with the current state (e.g. a running execution)."""
 

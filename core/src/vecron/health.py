@@ -41,18 +41,30 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
-def health_app(checks: Mapping[str, Check]) -> web.Application:
-    app = web.Application()
+def add_probes(app: web.Application, checks: Mapping[str, Check]) -> None:
+    """Serve ``/healthz`` and ``/readyz`` from ``app`` (the API's app adds them too)."""
     app[CHECKS] = checks
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+
+def health_app(checks: Mapping[str, Check]) -> web.Application:
+    app = web.Application()
+    add_probes(app, checks)
     return app
 
 
 @asynccontextmanager
 async def serve_health(checks: Mapping[str, Check], host: str, port: int) -> AsyncIterator[int]:
-    """Serve the probes; yields the bound port (useful with port 0)."""
-    runner = web.AppRunner(health_app(checks), access_log=None)
+    """Serve the probes alone; yields the bound port (useful with port 0)."""
+    async with serve_app(health_app(checks), host, port) as bound:
+        yield bound
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
+    """Serve ``app``; yields the bound port (useful with port 0)."""
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

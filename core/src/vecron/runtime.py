@@ -99,7 +99,7 @@ class Runtime:
         await self.store.start()
         self._stack.push_async_callback(self.store.close)
         if settings.auto_migrate:
-            await self.store.upgrade()
+            await self.store.upgrade(tuple(self.registry.migrations.values()))
         self.queue: Queue = open_queue(settings.queue_url)
         await self.queue.start()
         self._stack.push_async_callback(self.queue.close)

@@ -101,7 +101,31 @@ class Settings(BaseSettings):
         description="More deny and allow rules for one step type: {sftp = {deny = [...]}}.",
     )
 
-    @field_validator("secret_keys", "egress_deny", "egress_allow", mode="before")
+    # NoDecode: the environment gives a comma-separated list, not JSON.
+    auth_backends: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("db",),
+        description="Auth backends the API asks, in order, comma-separated (db, keycloak).",
+    )
+    auth: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each auth backend's own settings, by kind: [auth.keycloak] server = "
+        "... (validated by the backend's Config when the API starts).",
+    )
+    api_max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest API request body, in bytes (413 above)."
+    )
+    # NoDecode: the environment gives a comma-separated list, not JSON.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Origins browsers may call the API from, comma-separated (none: off)."
+    )
+    state_dir: Path = Field(
+        Path(".vecron"),
+        description="Folder of local state files (the generated admin password).",
+    )
+
+    @field_validator(
+        "secret_keys", "egress_deny", "egress_allow", "auth_backends", "cors_origins", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -11,11 +11,26 @@ from vecron.cli.app import app
 from vecron.cli.hints import error_lines
 from vecron.errors import VecronError
 
+_plugin_commands_added = False
+
+
+def add_plugin_commands() -> None:
+    """Let installed plugins add commands (``vecron_register_commands``): ``vecron api``,
+    ``vecron users`` ... Once per process."""
+    global _plugin_commands_added
+    if _plugin_commands_added:
+        return
+    _plugin_commands_added = True
+    from vecron.plugin.manager import get_plugin_manager
+
+    get_plugin_manager().hook.vecron_register_commands(cli=app)
+
 
 def main() -> None:
     """Entry point: a VecronError becomes one line on stderr (one more, indented, per
     problem when a document has several) and its exit code."""
     try:
+        add_plugin_commands()
         app(standalone_mode=False)
     except VecronError as exc:
         if os.environ.get("VECRON_DEBUG"):
@@ -46,4 +61,4 @@ def main() -> None:
         sys.exit(1)
 
 
-__all__ = ["app", "main"]
+__all__ = ["add_plugin_commands", "app", "main"]

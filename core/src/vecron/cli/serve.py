@@ -30,7 +30,7 @@ async def _serve(
     port: int | None,
     concurrency: int | None,
 ) -> None:
-    from vecron.health import serve_health
+    from vecron.health import serve_app
     from vecron.runtime import Runtime, tune_gc
 
     settings = state(ctx).settings(port=port)
@@ -38,12 +38,12 @@ async def _serve(
     _stop_on_signals(stop)
     async with (
         Runtime(settings) as rt,
-        serve_health(rt.readiness_checks(), settings.host, settings.port) as bound,
+        serve_app(web_app(rt), settings.host, settings.port) as bound,
     ):
         tune_gc()
         log.info(
-            "probes listening",
-            healthz=f"http://{settings.host}:{bound}/healthz",
+            "listening",
+            url=f"http://{settings.host}:{bound}/",
             database=redact_url(settings.database_url),
             queue=redact_url(settings.queue_url),
             lock=redact_url(settings.lock_url),
@@ -62,6 +62,22 @@ async def _serve(
         stop.set()
         for task in tasks:
             await task  # re-raises a crash of the scheduler or worker
+
+
+def web_app(rt: Any) -> Any:
+    """What this process serves on its port: the API's app when a plugin gives one
+    (``vecron_web_app``), else the probes alone."""
+    from aiohttp import web
+
+    from vecron.errors import ConfigurationError
+    from vecron.health import health_app
+
+    app = rt.pm.hook.vecron_web_app(runtime=rt)
+    if app is None:
+        return health_app(rt.readiness_checks())
+    if not isinstance(app, web.Application):
+        raise ConfigurationError(f"vecron_web_app returned {type(app).__name__}, no web app")
+    return app
 
 
 async def _seed_example(rt: Any, host: str, port: int) -> None:
@@ -92,7 +108,9 @@ async def _seed_example(rt: Any, host: str, port: int) -> None:
     )
 
 
-Port = Annotated[int | None, typer.Option(help="Port of /healthz and /readyz (env VECRON_PORT).")]
+Port = Annotated[
+    int | None, typer.Option(help="Port of the API, /healthz and /readyz (env VECRON_PORT).")
+]
 Concurrency = Annotated[
     int | None, typer.Option(help="Executions run at once (env VECRON_WORKER_CONCURRENCY).")
 ]

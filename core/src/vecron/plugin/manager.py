@@ -36,6 +36,9 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager
     """
     pm = pluggy.PluginManager(hookspecs.NAME)
     pm.add_hookspecs(hookspecs)
+    # Historic: every plugin registered from here on that adds hook specs (the API adds
+    # vecron_register_routes) gets called as it registers, before check_pending.
+    pm.hook.vecron_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
     for name in _env_names("VECRON_DISABLE_PLUGINS") or []:
         pm.set_blocked(name)
     if load_entrypoints:
@@ -61,6 +64,15 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager
     return pm
 
 
+#: The hooks :func:`build_registry` calls, each plugin on its own.
+REGISTER_HOOKS = (
+    "vecron_register_executors",
+    "vecron_register_triggers",
+    "vecron_register_auth_backends",
+    "vecron_register_migrations",
+)
+
+
 def build_registry(pm: pluggy.PluginManager) -> Registry:
     """Ask every plugin to register its executors and triggers.
 
@@ -69,7 +81,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     what, and a duplicate ``kind`` error can name both plugins.
     """
     registry = Registry()
-    for hook_name in ("vecron_register_executors", "vecron_register_triggers"):
+    for hook_name in REGISTER_HOOKS:
         impls = [
             impl
             for impl in getattr(pm.hook, hook_name).get_hookimpls()
@@ -91,6 +103,7 @@ class PluginInfo:
     hooks: tuple[str, ...]
     executors: tuple[str, ...]
     triggers: tuple[str, ...]
+    auth_backends: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +113,7 @@ class PluginInfo:
             "hooks": list(self.hooks),
             "executors": list(self.executors),
             "triggers": list(self.triggers),
+            "auth_backends": list(self.auth_backends),
         }
 
 
@@ -120,6 +134,7 @@ def list_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[PluginInf
                 hooks=hooks,
                 executors=_owned(registry, "executor", name),
                 triggers=_owned(registry, "trigger", name),
+                auth_backends=_owned(registry, "auth", name),
             )
         )
     return sorted(infos, key=lambda info: info.name)

@@ -8,7 +8,9 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from vecron.errors import DuplicateKindError, PluginError, ValidationError
+from vecron.plugin.auth import AuthBackend, AuthBackendConfig
 from vecron.plugin.executor import Executor, ExecutorConfig
+from vecron.plugin.migrations import MigrationSource
 from vecron.plugin.trigger import Trigger, TriggerConfig
 
 #: Keys of a step or trigger document that belong to vecron, not to the plugin's Config.
@@ -29,7 +31,12 @@ class Registry:
     executors: dict[str, type[Executor[Any]]] = field(default_factory=dict)
     #: Trigger classes by kind (the ``type:`` of a trigger).
     triggers: dict[str, type[Trigger[Any]]] = field(default_factory=dict)
-    #: The plugin that registered each ``(family, kind)``, family ``executor`` or ``trigger``.
+    #: Auth backend classes by kind (the names in settings ``auth_backends``).
+    auth_backends: dict[str, type[AuthBackend[Any]]] = field(default_factory=dict)
+    #: Plugins' own database migrations, by name, applied after core's.
+    migrations: dict[str, MigrationSource] = field(default_factory=dict)
+    #: The plugin that registered each ``(family, kind)``: family ``executor``,
+    #: ``trigger``, ``auth`` or ``migrations``.
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     #: The plugin whose hook is running: the manager sets it before each call.
     plugin: str = "<unknown>"
@@ -49,6 +56,40 @@ class Registry:
         """Register a trigger class; raises as :meth:`add_executor`."""
         self._check(cls, "trigger", Trigger, TriggerConfig, TRIGGER_KEYS)
         self._add(self.triggers, "trigger", cls)
+
+    def add_auth_backend(self, cls: type[AuthBackend[Any]]) -> None:
+        """Register an auth backend class; raises as :meth:`add_executor`."""
+        self._check(cls, "auth", AuthBackend, AuthBackendConfig, frozenset())
+        self._add(self.auth_backends, "auth", cls)
+
+    def add_migrations(self, name: str, package: str, directory: str = "migrations") -> None:
+        """Register a plugin's Alembic migrations: the folder ``directory`` of the
+        importable ``package`` (an ``env.py`` that calls ``vecron.run_migrations()`` and a
+        ``versions/`` folder). They are stamped in their own version table
+        ``alembic_version_<name>`` and applied after core's by ``vecron db upgrade`` and
+        at start-up.
+
+        :raises DuplicateKindError: another plugin registered migrations named ``name``.
+        """
+        if not name.isidentifier():
+            raise PluginError(f"{self.plugin}: migrations need an identifier name, not {name!r}")
+        if name in self.migrations:
+            raise DuplicateKindError(
+                "migrations", name, self.owners[("migrations", name)], self.plugin
+            )
+        self.migrations[name] = MigrationSource(name, package, directory)
+        self.owners[("migrations", name)] = self.plugin
+
+    def auth_backend(self, kind: str) -> type[AuthBackend[Any]]:
+        """The auth backend class ``kind``; raises as :meth:`executor`."""
+        try:
+            return self.auth_backends[kind]
+        except KeyError:
+            raise ValidationError(
+                f"unknown auth backend {kind!r}; installed: "
+                f"{', '.join(sorted(self.auth_backends)) or 'none'}",
+                field="auth_backends",
+            ) from None
 
     def executor(self, kind: str) -> type[Executor[Any]]:
         """The executor class of step type ``kind``.

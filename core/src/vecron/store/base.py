@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from vecron.auth.audit import AuditEntry, AuditFilters
 from vecron.errors import ValidationError
@@ -33,6 +34,10 @@ from vecron.models.execution import (
     StepResult,
 )
 from vecron.models.job import JobRecord
+from vecron.plugin.migrations import MigrationSource
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,8 +116,18 @@ class Store(metaclass=ABCMeta):
         """Dispose of what :meth:`start` opened."""
 
     @abstractmethod
-    async def upgrade(self) -> None:
-        """Apply every Alembic migration up to head (idempotent)."""
+    async def upgrade(self, plugins: Sequence[MigrationSource] = ()) -> None:
+        """Apply every Alembic migration up to head (idempotent): core's, then each
+        plugin's (``vecron_register_migrations``) on its own version table, in one
+        transaction."""
+
+    @abstractmethod
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for reading, for plugins' own tables."""
+
+    @abstractmethod
+    def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction, for plugins' own tables."""
 
     # -- jobs ---------------------------------------------------------------------
     @abstractmethod

@@ -34,6 +34,7 @@ from vecron.models.execution import (
     StepResult,
 )
 from vecron.models.job import JobRecord
+from vecron.plugin.migrations import MigrationSource
 from vecron.store import (
     admission,
     auditlog,
@@ -113,7 +114,7 @@ class SqlStore(Store):
             engine, self._engine, self._writer = self._engine, None, None
             await engine.dispose()
 
-    async def upgrade(self) -> None:
+    async def upgrade(self, plugins: Sequence[MigrationSource] = ()) -> None:
         if not self._sqlite:  # a local file: "locked" by a concurrent upgrade is no outage
             await self._reach()
         async with self._write() as conn:
@@ -124,6 +125,8 @@ class SqlStore(Store):
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
             await conn.run_sync(upgrade_to_head)
+            for source in plugins:
+                await conn.run_sync(upgrade_to_head, source)
 
     async def _reach(self) -> None:
         """:raises BackendUnavailable: the server does not answer or lets nobody in; the
@@ -138,6 +141,14 @@ class SqlStore(Store):
                 f"{type(exc).__name__}: {reason}",
                 field="database_url",
             ) from exc
+
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for reading (plugins' own tables: :class:`vecron.plugin.auth.Database`)."""
+        return self._read()
+
+    def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction, through the one writer on SQLite."""
+        return self._write()
 
     def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         if self._engine is None:
