@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vecron.auth.audit import AuditEntry as AuditEntry
+    from vecron.auth.principal import LOCAL_OPERATOR as LOCAL_OPERATOR
     from vecron.auth.principal import Permission as Permission
     from vecron.auth.principal import Principal as Principal
     from vecron.auth.principal import authorize as authorize
     from vecron.auth.roles import BUILTIN_ROLES as BUILTIN_ROLES
     from vecron.auth.roles import permissions_of as permissions_of
+    from vecron.cli.session import JsonFlag as JsonFlag
+    from vecron.cli.session import print_view as print_view
+    from vecron.cli.session import with_runtime as with_runtime
     from vecron.errors import ConflictError as ConflictError
     from vecron.errors import EgressDenied as EgressDenied
     from vecron.errors import FinalError as FinalError
@@ -79,7 +83,9 @@ if TYPE_CHECKING:
     from vecron.plugin.values import converter as converter
     from vecron.plugin.values import json_safe as json_safe
     from vecron.plugin.values import to_str as to_str
+    from vecron.runtime import Runtime as Runtime
     from vecron.secrets.redaction import excerpt as excerpt
+    from vecron.settings import Settings as Settings
     from vecron.storage.base import CHUNK_SIZE as CHUNK_SIZE
     from vecron.storage.base import ObjectInfo as ObjectInfo
     from vecron.storage.base import check_key as check_key
@@ -91,6 +97,12 @@ if TYPE_CHECKING:
 
 #: Where each public name lives; tests/plugins/sdk checks it matches the imports above.
 _HOMES: dict[str, str] = {
+    "Runtime": "vecron.runtime",
+    "Settings": "vecron.settings",
+    "with_runtime": "vecron.cli.session",
+    "print_view": "vecron.cli.session",
+    "LOCAL_OPERATOR": "vecron.auth.principal",
+    "JsonFlag": "vecron.cli.session",
     "AuthBackend": "vecron.plugin.auth",
     "AuthBackendConfig": "vecron.plugin.auth",
     "AuthRequest": "vecron.plugin.auth",

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 
 from vecron.cli.render import print_execution, print_executions
-from vecron.cli.session import OPERATOR, out, print_view, run, with_runtime
+from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, with_runtime
 
 app = typer.Typer(no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("list")

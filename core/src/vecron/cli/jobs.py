@@ -13,7 +13,16 @@ import typer
 from rich.table import Table
 
 from vecron.cli.render import print_execution
-from vecron.cli.session import OPERATOR, out, print_json, print_view, run, runtime, with_runtime
+from vecron.cli.session import (
+    OPERATOR,
+    JsonFlag,
+    out,
+    print_json,
+    print_view,
+    run,
+    runtime,
+    with_runtime,
+)
 from vecron.errors import ExecutionFailed, ValidationError
 from vecron.models.execution import ExecutionStatus
 
@@ -22,7 +31,6 @@ if TYPE_CHECKING:
     from vecron.services.views import ExecutionView, JobSummary
 
 app = typer.Typer(no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("apply")

@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 out = Console(highlight=False, soft_wrap=True)
+
+#: The ``--json`` option of every command that prints a view.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @dataclass(slots=True)

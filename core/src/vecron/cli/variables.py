@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from vecron.cli.session import OPERATOR, out, print_view, run, with_runtime
+from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, with_runtime
 from vecron.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from vecron.services.views import VariableView
 
 app = typer.Typer(no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 JobOption = Annotated[
     str | None, typer.Option("--job", help="The job it belongs to (default: global).")
 ]

@@ -10,7 +10,7 @@ the request.
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
+from vecron.auth.audit import AuditEntry
 from vecron.auth.principal import Principal
 
 if TYPE_CHECKING:
@@ -80,8 +81,11 @@ class AuthServices:
     database: Database
     secrets: SecretBox
     state_dir: Path
+    audit: Callable[[AuditEntry], Awaitable[None]]
+    """Record an audit entry (a login, a refused login, a user changed) in vecron's log."""
     events: EventSink | None = None
     settings: Any = None
+    """vecron's :class:`vecron.settings.Settings`."""
 
 
 class AuthBackend(Generic[AuthConfigT], metaclass=ABCMeta):
