@@ -14,6 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vecron.services.views.jobs import JobVersionSummary as JobVersionSummary
+    from vecron.services.views.jobs import ValidationReport as ValidationReport
     from vecron.auth.audit import AuditEntry as AuditEntry
     from vecron.auth.principal import LOCAL_OPERATOR as LOCAL_OPERATOR
     from vecron.auth.principal import Permission as Permission
@@ -22,13 +24,18 @@ if TYPE_CHECKING:
     from vecron.auth.roles import BUILTIN_ROLES as BUILTIN_ROLES
     from vecron.auth.roles import permissions_of as permissions_of
     from vecron.cli.session import JsonFlag as JsonFlag
+    from vecron.cli.session import command_settings as command_settings
     from vecron.cli.session import print_view as print_view
     from vecron.cli.session import with_runtime as with_runtime
+    from vecron.errors import BackendUnavailable as BackendUnavailable
+    from vecron.errors import ConfigurationError as ConfigurationError
     from vecron.errors import ConflictError as ConflictError
     from vecron.errors import EgressDenied as EgressDenied
     from vecron.errors import FinalError as FinalError
     from vecron.errors import NotFoundError as NotFoundError
     from vecron.errors import PermissionDenied as PermissionDenied
+    from vecron.errors import PluginError as PluginError
+    from vecron.errors import Problem as Problem
     from vecron.errors import RetryableError as RetryableError
     from vecron.errors import StepError as StepError
     from vecron.errors import TemplateError as TemplateError
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
     from vecron.errors import Unauthenticated as Unauthenticated
     from vecron.errors import ValidationError as ValidationError
     from vecron.errors import VecronError as VecronError
+    from vecron.errors import problems_from_pydantic as problems_from_pydantic
     from vecron.events.kinds import ChangeKind as ChangeKind
     from vecron.events.kinds import DeadLettered as DeadLettered
     from vecron.events.kinds import Event as Event
@@ -49,6 +57,8 @@ if TYPE_CHECKING:
     from vecron.events.kinds import RetryScheduled as RetryScheduled
     from vecron.events.kinds import StepFinished as StepFinished
     from vecron.events.kinds import VariableChanged as VariableChanged
+    from vecron.health import add_probes as add_probes
+    from vecron.health import serve_app as serve_app
     from vecron.models.bounds import MAX_SECONDS as MAX_SECONDS
     from vecron.models.bounds import MIN_PERIOD as MIN_PERIOD
     from vecron.models.bounds import Instant as Instant
@@ -85,6 +95,18 @@ if TYPE_CHECKING:
     from vecron.plugin.values import to_str as to_str
     from vecron.runtime import Runtime as Runtime
     from vecron.secrets.redaction import excerpt as excerpt
+    from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
+    from vecron.services.views.executions import ExecutionView as ExecutionView
+    from vecron.services.views.executions import StepView as StepView
+    from vecron.services.views.jobs import AppliedDocument as AppliedDocument
+    from vecron.services.views.jobs import JobSummary as JobSummary
+    from vecron.services.views.jobs import JobView as JobView
+    from vecron.services.views.jobs import LedgerEntry as LedgerEntry
+    from vecron.services.views.jobs import SavedJob as SavedJob
+    from vecron.services.views.pages import Page as Page
+    from vecron.services.views.plugins import PluginView as PluginView
+    from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
+    from vecron.services.views.variables import VariableView as VariableView
     from vecron.settings import Settings as Settings
     from vecron.storage.base import CHUNK_SIZE as CHUNK_SIZE
     from vecron.storage.base import ObjectInfo as ObjectInfo
@@ -97,6 +119,28 @@ if TYPE_CHECKING:
 
 #: Where each public name lives; tests/plugins/sdk checks it matches the imports above.
 _HOMES: dict[str, str] = {
+    "JobVersionSummary": "vecron.services.views.jobs",
+    "ValidationReport": "vecron.services.views.jobs",
+    "PluginView": "vecron.services.views.plugins",
+    "JobSummary": "vecron.services.views.jobs",
+    "JobView": "vecron.services.views.jobs",
+    "SavedJob": "vecron.services.views.jobs",
+    "AppliedDocument": "vecron.services.views.jobs",
+    "LedgerEntry": "vecron.services.views.jobs",
+    "ExecutionSummary": "vecron.services.views.executions",
+    "ExecutionView": "vecron.services.views.executions",
+    "StepView": "vecron.services.views.executions",
+    "Page": "vecron.services.views.pages",
+    "ScheduleExplanation": "vecron.services.views.schedules",
+    "VariableView": "vecron.services.views.variables",
+    "command_settings": "vecron.cli.session",
+    "serve_app": "vecron.health",
+    "add_probes": "vecron.health",
+    "PluginError": "vecron.errors",
+    "Problem": "vecron.errors",
+    "problems_from_pydantic": "vecron.errors",
+    "ConfigurationError": "vecron.errors",
+    "BackendUnavailable": "vecron.errors",
     "Runtime": "vecron.runtime",
     "Settings": "vecron.settings",
     "with_runtime": "vecron.cli.session",

@@ -28,6 +28,7 @@ from vecron.secretkey import key_file_path, secret_box
 from vecron.services.audit import AuditService
 from vecron.services.executions import ExecutionService
 from vecron.services.jobs import JobService
+from vecron.services.plugins import PluginService
 from vecron.services.schedules import ScheduleService
 from vecron.services.variables import VariableService
 from vecron.settings import Settings, document_limits
@@ -89,6 +90,7 @@ class Runtime:
         self.pm = pm or get_plugin_manager()
         self.registry: Registry = build_registry(self.pm)
         self.schedules = ScheduleService(self.registry, default_timezone=settings.timezone)
+        self.plugins = PluginService(self.pm, self.registry)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Runtime:

@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.table import Table
 
-from vecron.cli.session import out, print_json, runtime
+from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, runtime
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
-def list_(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Installed plugins with their distributions, versions, hooks, executors and triggers."""
-    from vecron.plugin.manager import list_plugins
-
-    rt = runtime(ctx)
-    infos = list_plugins(rt.pm, rt.registry)
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Installed plugins with their distributions, versions, hooks and what they add."""
+    views = run(runtime(ctx).plugins.list(OPERATOR))
     if as_json:
-        print_json([i.as_dict() for i in infos])
+        print_view(views)
         return
-    table = Table("plugin", "distribution", "version", "executors", "triggers", "hooks")
-    for i in infos:
+    table = Table("plugin", "distribution", "version", "adds", "hooks")
+    for view in views:
+        adds = [
+            *(f"executor {k}" for k in view.executors),
+            *(f"trigger {k}" for k in view.triggers),
+            *(f"auth {k}" for k in view.auth_backends),
+        ]
         table.add_row(
-            i.name,
-            i.distribution or "",
-            i.version or "",
-            ", ".join(i.executors),
-            ", ".join(i.triggers),
-            ", ".join(i.hooks),
+            view.name,
+            view.distribution or "",
+            view.version or "",
+            ", ".join(adds),
+            ", ".join(view.hooks),
         )
     out.print(table)

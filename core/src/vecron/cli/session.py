@@ -47,6 +47,12 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
+def command_settings(ctx: typer.Context, **overrides: Any) -> Settings:
+    """The settings a command runs with: every layer, then the root flags, then
+    ``overrides`` (its own flags; ``None`` means not given)."""
+    return state(ctx).settings(**overrides)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 

@@ -74,6 +74,19 @@ class JobService:
             data, self.registry, default_timezone=self.default_timezone, limits=self.limits
         )
 
+    def parse_text(self, text: str, *, source: str = "<input>") -> list[Any]:
+        """JSON or YAML text (a request body) as data under the document limits: a list
+        of documents for a JSON array or a ``documents`` list, else the one document.
+
+        :raises ValidationError: a syntax error (with line and column) or a limit.
+        """
+        from vecron.jobs.documents import parse_text
+
+        data = parse_text(text, source=source, limits=self.limits)
+        if isinstance(data, dict) and isinstance(data.get("documents"), list):
+            return list(data["documents"])
+        return list(data) if isinstance(data, list) else [data]
+
     def load_path(self, path: Path) -> list[tuple[str, JobDefinition]]:
         """Every job document in a file or folder, all validated before anything is saved.
 

@@ -1,0 +1,26 @@
+"""``GET /plugins``: what is installed."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from vecron import PluginView
+from vecron_api.requests import principal, reply, runtime
+from vecron_api.routing import Route
+
+
+async def list_plugins(request: web.Request) -> web.Response:
+    return reply(await runtime(request).plugins.list(principal(request)))
+
+
+ROUTES: list[Route] = [
+    Route(
+        method="GET",
+        path="/plugins",
+        handler=list_plugins,
+        operation_id="listPlugins",
+        summary="Installed plugins: distribution, version, hooks and what they add",
+        tag="plugins",
+        response=list[PluginView],
+    )
+]

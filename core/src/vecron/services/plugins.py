@@ -1,0 +1,32 @@
+"""What is installed: plugins, their versions, hooks and the kinds they add."""
+
+from __future__ import annotations
+
+import pluggy
+
+from vecron.auth import Permission, Principal, authorize
+from vecron.plugin.manager import list_plugins
+from vecron.plugin.registry import Registry
+from vecron.services.views.plugins import PluginView
+
+
+class PluginService:
+    def __init__(self, pm: pluggy.PluginManager, registry: Registry) -> None:
+        self.pm = pm
+        self.registry = registry
+
+    async def list(self, principal: Principal) -> list[PluginView]:
+        """Every installed plugin, by name. Needs ``job:read`` (what a job may use)."""
+        authorize(principal, Permission.JOB_READ, "plugin:*")
+        return [
+            PluginView(
+                name=info.name,
+                distribution=info.distribution,
+                version=info.version,
+                hooks=list(info.hooks),
+                executors=list(info.executors),
+                triggers=list(info.triggers),
+                auth_backends=list(info.auth_backends),
+            )
+            for info in list_plugins(self.pm, self.registry)
+        ]
