@@ -25,8 +25,9 @@ from vecron.queue import Queue, open_queue
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
 from vecron.secretkey import key_file_path, secret_box
-from vecron.services.audit import AuditService
+from vecron.services.audit import AuditService, Gate
 from vecron.services.executions import ExecutionService
+from vecron.services.files import ExecutionFileService
 from vecron.services.jobs import JobService
 from vecron.services.plugins import PluginService
 from vecron.services.schedules import ScheduleService
@@ -90,7 +91,6 @@ class Runtime:
         self.pm = pm or get_plugin_manager()
         self.registry: Registry = build_registry(self.pm)
         self.schedules = ScheduleService(self.registry, default_timezone=settings.timezone)
-        self.plugins = PluginService(self.pm, self.registry)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Runtime:
@@ -137,6 +137,8 @@ class Runtime:
         self.executions = ExecutionService(
             self.store, self.storage, on_change=self.wakeup.notify, events=self.events
         )
+        self.files = ExecutionFileService(self.store, self.storage)
+        self.plugins = PluginService(self.pm, self.registry, Gate(self.store))
         self.egress = egress_policy(settings)
         return self
 

@@ -79,7 +79,7 @@ async def get_execution(request: web.Request) -> web.Response:
 
 async def execution_file(request: web.Request) -> web.StreamResponse:
     rt = runtime(request)
-    found = await rt.executions.open_file(
+    found = await rt.files.open(
         principal(request), request.match_info["id"], request.match_info["name"]
     )
     response = web.StreamResponse(
@@ -88,8 +88,7 @@ async def execution_file(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": f"attachment; filename*=UTF-8''{found.quoted_name}",
         }
     )
-    if found.size is not None:
-        response.content_length = found.size
+    response.content_length = found.size
     await response.prepare(request)
     async for chunk in found.chunks:
         await response.write(chunk)
@@ -146,7 +145,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         method="GET",
-        path="/executions/{id}/files/{name}",
+        path="/executions/{id}/files/{name:.+}",
         handler=execution_file,
         operation_id="getExecutionFile",
         summary="Download a file an execution produced (streamed)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, runtime
+from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, with_runtime
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Installed plugins with their distributions, versions, hooks and what they add."""
-    views = run(runtime(ctx).plugins.list(OPERATOR))
+    views = run(with_runtime(ctx, lambda rt: rt.plugins.list(OPERATOR)))
     if as_json:
         print_view(views)
         return
