@@ -206,8 +206,9 @@ async def test_execution_filters_are_checked_by_the_service(runtime: Runtime) ->
     execution, _ = await runtime.jobs.run_now(ALICE, "report")
     by_name = await runtime.executions.list_executions(ALICE, job="report", status="queued")
     by_id = await runtime.executions.list_executions(ALICE, job=execution.job_id)
-    assert [e.id for e in by_name] == [e.id for e in by_id] == [execution.id]
-    assert await runtime.executions.list_executions(ALICE, status=ExecutionStatus.RUNNING) == []
+    assert [e.id for e in by_name.items] == [e.id for e in by_id.items] == [execution.id]
+    running = await runtime.executions.list_executions(ALICE, status=ExecutionStatus.RUNNING)
+    assert running.items == [] and running.next_cursor is None
 
 
 async def test_the_audit_log_is_for_admins(runtime: Runtime) -> None:

@@ -23,6 +23,7 @@ from tests.support.web import serve
 from vecron.auth import LOCAL_OPERATOR as OPERATOR
 from vecron.runtime import Runtime
 from vecron.secrets.redaction import MASK
+from vecron.services.views import Page
 from vecron.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,13 @@ def view_json(view: BaseModel | Sequence[BaseModel]) -> Any:
     if isinstance(view, BaseModel):
         return view.model_dump(mode="json")
     return [v.model_dump(mode="json") for v in view]
+
+
+async def items(page: Awaitable[Page[Any]]) -> list[Any]:
+    """The CLI prints a listing's items, every page of them (here all fit in one)."""
+    found = await page
+    assert found.next_cursor is None
+    return found.items
 
 
 @pytest.fixture
@@ -99,10 +107,12 @@ async def test_every_json_output_is_the_service_view(tmp_path: Path, target: str
                 ("job", "apply", "-f", str(tmp_path / "jobs"), "--dry-run"),
                 lambda: rt.jobs.apply(OPERATOR, tmp_path / "jobs", dry_run=True),
             ),
-            (("exec", "list"), lambda: rt.executions.list_executions(OPERATOR)),
+            (("exec", "list"), lambda: items(rt.executions.list_executions(OPERATOR))),
             (
                 ("exec", "list", "--job", "api", "--status", "succeeded"),
-                lambda: rt.executions.list_executions(OPERATOR, job="api", status="succeeded"),
+                lambda: items(
+                    rt.executions.list_executions(OPERATOR, job="api", status="succeeded")
+                ),
             ),
             (
                 ("exec", "show", ran["id"]),

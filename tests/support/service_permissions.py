@@ -171,6 +171,14 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "ExecutionService",
+        "dead_letters",
+        Permission.EXECUTION_READ,
+        "execution.dead-letters",
+        "execution:*",
+        lambda rt, p, w: rt.executions.dead_letters(p, job=w.job),
+    ),
+    Row(
+        "ExecutionService",
         "get",
         Permission.EXECUTION_READ,
         "execution.read",
@@ -257,6 +265,7 @@ ROWS: tuple[Row, ...] = (
 STATELESS: dict[str, str] = {
     "JobService.parse": "validates a document against the installed plugins",
     "JobService.load_path": "reads and validates documents from files",
+    "JobService.parse_text": "reads JSON or YAML text under the document limits",
     "JobService.schema": "the JSON Schema of the installed plugins",
     "ScheduleService.explain": "previews a schedule from its document",
     "VariableService.resolve_for_execution": "the worker's, for the execution it runs",

@@ -1,13 +1,27 @@
-"""``vecron exec``: list, show and re-run executions."""
+"""``vecron exec``: list, show, cancel and re-run executions; the dead letters."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vecron.cli.render import print_execution, print_executions
-from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, with_runtime
+from vecron.cli.session import (
+    OPERATOR,
+    JsonFlag,
+    moment_option,
+    out,
+    print_view,
+    run,
+    with_runtime,
+)
+from vecron.services.paging import collect
+
+if TYPE_CHECKING:
+    from vecron.runtime import Runtime
+    from vecron.services.views import ExecutionSummary
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,17 +31,58 @@ def list_(
     ctx: typer.Context,
     job: Annotated[str | None, typer.Option(help="Only this job (name or id).")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    trigger: Annotated[
+        str | None, typer.Option(help="Only those this trigger made (cron, manual, webhook ...).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only those created at or after this ISO datetime.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only those created before this ISO datetime.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Executions, newest first."""
-    executions = run(
-        with_runtime(
-            ctx,
-            lambda rt: rt.executions.list_executions(OPERATOR, job=job, status=status, limit=limit),
+    start, end = moment_option(since, "--since"), moment_option(until, "--until")
+
+    def fetch(rt: Runtime) -> Awaitable[list[ExecutionSummary]]:
+        return collect(
+            lambda cursor, size: rt.executions.list_executions(
+                OPERATOR,
+                job=job,
+                status=status,
+                trigger=trigger,
+                since=start,
+                until=end,
+                cursor=cursor,
+                limit=size,
+            ),
+            limit,
         )
-    )
-    print_executions(executions, as_json=as_json)
+
+    print_executions(run(with_runtime(ctx, fetch)), as_json=as_json)
+
+
+@app.command("dead-letters")
+def dead_letters(
+    ctx: typer.Context,
+    job: Annotated[str | None, typer.Option(help="Only this job (name or id).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Executions that failed for good, the last dead-lettered first (re-run them with
+    ``vecron exec rerun``)."""
+
+    def fetch(rt: Runtime) -> Awaitable[list[ExecutionSummary]]:
+        return collect(
+            lambda cursor, size: rt.executions.dead_letters(
+                OPERATOR, job=job, cursor=cursor, limit=size
+            ),
+            limit,
+        )
+
+    print_executions(run(with_runtime(ctx, fetch)), as_json=as_json)
 
 
 @app.command("show")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -68,6 +71,12 @@ class Execution:
     error: str | None = None
     dead_lettered_at: datetime | None = None
     published: bool = False
+    #: sha256 of what a manual run asked for (:func:`request_fingerprint`); None for
+    #: a scheduled one.
+    request_fingerprint: str | None = None
+    #: Someone asked to cancel it while it ran; its worker cancels it at its next
+    #: lease extension.
+    cancel_requested_at: datetime | None = None
 
     @property
     def may_have_progress(self) -> bool:
@@ -93,6 +102,14 @@ class NewExecution:
     max_attempts: int
     created_at: datetime
     params: dict[str, Any] = field(default_factory=dict)
+    request_fingerprint: str | None = None
+
+
+def request_fingerprint(request: Mapping[str, Any]) -> str:
+    """sha256 (hex) of ``request`` as canonical JSON (keys sorted, no spaces): equal
+    requests, whatever their key order, have one fingerprint."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,8 @@ from vecron.events import EventSink, ExecutionCreated, NullSink
 from vecron.jobs.context import JobContextStore
 from vecron.models.execution import ExecutionStatus
 from vecron.services.audit import Gate
-from vecron.services.views import ExecutionSummary, ExecutionView
+from vecron.services.paging import DEFAULT_LIMIT, Listing, check_limit, time_position, utc_or_none
+from vecron.services.views import ExecutionSummary, ExecutionView, Page
 from vecron.storage import ObjectStorage
 from vecron.store.base import Store
 
@@ -81,19 +82,88 @@ class ExecutionService:
         *,
         job: str | None = None,
         status: str | ExecutionStatus | None = None,
-        limit: int = 50,
-    ) -> list[ExecutionSummary]:
-        """Executions, newest first; only the job's (by name or id) with ``job``, only
-        those in ``status`` with it.
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[ExecutionSummary]:
+        """Executions newest first by creation time (when the trigger made them; ids
+        break ties), a page of at most ``limit`` (1 to 500).
 
-        :raises ValidationError: an unknown status.
+        Filters: ``job`` (name or id), ``status``, ``trigger`` (the trigger kind that made
+        the execution: ``cron``, ``fixed_rate``, ``manual``, ``webhook`` … — a rerun keeps
+        its execution's), ``since`` (created at or after) and ``until`` (created before);
+        naive datetimes are UTC. ``cursor``: the previous page's ``next_cursor``, with
+        the same filters. Permission ``execution:read``.
+
+        :raises ValidationError: an unknown status; ``limit`` out of range; a malformed
+            cursor or one of another listing or other filters (field ``cursor``).
         :raises NotFoundError: no such job.
+        :raises PermissionDenied: without ``execution:read``.
         """
         await self.gate.check(principal, Permission.EXECUTION_READ, "execution.list", "execution:*")
+        check_limit(limit)
         wanted = None if status is None else parse_status(status)
+        start, end = utc_or_none(since), utc_or_none(until)
+        listing = Listing(
+            "executions",
+            {
+                "job": job,
+                "status": None if wanted is None else wanted.value,
+                "trigger": trigger,
+                "since": None if start is None else start.isoformat(),
+                "until": None if end is None else end.isoformat(),
+            },
+        )
+        before = time_position(listing.position(cursor, 2))
         job_id = None if job is None else (await self.store.get_job(job)).id
-        found = await self.store.list_executions(job_id=job_id, status=wanted, limit=limit)
-        return [ExecutionSummary.of(e) for e in found]
+        found = await self.store.list_executions(
+            job_id=job_id,
+            status=wanted,
+            trigger=trigger,
+            since=start,
+            until=end,
+            before=before,
+            limit=limit + 1,
+        )
+        items, next_cursor = listing.page(
+            found, limit, lambda e: (e.created_at.isoformat(), e.id), ExecutionSummary.of
+        )
+        return Page[ExecutionSummary](items=items, next_cursor=next_cursor)
+
+    async def dead_letters(
+        self,
+        principal: Principal,
+        *,
+        job: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[ExecutionSummary]:
+        """The dead letters (S5.3): executions that failed for good and wait for a rerun
+        by hand (:meth:`rerun`), the last dead-lettered first; only ``job``'s (name or
+        id) with it. A page of at most ``limit`` (1 to 500); ``cursor`` as for
+        :meth:`list_executions`. Permission ``execution:read``.
+
+        :raises ValidationError: ``limit`` out of range; a bad cursor (field ``cursor``).
+        :raises NotFoundError: no such job.
+        :raises PermissionDenied: without ``execution:read``.
+        """
+        await self.gate.check(
+            principal, Permission.EXECUTION_READ, "execution.dead-letters", "execution:*"
+        )
+        check_limit(limit)
+        listing = Listing("dead-letters", {"job": job})
+        before = time_position(listing.position(cursor, 2))
+        job_id = None if job is None else (await self.store.get_job(job)).id
+        found = await self.store.dead_letters(job_id=job_id, before=before, limit=limit + 1)
+        items, next_cursor = listing.page(
+            found,
+            limit,
+            lambda e: (e.dead_lettered_at.isoformat() if e.dead_lettered_at else "", e.id),
+            ExecutionSummary.of,
+        )
+        return Page[ExecutionSummary](items=items, next_cursor=next_cursor)
 
     async def rerun(
         self, principal: Principal, execution_id: str, *, extra_attempts: int | None = None

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+#: A place in a newest-first listing: the last row shown's time and id. The next page
+#: is what comes strictly before it in ``(time, id)`` order.
+Position = tuple[datetime, str]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SaveResult:
     """``change`` is ``created``, ``updated`` (new version) or ``unchanged``."""
@@ -365,8 +370,23 @@ class Store(metaclass=ABCMeta):
         job_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 50,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: Position | None = None,
     ) -> list[Execution]:
-        """Newest first."""
+        """Newest first by ``(created_at, id)``: only the job's, in ``status``, from
+        ``trigger`` (the execution's ``trigger``), created at or after ``since`` and
+        before ``until``, strictly before ``before``. At most ``limit``; a range scan of
+        an index with or without a job and a status, however many rows there are."""
+
+    @abstractmethod
+    async def dead_letters(
+        self, *, job_id: str | None = None, before: Position | None = None, limit: int = 50
+    ) -> list[Execution]:
+        """Dead-lettered executions (``dead_lettered_at`` set: failed for good, waiting
+        for a rerun by hand), last dead-lettered first by ``(dead_lettered_at, id)``,
+        strictly before ``before``; at most ``limit``."""
 
     @abstractmethod
     async def step_results(self, execution_id: str) -> list[StepResult]:

@@ -62,6 +62,8 @@ def execution(row: RowMapping) -> Execution:
         error=row["error"],
         dead_lettered_at=row["dead_lettered_at"],
         published=bool(row["published"]),
+        request_fingerprint=row["request_fingerprint"],
+        cancel_requested_at=row["cancel_requested_at"],
     )
 
 

@@ -53,6 +53,7 @@ from vecron.store import variables as variables_module
 from vecron.store.base import (
     AppliedFires,
     JobFires,
+    Position,
     SaveResult,
     Store,
     StoredVariable,
@@ -400,8 +401,30 @@ class SqlStore(Store):
         job_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 50,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: Position | None = None,
     ) -> list[Execution]:
-        query = history.executions_query(job_id=job_id, status=status, limit=limit)
+        query = history.executions_query(
+            job_id=job_id,
+            status=status,
+            limit=limit,
+            trigger=trigger,
+            since=since,
+            until=until,
+            before=before,
+        )
+        return await self._executions(query)
+
+    async def dead_letters(
+        self, *, job_id: str | None = None, before: Position | None = None, limit: int = 50
+    ) -> list[Execution]:
+        return await self._executions(
+            history.dead_letters_query(job_id=job_id, before=before, limit=limit)
+        )
+
+    async def _executions(self, query: Select[Any]) -> list[Execution]:
         async with self._read() as conn:
             return [rows.execution(row) for row in (await conn.execute(query)).mappings()]
 

@@ -11,10 +11,15 @@ from vecron.services.views.executions import ExecutionSummary as ExecutionSummar
 from vecron.services.views.executions import ExecutionView as ExecutionView
 from vecron.services.views.executions import StepView as StepView
 from vecron.services.views.jobs import AppliedDocument as AppliedDocument
+from vecron.services.views.jobs import CheckedDocument as CheckedDocument
+from vecron.services.views.jobs import DocumentProblem as DocumentProblem
 from vecron.services.views.jobs import JobSummary as JobSummary
+from vecron.services.views.jobs import JobVersionSummary as JobVersionSummary
 from vecron.services.views.jobs import JobView as JobView
 from vecron.services.views.jobs import LedgerEntry as LedgerEntry
 from vecron.services.views.jobs import SavedJob as SavedJob
+from vecron.services.views.jobs import ValidationReport as ValidationReport
+from vecron.services.views.pages import Page as Page
 from vecron.services.views.schedules import ScheduledFire as ScheduledFire
 from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
 from vecron.services.views.variables import KeyRotation as KeyRotation

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from vecron.errors import Problem
 from vecron.jobs.masking import masked_document
 from vecron.models.execution import Occurrence, OccurrenceStatus
 from vecron.models.job import JobRecord
@@ -99,3 +100,68 @@ class LedgerEntry(BaseModel):
     @classmethod
     def of(cls, occurrence: Occurrence) -> LedgerEntry:
         return cls.model_validate(occurrence, from_attributes=True)
+
+
+class JobVersionSummary(BaseModel):
+    """One saved version of a job: when it was saved and what it ran."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    saved_at: datetime
+    current: bool
+    """The version the job runs now."""
+    enabled: bool
+    """As that version's document said."""
+    triggers: list[str]
+    """The trigger types, in document order."""
+    steps: list[str]
+    """The step ids, in order."""
+
+
+class DocumentProblem(BaseModel):
+    """One thing wrong with one job document: where, what kind, and in words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str | None
+    """Which document (``documents[2]``, a file name)."""
+    field: str | None
+    """Where in it: ``steps[0].url``; None for the document as a whole."""
+    code: str
+    """Stable: ``unknown-field``, ``missing``, ``duplicate-name`` …"""
+    message: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    """The facts the message was made of (a limit, the installed kinds)."""
+
+    @classmethod
+    def of(cls, problem: Problem) -> DocumentProblem:
+        body = problem.as_dict()
+        return cls(
+            source=problem.source,
+            field=problem.field,
+            code=problem.code,
+            message=problem.message,
+            params=body.get("params", {}),
+        )
+
+
+class CheckedDocument(BaseModel):
+    """One document of a validation: its job's name (when it has a readable one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    name: str | None
+    valid: bool
+
+
+class ValidationReport(BaseModel):
+    """A dry run over job documents: every problem of every document; nothing saved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    valid: bool
+    """No document has a problem."""
+    documents: list[CheckedDocument]
+    problems: list[DocumentProblem]
