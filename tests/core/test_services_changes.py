@@ -103,7 +103,9 @@ async def test_runs_and_reruns_are_audited_and_announced(
     await jobs.save(LOCAL_OPERATOR, jobs.parse(document("report")))
     events.events.clear()
     first, created = await jobs.run_now(ALICE, "report", idempotency_key="k", params={"a": "1"})
-    again, created_again = await jobs.run_now(ALICE, "report", idempotency_key="k")
+    again, created_again = await jobs.run_now(
+        ALICE, "report", idempotency_key="k", params={"a": "1"}
+    )
     assert (created, created_again, again.id) == (True, False, first.id)
     assert first.triggered_by == "alice"  # no front end named one: the principal
     # A worker gives up on it: dead-lettered.

@@ -44,7 +44,9 @@ async def create_execution(
         (
             await conn.execute(
                 statements.insert(executions)
-                .values(**rows.new_execution_values(new))
+                .values(
+                    **rows.new_execution_values(new), request_fingerprint=new.request_fingerprint
+                )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(*executions.c)
             )
