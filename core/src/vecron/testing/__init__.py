@@ -12,13 +12,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vecron.testing.auth import AuthBackendContract as AuthBackendContract
     from vecron.testing.contracts import ExecutorContract as ExecutorContract
     from vecron.testing.contracts import TriggerContract as TriggerContract
     from vecron.testing.step_contexts import make_step_context as make_step_context
 
-__all__ = ["ExecutorContract", "TriggerContract", "make_step_context"]
+__all__ = ["AuthBackendContract", "ExecutorContract", "TriggerContract", "make_step_context"]
 
 _HOMES = {
+    "AuthBackendContract": ".auth",
     "ExecutorContract": ".contracts",
     "TriggerContract": ".contracts",
     "make_step_context": ".step_contexts",
