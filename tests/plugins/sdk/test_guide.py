@@ -36,5 +36,14 @@ def test_every_way_to_read_the_registry_is_in_the_guide(guide: str) -> None:
         for name in [*Registry.__dataclass_fields__, *vars(Registry)]
         if not name.startswith(("_", "add_")) and name != "plugin"
     }
-    assert reads == {"executor", "trigger", "executors", "triggers", "owners"}
+    assert reads == {
+        "executor",
+        "trigger",
+        "auth_backend",
+        "executors",
+        "triggers",
+        "auth_backends",
+        "migrations",
+        "owners",
+    }
     assert all(f"`registry.{name}" in guide for name in reads)
