@@ -10,7 +10,7 @@
 // (header typ JWT; azp, realm_access.roles, resource_access.<client>.roles, preferred_username,
 // typ Bearer). Test-only admin routes (loopback): POST /admin/keys {"keys": [...]} replaces the
 // key set (the first signing key signs; list the old key too to keep publishing it), and
-// GET /admin/stats counts the discovery and JWKS requests served.
+// GET /admin/stats counts the discovery and JWKS requests served (DELETE sets them to 0).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -131,6 +131,10 @@ function reply(res, status, body) {
 
 async function admin(req, res, path) {
   if (path === '/admin/stats' && req.method === 'GET') return reply(res, 200, stats);
+  if (path === '/admin/stats' && req.method === 'DELETE') {
+    for (const name of Object.keys(stats)) stats[name] = 0;
+    return reply(res, 200, stats);
+  }
   if (path === '/admin/keys' && req.method === 'POST') {
     let text = '';
     for await (const chunk of req) text += chunk;
