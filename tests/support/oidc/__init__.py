@@ -115,7 +115,9 @@ class OidcProvider:
     """One ``server.mjs`` process serving realm ``realm`` on ``port``."""
 
     def __init__(self, home: Path, *, realm: str = REALM, users: tuple[RealmUser, ...] = USERS):
-        node = shutil.which("node")
+        # .ci/services.d/oidc.sh installs Node.js 22 here when the machine's is older than 20.
+        bundled = HERE / ".node" / "bin" / "node"
+        node = str(bundled) if bundled.exists() else shutil.which("node")
         if node is None:
             pytest.fail("Node.js is not installed; run .ci/services.sh", pytrace=False)
         if not (HERE / "node_modules" / "oidc-provider" / "package.json").exists():
