@@ -6,6 +6,7 @@ The backend's clock is a :class:`FakeClock`: "60 s later" is a call, not a wait.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import jwt
@@ -41,8 +42,9 @@ async def test_discovery_and_keys_are_fetched_once_then_cached(
         clock.advance(TTL / 10)
     stats = oidc_provider.stats()
     assert (stats["discovery_requests"], stats["jwks_requests"]) == (1, 1)
-    clock.advance(TTL)  # the TTL passed: fetched again on the next token
+    clock.advance(TTL)  # the TTL passed: fetched again, behind the next token's back
     assert await keyed.authenticate(bearer(token)) is not None
+    await keyed.keys.settled()
     assert oidc_provider.jwks_requests() == 2
 
 
@@ -71,8 +73,10 @@ async def test_a_removed_key_stops_verifying_once_the_cache_expires(
     # Until the TTL runs out the cached key still verifies (as PyJWKClient's cache would)...
     clock.advance(TTL / 2)
     assert await keyed.authenticate(bearer(old_token)) is not None
-    # ... then the fresh key set lacks it.
+    # ... then the key set fetched once it expired lacks it.
     clock.advance(TTL)
+    assert await keyed.authenticate(bearer(old_token)) is not None  # the last use
+    await keyed.keys.settled()
     assert await refused_reason(keyed, old_token) == "token-unknown-key"
     assert await keyed.authenticate(bearer(oidc_provider.token("alice"))) is not None
 
@@ -149,3 +153,28 @@ async def test_an_encryption_key_never_verifies_a_signature(
     }
     token = oidc_provider.sign(key=enc)
     assert await refused_reason(keyed, token) == "token-unknown-key"
+
+
+async def test_a_hung_keycloak_delays_no_token_whose_key_is_cached(
+    oidc_provider: OidcProvider, make_backend: Callable[..., KeycloakAuth], clock: FakeClock
+) -> None:
+    timeout = 2.0
+    keyed = make_backend(clock=clock, jwks_ttl=TTL, jwks_min_refetch_interval=0, timeout=timeout)
+    token = oidc_provider.token("alice")
+    assert await keyed.authenticate(bearer(token)) is not None
+    oidc_provider.pause()  # accepts connections, never answers
+    try:
+        clock.advance(TTL * 2)
+        started = time.monotonic()
+        for _ in range(20):
+            assert await keyed.authenticate(bearer(token)) is not None
+        assert time.monotonic() - started < timeout / 2
+        # An unknown kid waits for the one fetch, which times out: 401, not a hang.
+        started = time.monotonic()
+        unknown = oidc_provider.sign(key=SigningKey.generate())
+        assert await refused_reason(keyed, unknown) == "token-unknown-key"
+        assert time.monotonic() - started < timeout * 3
+    finally:
+        oidc_provider.resume()
+    await keyed.keys.settled()
+    assert await keyed.authenticate(bearer(token)) is not None

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
@@ -173,6 +174,15 @@ class OidcProvider:
         if self.proc is not None:
             stop_process(self.proc)
             self.proc = None
+
+    def pause(self) -> None:
+        """Freeze the provider (SIGSTOP): connections are accepted, nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def _config(self) -> dict[str, Any]:
         clients = [

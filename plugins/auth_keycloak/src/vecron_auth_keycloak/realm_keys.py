@@ -48,22 +48,53 @@ class RealmKeys:
         self._attempted_at: float | None = None
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        self._background: asyncio.Task[None] | None = None
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        """The key ``kid``, fetching the key set again when it is stale or lacks ``kid``
-        and the refetch budget allows; ``None`` when the realm has no such key (or it
-        cannot be reached and the cached keys lack it)."""
-        if self._fresh() and kid in self._keys:
-            return self._keys[kid]
+        """The key ``kid``; ``None`` when the realm has no such key (or cannot be reached
+        and the cached keys lack it).
+
+        A cached key is returned at once, even past the TTL: the key set is then fetched
+        again in the background, so no request waits on a slow or unreachable Keycloak
+        for a key it already has. An unknown ``kid`` waits for a fetch, when the refetch
+        budget allows one.
+        """
+        cached = self._keys.get(kid)
+        if cached is not None:
+            if not self._fresh():
+                self._refresh_in_background()
+            return cached
         async with self._lock:  # concurrent misses share one fetch
-            if not (self._fresh() and kid in self._keys) and self._may_fetch():
+            if kid not in self._keys and self._may_fetch():
                 await self._refresh()
         return self._keys.get(kid)
 
+    async def settled(self) -> None:
+        """Return once no background fetch is running (tests wait on this state)."""
+        if self._background is not None:
+            await asyncio.wait([self._background])
+
     async def close(self) -> None:
+        if self._background is not None:
+            self._background.cancel()
+            await asyncio.wait([self._background])
+            self._background = None
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def _refresh_in_background(self) -> None:
+        running = self._background is not None and not self._background.done()
+        if not running and not self._lock.locked() and self._may_fetch():
+            self._background = asyncio.create_task(self._refresh_stale())
+
+    async def _refresh_stale(self) -> None:
+        try:
+            async with self._lock:
+                if not self._fresh() and self._may_fetch():
+                    await self._refresh()
+        except Exception:  # a task nobody awaits: say what went wrong, keep serving
+            log.exception("keycloak: refreshing the keys of %s failed", self._config.issuer)
 
     def _fresh(self) -> bool:
         return (
