@@ -11,7 +11,7 @@ from aiohttp import web
 from vecron import Runtime
 from vecron_api.authn import authenticate, backends_ctx
 from vecron_api.keys import BACKENDS, OPENAPI, PRINCIPAL, ROUTE, ROUTES, RUNTIME
-from vecron_api.problems import problems
+from vecron_api.problems import http_problem, problems
 from vecron_api.routing import PREFIX, Route, RouteRegistry
 from vecron_api.security import cors_middleware, security_headers
 
@@ -42,9 +42,23 @@ def _serve(route: Route) -> Any:
 
 @web.middleware
 async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    response: web.StreamResponse = await handler(request)
+    response: web.StreamResponse
+    if _missing_static(request):
+        response = http_problem(web.HTTPNotFound(), request)
+    else:
+        response = await handler(request)
     security_headers(response, request.path)
     return response
+
+
+def _missing_static(request: web.Request) -> bool:
+    """A static file that is not there: aiohttp's file response would answer a bare 404
+    (decided while it sends, too late for the problem middleware)."""
+    resource = request.match_info.route.resource
+    directory = resource.get_info().get("directory") if resource is not None else None
+    if directory is None:
+        return False
+    return not (directory / request.match_info.get("filename", "")).is_file()
 
 
 async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:

@@ -3,6 +3,7 @@ handlers use, so the document cannot drift from the API."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -13,6 +14,7 @@ from vecron_api.problems import PROBLEM
 from vecron_api.routing import Route
 
 REF = "#/components/schemas/{model}"
+_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -68,8 +70,10 @@ class _Schemas:
             self.components.setdefault(name, definition)
         title = schema.get("title")
         if isinstance(annotation, type) and title and schema.get("type") == "object":
-            self.components.setdefault(title, schema)
-            return {"$ref": REF.format(model=title)}
+            # A component name is [a-zA-Z0-9._-]+ (OpenAPI 3.1): Page[JobSummary] is not.
+            name = _NAME.sub("_", title)
+            self.components.setdefault(name, schema)
+            return {"$ref": REF.format(model=name)}
         return schema
 
 

@@ -89,7 +89,7 @@ async def raw_document(request: web.Request, types: Sequence[str] = (JSON,)) -> 
             field="Content-Type",
             params={"accepted": list(types)},
         )
-    text = await request.text()
+    text = await body_text(request)
     if media in YAML_TYPES:
         try:
             return yaml.safe_load(text)
@@ -99,6 +99,21 @@ async def raw_document(request: web.Request, types: Sequence[str] = (JSON,)) -> 
         return json.loads(text)
     except ValueError as exc:
         raise MalformedBody(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # nested deeper than the interpreter's stack
+        raise MalformedBody("the body is not JSON: nested too deep") from None
+
+
+async def body_text(request: web.Request) -> str:
+    """The body as text in its charset (UTF-8 unless it says otherwise).
+
+    :raises MalformedBody: it does not decode (400), never a 500.
+    """
+    try:
+        return await request.text()
+    except (UnicodeDecodeError, LookupError):  # bad bytes, or a charset Python lacks
+        raise MalformedBody(
+            f"the body is not {request.charset or 'UTF-8'} text", field="body"
+        ) from None
 
 
 def validated(model: type[M], data: Any, *, what: str) -> M:

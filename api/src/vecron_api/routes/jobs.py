@@ -22,8 +22,10 @@ from vecron import (
 )
 from vecron_api.requests import (
     YAML_TYPES,
+    MalformedBody,
     UnsupportedMediaType,
     body,
+    body_text,
     principal,
     query,
     reply,
@@ -90,7 +92,14 @@ async def _documents(request: web.Request) -> list[Any]:
             f"{request.content_type or 'nothing'}",
             field="Content-Type",
         )
-    return runtime(request).jobs.parse_text(await request.text(), source="request body")
+    text = await body_text(request)
+    try:
+        return runtime(request).jobs.parse_text(text, source="request body")
+    except ValidationError as exc:
+        # Not well-formed is 400 on every route; a document that breaks a limit stays 422.
+        if [p.code for p in exc.problems] == ["syntax"]:
+            raise MalformedBody(exc.message, field="body") from None
+        raise
 
 
 async def _one_document(request: web.Request) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vecron import PluginView
+from vecron import Permission, PluginView
 from vecron_api.requests import principal, reply, runtime
 from vecron_api.routing import Route
 
@@ -21,6 +21,8 @@ ROUTES: list[Route] = [
         operation_id="listPlugins",
         summary="Installed plugins: distribution, version, hooks and what they add",
         tag="plugins",
+        # PluginService.list checks it: the installed plugins are what a reader of jobs sees.
+        permission=Permission.JOB_READ,
         response=list[PluginView],
     )
 ]
