@@ -178,3 +178,28 @@ async def test_a_hung_keycloak_delays_no_token_whose_key_is_cached(
         oidc_provider.resume()
     await keyed.keys.settled()
     assert await keyed.authenticate(bearer(token)) is not None
+
+
+@pytest.mark.parametrize(
+    ("server", "realm", "discovered"),
+    [
+        # Discovery answers, but names the realm's issuer as http://127.0.0.1:PORT/...
+        ("http://localhost:{port}", "vecron-test", 1),
+        # No such realm: discovery answers 404.
+        ("http://127.0.0.1:{port}", "other", 0),
+    ],
+    ids=["discovery names another issuer", "no such realm"],
+)
+async def test_a_realm_whose_discovery_does_not_match_is_not_trusted(
+    oidc_provider: OidcProvider,
+    make_backend: Callable[..., KeycloakAuth],
+    server: str,
+    realm: str,
+    discovered: int,
+) -> None:
+    backend = make_backend(server=server.format(port=oidc_provider.port), realm=realm)
+    claims = oidc_provider.claims(iss=backend.config.issuer)  # the realm it was told to trust
+    assert await refused_reason(backend, oidc_provider.sign(claims)) == "token-unknown-key"
+    stats = oidc_provider.stats()
+    assert stats["discovery_requests"] == discovered
+    assert stats["jwks_requests"] == 0  # the keys were never fetched
