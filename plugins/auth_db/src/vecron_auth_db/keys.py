@@ -27,7 +27,7 @@ from .tables import signing_keys
 #: What a key id may look like; anything else is refused before any lookup.
 KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Least time between two reloads caused by unknown key ids.
-RELOAD_INTERVAL = timedelta(seconds=5)
+RELOAD_INTERVAL = timedelta(seconds=1)
 #: A process re-reads the table this often anyway, to start signing with a key rotated in
 #: by another process.
 REFRESH_INTERVAL = timedelta(seconds=60)
