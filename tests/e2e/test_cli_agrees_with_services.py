@@ -100,7 +100,7 @@ async def test_every_json_output_is_the_service_view(tmp_path: Path, target: str
         assert (await rt.scheduler().tick()).created
 
         agree: list[tuple[Sequence[str], Callable[[], Awaitable[Any]]]] = [
-            (("job", "list"), lambda: rt.jobs.list_jobs(OPERATOR)),
+            (("job", "list"), lambda: items(rt.jobs.list_jobs(OPERATOR))),
             (("job", "show", "api"), lambda: rt.jobs.get(OPERATOR, "api")),
             (("job", "ledger", "ticker"), lambda: rt.jobs.ledger(OPERATOR, "ticker", limit=50)),
             (

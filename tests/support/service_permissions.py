@@ -114,6 +114,22 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "JobService",
+        "versions",
+        Permission.JOB_READ,
+        "job.versions",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.versions(p, w.job),
+    ),
+    Row(
+        "JobService",
+        "version",
+        Permission.JOB_READ,
+        "job.version",
+        "job:{job}",
+        lambda rt, p, w: rt.jobs.version(p, w.job, 1),
+    ),
+    Row(
+        "JobService",
         "save",
         Permission.JOB_WRITE,
         "job.save",

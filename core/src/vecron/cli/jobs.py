@@ -25,6 +25,7 @@ from vecron.cli.session import (
 )
 from vecron.errors import ExecutionFailed, ValidationError
 from vecron.models.execution import ExecutionStatus
+from vecron.services.paging import collect
 
 if TYPE_CHECKING:
     from vecron.runtime import Runtime
@@ -64,14 +65,38 @@ def _moment(job: JobSummary) -> str:
     return job.next_fire_at.isoformat() if job.next_fire_at else "-"
 
 
+def _rate(job: JobSummary) -> str:
+    return "-" if job.success_rate is None else f"{job.success_rate:.0%}"
+
+
 @app.command("list")
-def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """All jobs with their next fire time."""
-    jobs = run(with_runtime(ctx, lambda rt: rt.jobs.list_jobs(OPERATOR)))
+def list_(
+    ctx: typer.Context,
+    enabled: Annotated[
+        bool | None,
+        typer.Option("--enabled/--disabled", help="Only enabled (or disabled) jobs."),
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only jobs whose name holds this, in any case.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """All jobs with their last run, success rate (7 days) and next fire time."""
+
+    def every_page(rt: Runtime) -> Awaitable[list[JobSummary]]:
+        return collect(
+            lambda cursor, size: rt.jobs.list_jobs(
+                OPERATOR, enabled=enabled, search=search, cursor=cursor, limit=size
+            )
+        )
+
+    jobs = run(with_runtime(ctx, every_page))
     if as_json:
         print_view(jobs)
         return
-    table = Table("name", "enabled", "v", "triggers", "steps", "next fire (UTC)")
+    table = Table(
+        "name", "enabled", "v", "triggers", "steps", "last run", "ok 7d", "next fire (UTC)"
+    )
     for j in jobs:
         table.add_row(
             j.name,
@@ -79,6 +104,8 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             str(j.version),
             ", ".join(j.triggers),
             ", ".join(j.steps),
+            j.last_status.value if j.last_status else "-",
+            _rate(j),
             _moment(j),
         )
     out.print(table)

@@ -82,7 +82,7 @@ def web_app(rt: Any) -> Any:
 
 async def _seed_example(rt: Any, host: str, port: int) -> None:
     """A fresh database gets one job that visibly runs: GET our own /healthz every 5 s."""
-    if await rt.jobs.list_jobs(OPERATOR) or "http" not in rt.registry.executors:
+    if (await rt.jobs.list_jobs(OPERATOR, limit=1)).items or "http" not in rt.registry.executors:
         return
     definition = rt.jobs.parse(
         {

@@ -55,6 +55,32 @@ class SaveResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class JobStats:
+    """A job's recent record: the status of its latest finished execution, and of its
+    executions finished since a time, how many ran to an end (succeeded, failed or
+    timed out; not skipped or cancelled) and how many of those succeeded."""
+
+    last_status: ExecutionStatus | None
+    ran: int
+    succeeded: int
+
+    @property
+    def success_rate(self) -> float | None:
+        """Succeeded of those that ran (0 to 1); None when none ran."""
+        return self.succeeded / self.ran if self.ran else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobVersion:
+    """One saved version of a job's definition."""
+
+    job_id: str
+    version: int
+    definition: JobDefinition
+    saved_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewOccurrence:
     job_id: str
     fire_time: datetime
@@ -191,8 +217,26 @@ class Store(metaclass=ABCMeta):
         return found
 
     @abstractmethod
-    async def list_jobs(self) -> list[JobRecord]:
-        """All jobs ordered by name."""
+    async def list_jobs(
+        self,
+        *,
+        enabled: bool | None = None,
+        search: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[JobRecord]:
+        """Jobs ordered by name: only enabled (or disabled) ones with ``enabled``, only
+        those whose name holds ``search`` (any case) with it, only names after
+        ``after``; at most ``limit`` (None: all). A range scan of the name index."""
+
+    @abstractmethod
+    async def job_stats(self, job_ids: Sequence[str], *, since: datetime) -> dict[str, JobStats]:
+        """For each of ``job_ids`` that exists, its :class:`JobStats` counting executions
+        finished at or after ``since``; one query, index range scans per job."""
+
+    @abstractmethod
+    async def job_versions(self, job_id: str) -> list[JobVersion]:
+        """Every saved version of the job, oldest first (empty: no such job)."""
 
     @abstractmethod
     async def delete_job(self, job_id: str, *, audit: AuditEntry | None = None) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vecron.errors import NotFoundError
 from vecron.models.definition import JobDefinition
 from vecron.models.job import JobRecord
 from vecron.store import rows
+from vecron.store.base import JobVersion
 from vecron.store.schema import job_versions, jobs
 from vecron.store.statements import chunks
 
@@ -40,9 +41,45 @@ async def jobs_by_name(conn: AsyncConnection, names: Sequence[str]) -> dict[str,
     return found
 
 
-async def list_jobs(conn: AsyncConnection) -> list[JobRecord]:
-    found = await conn.execute(select(jobs).order_by(jobs.c.name))
+async def list_jobs(
+    conn: AsyncConnection,
+    *,
+    enabled: bool | None = None,
+    search: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[JobRecord]:
+    """See :meth:`Store.list_jobs`: walks the unique name index in order, from ``after``."""
+    query = select(jobs)
+    if enabled is not None:
+        query = query.where(jobs.c.enabled == enabled)
+    if search:
+        # Names are ASCII (NAME_PATTERN), so lower() agrees on both databases; % and _
+        # in the search are matched as themselves.
+        query = query.where(func.lower(jobs.c.name).contains(search.lower(), autoescape=True))
+    if after is not None:
+        query = query.where(jobs.c.name > after)
+    query = query.order_by(jobs.c.name)
+    if limit is not None:
+        query = query.limit(limit)
+    found = await conn.execute(query)
     return [rows.job_record(row) for row in found.mappings()]
+
+
+async def versions_of(conn: AsyncConnection, job_id: str) -> list[JobVersion]:
+    """Oldest first (the primary key's order)."""
+    found = await conn.execute(
+        select(job_versions).where(job_versions.c.job_id == job_id).order_by(job_versions.c.version)
+    )
+    return [
+        JobVersion(
+            job_id=row["job_id"],
+            version=row["version"],
+            definition=JobDefinition.model_validate(row["definition"]),
+            saved_at=row["created_at"],
+        )
+        for row in found.mappings()
+    ]
 
 
 async def job_definition(conn: AsyncConnection, job_id: str, version: int) -> JobDefinition:

@@ -41,6 +41,7 @@ from vecron.store import (
     claims,
     history,
     jobchanges,
+    jobstats,
     leadership,
     lookups,
     publishing,
@@ -53,6 +54,8 @@ from vecron.store import variables as variables_module
 from vecron.store.base import (
     AppliedFires,
     JobFires,
+    JobStats,
+    JobVersion,
     Position,
     SaveResult,
     Store,
@@ -202,9 +205,28 @@ class SqlStore(Store):
         async with self._read() as conn:
             return await lookups.get_job(conn, ref)
 
-    async def list_jobs(self) -> list[JobRecord]:
+    async def list_jobs(
+        self,
+        *,
+        enabled: bool | None = None,
+        search: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[JobRecord]:
         async with self._read() as conn:
-            return await lookups.list_jobs(conn)
+            return await lookups.list_jobs(
+                conn, enabled=enabled, search=search, after=after, limit=limit
+            )
+
+    async def job_stats(self, job_ids: Sequence[str], *, since: datetime) -> dict[str, JobStats]:
+        if not job_ids:
+            return {}
+        async with self._read() as conn:
+            return await jobstats.job_stats(conn, job_ids, since=since)
+
+    async def job_versions(self, job_id: str) -> list[JobVersion]:
+        async with self._read() as conn:
+            return await lookups.versions_of(conn, job_id)
 
     async def delete_job(self, job_id: str, *, audit: AuditEntry | None = None) -> None:
         async with self._write() as conn:

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vecron.errors import Problem
 from vecron.jobs.masking import masked_document
-from vecron.models.execution import Occurrence, OccurrenceStatus
+from vecron.models.execution import ExecutionStatus, Occurrence, OccurrenceStatus
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
+from vecron.store.base import JobStats, JobVersion
 
 Change = Literal["created", "updated", "unchanged"]
 
@@ -34,9 +35,16 @@ class JobSummary(BaseModel):
     last_finished_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    last_status: ExecutionStatus | None = None
+    """The status of its latest finished execution; None when none finished (or when
+    the view comes from a change, which does not look)."""
+    success_rate: float | None = None
+    """Of its executions that finished in the last 7 days and ran to an end
+    (succeeded, failed, timed out), the fraction that succeeded (0 to 1); None when
+    there were none."""
 
     @classmethod
-    def of(cls, job: JobRecord) -> JobSummary:
+    def of(cls, job: JobRecord, stats: JobStats | None = None) -> JobSummary:
         d = job.definition
         return cls(
             id=job.id,
@@ -50,6 +58,8 @@ class JobSummary(BaseModel):
             last_finished_at=job.last_finished_at,
             created_at=job.created_at,
             updated_at=job.updated_at,
+            last_status=None if stats is None else stats.last_status,
+            success_rate=None if stats is None else stats.success_rate,
         )
 
 
@@ -59,8 +69,8 @@ class JobView(JobSummary):
     definition: dict[str, Any]
 
     @classmethod
-    def masked(cls, job: JobRecord, registry: Registry) -> JobView:
-        summary = JobSummary.of(job).model_dump()
+    def masked(cls, job: JobRecord, registry: Registry, stats: JobStats | None = None) -> JobView:
+        summary = JobSummary.of(job, stats).model_dump()
         return cls(**summary, definition=masked_document(job.definition, registry))
 
 
@@ -117,6 +127,18 @@ class JobVersionSummary(BaseModel):
     """The trigger types, in document order."""
     steps: list[str]
     """The step ids, in order."""
+
+    @classmethod
+    def of(cls, saved: JobVersion, current: int) -> JobVersionSummary:
+        d = saved.definition
+        return cls(
+            version=saved.version,
+            saved_at=saved.saved_at,
+            current=saved.version == current,
+            enabled=d.enabled,
+            triggers=[t.type for t in d.triggers],
+            steps=[s.id for s in d.steps],
+        )
 
 
 class DocumentProblem(BaseModel):
