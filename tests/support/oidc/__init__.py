@@ -79,6 +79,11 @@ class SigningKey:
         alg = "RS256" if self.use == "sig" else "RSA-OAEP"
         return {**jwk, "kid": self.kid, "alg": alg, "use": self.use}
 
+    def public_jwk(self) -> dict[str, Any]:
+        """The key as the realm publishes it."""
+        private = {"d", "p", "q", "dp", "dq", "qi"}
+        return {k: v for k, v in self.private_jwk().items() if k not in private}
+
     def public_pem(self) -> bytes:
         from cryptography.hazmat.primitives import serialization
 

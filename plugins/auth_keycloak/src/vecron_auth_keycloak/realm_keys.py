@@ -136,7 +136,7 @@ class RealmKeys:
                 f"not {self._config.issuer!r}"
             )
         jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or URL(jwks_uri).scheme not in ("http", "https"):
+        if not isinstance(jwks_uri, str) or not _is_http(jwks_uri):
             raise FetchError("discovery has no http(s) jwks_uri")
         return jwks_uri
 
@@ -165,6 +165,14 @@ class RealmKeys:
         return document
 
 
+def _is_http(url: str) -> bool:
+    try:
+        parsed = URL(url)
+    except (TypeError, ValueError):
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
+
+
 def parse_jwks(document: Mapping[str, Any], algorithms: tuple[str, ...]) -> dict[str, jwt.PyJWK]:
     """The signature keys of a JWKS by ``kid``: keys for encryption, without a ``kid``,
     for another algorithm or unreadable are left out (Keycloak publishes an RSA-OAEP
@@ -177,14 +185,14 @@ def parse_jwks(document: Mapping[str, Any], algorithms: tuple[str, ...]) -> dict
         raise FetchError("the key set has no 'keys' list")
     keys: dict[str, jwt.PyJWK] = {}
     for entry in entries:
-        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
-            continue
+        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig" or "d" in entry:
+            continue  # not a public signature key (a published private key is ignored)
         kid, alg = entry.get("kid"), entry.get("alg")
         if not isinstance(kid, str) or (alg is not None and alg not in algorithms):
             continue
         try:
             key = jwt.PyJWK(entry, algorithm=alg)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError, KeyError):
             continue
         if key.algorithm_name in algorithms:
             keys[kid] = key
