@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.oidc import (
-    CLIENT_ID,
+    ROLE_MAPPING,
     OidcProvider,
     oidc_provider_fixture,  # noqa: F401
 )
@@ -18,8 +18,7 @@ from vecron_auth_keycloak import KeycloakAuth, KeycloakConfig
 
 #: The realm's roles as the tests map them to vecron's.
 ROLES: dict[str, Any] = {
-    "scheduler-admins": "admin",
-    "client:run-jobs": "operator",
+    **ROLE_MAPPING,
     "auditors": ["viewer", "auditor"],
     # victor holds `reader` of another client only: it must not count as vecron's.
     "client:reader": "admin",
@@ -40,15 +39,14 @@ class FakeClock:
         self.now += seconds
 
 
+def settings_for(provider: OidcProvider, **overrides: Any) -> dict[str, Any]:
+    """The tests' ``[auth.keycloak]`` settings: the realm's roles and a custom role."""
+    custom = {name: [p.value for p in permissions] for name, permissions in CUSTOM_ROLES.items()}
+    return provider.settings(**({"roles": ROLES, "custom_roles": custom} | overrides))
+
+
 def config_for(provider: OidcProvider, **overrides: Any) -> KeycloakConfig:
-    settings: dict[str, Any] = {
-        "server": provider.server,
-        "realm": provider.realm,
-        "client_id": CLIENT_ID,
-        "roles": ROLES,
-        "custom_roles": CUSTOM_ROLES,
-    }
-    return KeycloakConfig.model_validate(settings | overrides)
+    return KeycloakConfig.model_validate(settings_for(provider, **overrides))
 
 
 def bearer(token: str, address: str = "192.0.2.7") -> AuthRequest:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.plugins.auth_keycloak.conftest import CUSTOM_ROLES, ROLES
+from tests.plugins.auth_keycloak.conftest import settings_for
 from tests.plugins.auth_keycloak.forgeries import ATTACKS
-from tests.support.oidc import CLIENT_ID, OidcProvider
+from tests.support.oidc import ROLE_USER, OidcProvider
 from vecron import Runtime, Settings
 from vecron.plugin.manager import get_plugin_manager
 from vecron_api.app import create_app
@@ -35,13 +35,7 @@ async def client(
         state_dir=tmp_path / "state",
         auth_backends=request.param,
         auth={
-            "keycloak": {
-                "server": oidc_provider.server,
-                "realm": oidc_provider.realm,
-                "client_id": CLIENT_ID,
-                "roles": ROLES,
-                "custom_roles": {name: list(perms) for name, perms in CUSTOM_ROLES.items()},
-            },
+            "keycloak": settings_for(oidc_provider),
             "db": {"argon2_memory_kib": 19456, "argon2_time_cost": 2, "argon2_parallelism": 1},
         },
     )
@@ -63,6 +57,7 @@ async def test_realm_users_call_the_api_with_their_mapped_roles(
         ("alice", "alice", ["admin"]),
         ("olga", "olga", ["operator"]),
         ("nobody", "nobody", []),
+        *((user, user, [role]) for role, user in ROLE_USER.items()),
     ):
         response = await client.get(ME, headers=auth(oidc_provider.token(user)))
         assert response.status == 200, await response.text()

@@ -16,6 +16,9 @@ stopped and started again on the same port (:meth:`OidcProvider.stop`, :meth:`st
 A test module or conftest imports the fixture::
 
     from tests.support.oidc import oidc_provider_fixture  # noqa: F401
+
+and an API on it takes ``auth_backends=("keycloak",)``, ``auth={"keycloak":
+oidc_provider.settings()}``; ``oidc_provider.token(ROLE_USER["viewer"])`` is a viewer's token.
 """
 
 from __future__ import annotations
@@ -112,9 +115,14 @@ class RealmUser:
 USERS = (
     RealmUser("alice", "alice-pw", ("scheduler-admins",)),
     RealmUser("olga", "olga-pw", (), {CLIENT_ID: ("run-jobs",)}),
+    RealmUser("vera", "vera-pw", ("viewers",)),
     RealmUser("victor", "victor-pw", ("auditors",), {OTHER_CLIENT_ID: ("reader",)}),
     RealmUser("nobody", "nobody-pw"),
 )
+#: Keycloak roles -> vecron roles, as ``[auth.keycloak] roles`` (see :meth:`OidcProvider.settings`).
+ROLE_MAPPING = {"scheduler-admins": "admin", "client:run-jobs": "operator", "viewers": "viewer"}
+#: A realm user holding each built-in vecron role under :data:`ROLE_MAPPING`.
+ROLE_USER = {"admin": "alice", "operator": "olga", "viewer": "vera"}
 
 
 class OidcProvider:
@@ -147,6 +155,16 @@ class OidcProvider:
     def signing_key(self) -> SigningKey:
         """The key the provider signs with now (the first signature key)."""
         return next(key for key in self.keys if key.use == "sig")
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        """``[auth.keycloak]`` settings trusting this realm (``settings.auth["keycloak"]``)."""
+        given: dict[str, Any] = {
+            "server": self.server,
+            "realm": self.realm,
+            "client_id": CLIENT_ID,
+            "roles": ROLE_MAPPING,
+        }
+        return given | overrides
 
     # -- process -------------------------------------------------------------------------
 
