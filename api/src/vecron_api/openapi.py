@@ -112,7 +112,12 @@ def operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     if route.description:
         op["description"] = route.description
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, **route.path_schemas.get(name, {})},
+        }
         for name in route.path_params
     ]
     if route.query is not None:

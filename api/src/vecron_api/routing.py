@@ -4,7 +4,7 @@ permission the route x role test matrix checks."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,9 @@ class Route:
     description: str = ""
     #: Request headers the route reads, documented as parameters: name, description.
     headers: tuple[tuple[str, str], ...] = ()
+    #: JSON Schema keywords a path parameter's value must also match (a ``pattern``), so
+    #: the document says which values the route takes: name -> keywords.
+    path_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     @property
     def path_params(self) -> list[str]:

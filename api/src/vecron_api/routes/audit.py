@@ -21,7 +21,9 @@ class ListAudit(BaseModel):
     )
     action: str | None = Field(None, description="Only this action (job.update).", max_length=100)
     since: datetime | None = Field(None, description="At or after (ISO 8601).")
-    cursor: str | None = Field(None, description="From the previous page's next_cursor.")
+    cursor: str | None = Field(
+        None, min_length=1, description="From the previous page's next_cursor."
+    )
     limit: int = Field(100, ge=1, le=500, description="Entries per page, newest first.")
 
 

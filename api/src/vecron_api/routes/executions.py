@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,9 +19,10 @@ class ListExecutions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job: str | None = Field(None, description="Only this job's (name or id).", max_length=200)
-    status: str | None = Field(
-        None, description="queued, running, succeeded, failed, timed_out, cancelled, skipped."
-    )
+    status: (
+        Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped"]
+        | None
+    ) = Field(None, description="Only executions in this status.")
     trigger: str | None = Field(
         None,
         description="Only those started this way: schedule, manual, rerun, webhook.",
@@ -28,7 +30,9 @@ class ListExecutions(BaseModel):
     )
     since: datetime | None = Field(None, description="Created at or after (ISO 8601).")
     until: datetime | None = Field(None, description="Created before (ISO 8601).")
-    cursor: str | None = Field(None, description="From the previous page's next_cursor.")
+    cursor: str | None = Field(
+        None, min_length=1, description="From the previous page's next_cursor."
+    )
     limit: int = Field(50, ge=1, le=500, description="Executions per page, newest first.")
 
 
@@ -36,7 +40,9 @@ class DeadLetters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job: str | None = Field(None, description="Only this job's (name or id).", max_length=200)
-    cursor: str | None = Field(None, description="From the previous page's next_cursor.")
+    cursor: str | None = Field(
+        None, min_length=1, description="From the previous page's next_cursor."
+    )
     limit: int = Field(50, ge=1, le=500, description="Executions per page, newest first.")
 
 
@@ -50,7 +56,11 @@ class Rerun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     extra_attempts: int | None = Field(
-        None, ge=1, le=100, description="Attempts it gets (default: the job's max_attempts)."
+        None,
+        strict=True,
+        ge=1,
+        le=100,
+        description="Attempts it gets (default: the job's max_attempts).",
     )
 
 
@@ -131,6 +141,7 @@ ROUTES: list[Route] = [
         permission=P.EXECUTION_READ,
         query=ListExecutions,
         response=Page[ExecutionSummary],
+        errors=(404,),  # the job filter names no job
     ),
     Route(
         method="GET",
@@ -188,5 +199,6 @@ ROUTES: list[Route] = [
         permission=P.EXECUTION_READ,
         query=DeadLetters,
         response=Page[ExecutionSummary],
+        errors=(404,),  # the job filter names no job
     ),
 ]

@@ -43,7 +43,7 @@ class JobDocument(BaseModel):
 
     model_config = ConfigDict(extra="allow", title="JobDocument")
 
-    name: str = Field(description="Unique job name.", min_length=1, max_length=200)
+    name: str = Field(description="Unique job name.", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class Documents(BaseModel):
@@ -59,7 +59,9 @@ class ListJobs(BaseModel):
 
     enabled: bool | None = Field(None, description="Only enabled (true) or disabled (false) jobs.")
     search: str | None = Field(None, description="Part of the name, any case.", max_length=200)
-    cursor: str | None = Field(None, description="From the previous page's next_cursor.")
+    cursor: str | None = Field(
+        None, min_length=1, description="From the previous page's next_cursor."
+    )
     limit: int = Field(50, ge=1, le=500, description="Jobs per page.")
 
 
@@ -322,6 +324,7 @@ ROUTES: list[Route] = [
         path=_job_path("/versions/{version}"),
         handler=job_version,
         operation_id="getJobVersion",
+        path_schemas={"version": {"pattern": "^[1-9][0-9]{0,8}$"}},
         summary="One version of the job's definition (secret fields masked)",
         tag="jobs",
         permission=P.JOB_READ,

@@ -12,6 +12,9 @@ from vecron_api.routing import Route
 
 P = Permission
 GLOBAL = "global"
+#: What the variable service accepts as a name.
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+NAME_PARAM = {"name": {"pattern": VARIABLE_NAME}}
 
 
 class ListVariables(BaseModel):
@@ -25,10 +28,11 @@ class NewVariable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="A name like DB_HOST.", min_length=1, max_length=128)
+    name: str = Field(description="A name like DB_HOST.", pattern=VARIABLE_NAME)
     value: str = Field(description="The value; a secret one is never shown again.")
     job: str | None = Field(None, description="The job it belongs to; none: global.")
-    secret: bool = Field(False, description="Encrypt at rest and mask on every read.")
+    # strict: a JSON body says true or false; "no" or 0 is not taken for a boolean.
+    secret: bool = Field(False, strict=True, description="Encrypt at rest and mask on every read.")
 
 
 class VariableValue(BaseModel):
@@ -37,7 +41,8 @@ class VariableValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: str = Field(description="The value; a secret one is never shown again.")
-    secret: bool = Field(False, description="Encrypt at rest and mask on every read.")
+    # strict: a JSON body says true or false; "no" or 0 is not taken for a boolean.
+    secret: bool = Field(False, strict=True, description="Encrypt at rest and mask on every read.")
 
 
 def scope_job(scope: str) -> str | None:
@@ -95,6 +100,7 @@ ROUTES: list[Route] = [
         permission=P.VARIABLE_READ,
         query=ListVariables,
         response=list[VariableView],
+        errors=(404,),  # the job filter names no job
     ),
     Route(
         method="POST",
@@ -107,13 +113,14 @@ ROUTES: list[Route] = [
         body=NewVariable,
         response=VariableView,
         status=201,
-        errors=(409,),
+        errors=(404, 409),  # 404: the body's job does not exist
     ),
     Route(
         method="GET",
         path="/variables/{scope}/{name}",
         handler=get_variable,
         operation_id="getVariable",
+        path_schemas=NAME_PARAM,
         summary="One variable (scope: global or a job's name); a secret one masked",
         tag="variables",
         permission=P.VARIABLE_READ,
@@ -124,6 +131,7 @@ ROUTES: list[Route] = [
         path="/variables/{scope}/{name}",
         handler=put_variable,
         operation_id="putVariable",
+        path_schemas=NAME_PARAM,
         summary="Set a variable's value (scope: global or a job's name)",
         tag="variables",
         permission=P.VARIABLE_WRITE,
@@ -136,6 +144,7 @@ ROUTES: list[Route] = [
         path="/variables/{scope}/{name}",
         handler=delete_variable,
         operation_id="deleteVariable",
+        path_schemas=NAME_PARAM,
         summary="Delete a variable",
         tag="variables",
         permission=P.VARIABLE_WRITE,
