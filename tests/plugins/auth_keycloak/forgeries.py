@@ -12,11 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
 
 from tests.support.oidc import OidcProvider, SigningKey
 
 Attack = Callable[[OidcProvider], str]
+
+#: Any JSON value, small: claims, headers and key sets made of anything.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def b64(data: bytes) -> str:

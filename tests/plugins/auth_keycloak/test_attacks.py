@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.plugins.auth_keycloak.conftest import bearer, config_for
-from tests.plugins.auth_keycloak.forgeries import ATTACKS, hand_made
+from tests.plugins.auth_keycloak.forgeries import ATTACKS, JSON_VALUES, hand_made
 from tests.support.oidc import OidcProvider
 from vecron import Unauthenticated
 from vecron_auth_keycloak import KeycloakAuth
@@ -95,9 +95,7 @@ HEADERS = st.fixed_dictionaries(
 )
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@PER_EXAMPLE
 @given(header=HEADERS, signature=st.binary(max_size=300))
 async def test_any_forged_header_and_signature_is_refused_with_401(
     provider: OidcProvider, fresh: KeycloakAuth, header: dict[str, Any], signature: bytes
@@ -107,9 +105,7 @@ async def test_any_forged_header_and_signature_is_refused_with_401(
         await fresh.authenticate(bearer(token))
 
 
-@settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@PER_EXAMPLE
 @given(value=st.text(max_size=400))
 async def test_any_other_bearer_value_is_left_to_other_backends(
     fresh: KeycloakAuth, value: str
@@ -117,17 +113,10 @@ async def test_any_other_bearer_value_is_left_to_other_backends(
     assert await fresh.authenticate(bearer(value)) is None
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
 CLAIMS = st.fixed_dictionaries(
     {},
     optional={
-        name: JSON
+        name: JSON_VALUES
         for name in (
             "exp",
             "nbf",
