@@ -15,6 +15,8 @@ from vecron import Registry, hookimpl
 if TYPE_CHECKING:
     import typer
 
+    from vecron_api.routing import RouteRegistry
+
     from .backend import DbAuthBackend as DbAuthBackend
     from .config import DbAuthConfig as DbAuthConfig
     from .roles import RoleService as RoleService
@@ -39,6 +41,7 @@ __all__ = sorted(
         "vecron_register_auth_backends",
         "vecron_register_commands",
         "vecron_register_migrations",
+        "vecron_register_routes",
     ]
 )
 
@@ -61,6 +64,15 @@ def vecron_register_commands(cli: typer.Typer) -> None:
 
     cli.add_typer(users_cli, name="users")
     cli.add_typer(roles_cli, name="roles")
+
+
+# Optional: the hook is the API's (vecron-api adds its spec); without the API installed or
+# with it blocked, there is nothing to add routes to, and that is no error.
+@hookimpl(optionalhook=True)
+def vecron_register_routes(register: RouteRegistry) -> None:
+    from .routes import register_routes
+
+    register_routes(register)
 
 
 def __getattr__(name: str) -> Any:
