@@ -82,8 +82,12 @@ class Row:
         )
 
 
+def _new_document() -> dict[str, Any]:
+    return {"name": "matrix-new", **JOB_DOCUMENT}
+
+
 def _new_job(rt: Runtime) -> Any:
-    return rt.jobs.parse({"name": "matrix-new", **JOB_DOCUMENT})
+    return rt.jobs.parse(_new_document())
 
 
 ROWS: tuple[Row, ...] = (
@@ -151,6 +155,30 @@ ROWS: tuple[Row, ...] = (
         "job.apply",
         "job:matrix-applied",
         lambda rt, p, w: rt.jobs.apply(p, w.document),
+    ),
+    Row(
+        "JobService",
+        "apply_documents",
+        Permission.JOB_WRITE,
+        "job.apply",
+        "job:*",
+        lambda rt, p, w: rt.jobs.apply_documents(p, [("documents[0]", _new_document())]),
+    ),
+    Row(
+        "JobService",
+        "validate",
+        Permission.JOB_WRITE,
+        "job.validate",
+        "job:*",
+        lambda rt, p, w: rt.jobs.validate(p, [("documents[0]", _new_document())]),
+    ),
+    Row(
+        "JobService",
+        "create",
+        Permission.JOB_WRITE,
+        "job.create",
+        "job:matrix-new",
+        lambda rt, p, w: rt.jobs.create(p, _new_job(rt)),
     ),
     Row(
         "JobService",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vecron.errors import ValidationError
+from vecron.errors import Problem, ValidationError
 from vecron.jobs.documents import parse_text
 from vecron.jobs.limits import DocumentLimits
 from vecron.jobs.masking import masked_document
@@ -54,6 +55,76 @@ def load_documents(
             names[definition.name] = where
             out.append((where, definition))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedDocuments:
+    """Documents checked together: each one's source, name (when readable) and whether
+    it is valid; the valid ones parsed; every problem found, each naming its source."""
+
+    documents: list[tuple[str, str | None, bool]]
+    parsed: list[tuple[str, JobDefinition]]
+    problems: list[Problem]
+
+    def error(self) -> ValidationError | None:
+        """One error for every problem (None when there are none)."""
+        if not self.problems:
+            return None
+        if len(self.problems) == 1:
+            one = self.problems[0]
+            error = ValidationError.of([one])
+            return error.at(one.source) if one.source is not None else error
+        return ValidationError.of(self.problems, what="job documents")
+
+
+def check_documents(
+    documents: Sequence[tuple[str, Any]], parse: Callable[[Any], JobDefinition]
+) -> CheckedDocuments:
+    """Parse every document (a list's items are documents of their own, ``source[i]``)
+    and collect every problem of every one, a job named twice included; raises nothing.
+
+    :raises ValidationError: no documents at all.
+    """
+    if not documents:
+        raise ValidationError("no job documents given", field="documents", reason="empty")
+    checked = CheckedDocuments(documents=[], parsed=[], problems=[])
+    names: dict[str, str] = {}
+    for source, data in _each(documents):
+        name = data.get("name") if isinstance(data, Mapping) else None
+        readable = name if isinstance(name, str) else None
+        try:
+            definition = parse(data)
+        except ValidationError as exc:
+            checked.problems.extend(replace(p, source=source) for p in exc.problems)
+            checked.documents.append((source, readable, False))
+            continue
+        other = names.get(definition.name)
+        if other is not None:
+            checked.problems.append(
+                Problem(
+                    message=f"job {definition.name!r} is also in {other}",
+                    field="name",
+                    code="duplicate-name",
+                    params={"other": other},
+                    source=source,
+                )
+            )
+            checked.documents.append((source, definition.name, False))
+            continue
+        names[definition.name] = source
+        checked.parsed.append((source, definition))
+        checked.documents.append((source, definition.name, True))
+    return checked
+
+
+def _each(documents: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for source, data in documents:
+        if isinstance(data, list):
+            found += [(f"{source}[{index}]", item) for index, item in enumerate(data)]
+        else:
+            found.append((source, data))
+    return found
 
 
 def document_diff(old: JobDefinition | None, new: JobDefinition, registry: Registry) -> str:

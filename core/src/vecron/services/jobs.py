@@ -1,4 +1,5 @@
-"""Jobs: apply documents, list, show, enable, disable, delete, run now, the ledger.
+"""Jobs: save, create, apply and validate documents, enable, disable, delete, run now;
+reading them (show, list, versions, ledger) is :mod:`vecron.services.jobreads`.
 
 Every method that reads or changes state takes the acting :class:`~vecron.auth.Principal`
 first and is authorized before it touches anything; every change is audited in its own
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from vecron.auth import AuditEntry, AuditOutcome, Permission, Principal
 from vecron.clock import utcnow
-from vecron.errors import NotFoundError, ValidationError
+from vecron.errors import ValidationError
 from vecron.events import ChangeKind, EventSink, ExecutionCreated, JobChanged, NullSink
 from vecron.ids import new_id
 from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition
@@ -28,33 +28,26 @@ from vecron.models.execution import NewExecution, request_fingerprint
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
 from vecron.services.audit import Gate
-from vecron.services.jobfiles import document_diff, load_documents
-from vecron.services.paging import DEFAULT_LIMIT, Listing, check_limit
+from vecron.services.jobfiles import check_documents, document_diff, load_documents
+from vecron.services.jobreads import JobReading, job_resource
 from vecron.services.views import (
     AppliedDocument,
+    CheckedDocument,
+    DocumentProblem,
     ExecutionSummary,
     JobSummary,
-    JobVersionSummary,
-    JobView,
-    LedgerEntry,
-    Page,
     SavedJob,
+    ValidationReport,
 )
 from vecron.services.views.jobs import Change
 from vecron.storage import ObjectStorage
 from vecron.store.base import SaveResult, Store
 
-#: How far back a job's ``success_rate`` looks.
-STATS_WINDOW = timedelta(days=7)
 #: The longest idempotency key a manual run takes (the API's header, the CLI's option).
 MAX_IDEMPOTENCY_KEY = 200
 #: Where an idempotency key problem points: the HTTP header that carries it.
 IDEMPOTENCY_KEY_FIELD = "Idempotency-Key"
 KEY_REUSED = "idempotency-key-reused"
-
-
-def job_resource(name: str) -> str:
-    return f"job:{name}"
 
 
 def check_idempotency_key(key: str | None) -> None:
@@ -68,7 +61,7 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
-class JobService:
+class JobService(JobReading):
     def __init__(
         self,
         store: Store,
@@ -148,8 +141,25 @@ class JobService:
         results = await self._save(principal, definitions)
         return [SavedJob(change=cast(Change, r.change), job=JobSummary.of(r.job)) for r in results]
 
+    async def create(self, principal: Principal, definition: JobDefinition) -> SavedJob:
+        """Create the job; never replace one. Permission ``job:write``; audited as
+        ``job.create``.
+
+        :raises ConflictError: a job of that name exists (reason ``job-exists``) —
+            decided in the saving transaction, so of two creates at once one is refused.
+        :raises PermissionDenied: without ``job:write``.
+        """
+        resource = job_resource(definition.name)
+        await self.gate.check(principal, Permission.JOB_WRITE, "job.create", resource)
+        [result] = await self._save(principal, [definition], create_only=True)
+        return SavedJob(change=cast(Change, result.change), job=JobSummary.of(result.job))
+
     async def _save(
-        self, principal: Principal, definitions: Sequence[JobDefinition]
+        self,
+        principal: Principal,
+        definitions: Sequence[JobDefinition],
+        *,
+        create_only: bool = False,
     ) -> list[SaveResult]:
         now = self.clock()
         current = await self.store.jobs_by_name([d.name for d in definitions])
@@ -165,6 +175,7 @@ class JobService:
             [(d, self._first_fire(d, current.get(d.name), now)) for d in definitions],
             now=now,
             audit=entries,
+            create_only=create_only,
         )
         changed = [r for r in results if r.change != "unchanged"]
         await self._store_documents(changed)
@@ -192,13 +203,74 @@ class JobService:
     async def apply(
         self, principal: Principal, path: Path, *, dry_run: bool = False
     ) -> list[AppliedDocument]:
-        """Create or update every job in ``path``: all documents are validated first and
-        saved in one transaction, so one bad document saves nothing."""
+        """Create or update every job in ``path`` (a file or a folder of them): all
+        documents are validated first and saved in one transaction, so one bad document
+        saves nothing. Permission ``job:write``; each change audited (``job.create``,
+        ``job.update``).
+
+        :raises ValidationError: the first bad document, naming its file and field.
+        :raises PermissionDenied: without ``job:write``.
+        """
         loaded = self.load_path(path)
         for _, d in loaded:
             await self.gate.check(
                 principal, Permission.JOB_WRITE, "job.apply", job_resource(d.name)
             )
+        return await self._apply(principal, loaded, dry_run=dry_run)
+
+    async def apply_documents(
+        self,
+        principal: Principal,
+        documents: Sequence[tuple[str, Any]],
+        *,
+        dry_run: bool = False,
+    ) -> list[AppliedDocument]:
+        """:meth:`apply` for documents already read: ``(source, data)`` pairs (a source
+        labels the document in problems and results: ``documents[2]``; a list as data
+        is several documents). Every problem of every document is found before anything
+        is saved (:meth:`validate`'s); then all are saved in one transaction, each
+        ``created``, ``updated`` (with a diff, secret fields masked) or ``unchanged``.
+        Permission ``job:write``; each change audited (``job.create``, ``job.update``).
+
+        :raises ValidationError: every problem of every document, each naming its source
+            and field (a job named twice: ``duplicate-name``); or no documents.
+        :raises PermissionDenied: without ``job:write``.
+        """
+        await self.gate.check(principal, Permission.JOB_WRITE, "job.apply", "job:*")
+        checked = check_documents(documents, self.parse)
+        error = checked.error()
+        if error is not None:
+            raise error
+        return await self._apply(principal, checked.parsed, dry_run=dry_run)
+
+    async def validate(
+        self, principal: Principal, documents: Sequence[tuple[str, Any]]
+    ) -> ValidationReport:
+        """A dry run: check ``(source, data)`` documents as :meth:`apply_documents` would
+        and report every problem of every one (field, message, code, source); save
+        nothing, and audit nothing (nothing changes). Permission ``job:write``.
+
+        :raises ValidationError: no documents at all.
+        :raises PermissionDenied: without ``job:write``.
+        """
+        await self.gate.check(principal, Permission.JOB_WRITE, "job.validate", "job:*")
+        checked = check_documents(documents, self.parse)
+        return ValidationReport(
+            valid=not checked.problems,
+            documents=[
+                CheckedDocument(source=source, name=name, valid=valid)
+                for source, name, valid in checked.documents
+            ],
+            problems=[DocumentProblem.of(p) for p in checked.problems],
+        )
+
+    async def _apply(
+        self,
+        principal: Principal,
+        loaded: Sequence[tuple[str, JobDefinition]],
+        *,
+        dry_run: bool,
+    ) -> list[AppliedDocument]:
         current = await self.store.jobs_by_name([d.name for _, d in loaded])
         if dry_run:
             versions: list[tuple[Change, int]] = []
@@ -227,98 +299,6 @@ class JobService:
             )
             for (source, definition), (change, version) in zip(loaded, versions, strict=True)
         ]
-
-    async def get(self, principal: Principal, ref: str) -> JobView:
-        """One job (by name or id) with its definition, secret fields masked, and its
-        stats (as :meth:`list_jobs`). Permission ``job:read``.
-
-        :raises NotFoundError: no such job.
-        :raises PermissionDenied: without ``job:read``.
-        """
-        await self.gate.check(principal, Permission.JOB_READ, "job.read", job_resource(ref))
-        job = await self.store.get_job(ref)
-        stats = await self.store.job_stats([job.id], since=self.clock() - STATS_WINDOW)
-        return JobView.masked(job, self.registry, stats.get(job.id))
-
-    async def list_jobs(
-        self,
-        principal: Principal,
-        *,
-        enabled: bool | None = None,
-        search: str | None = None,
-        cursor: str | None = None,
-        limit: int = DEFAULT_LIMIT,
-    ) -> Page[JobSummary]:
-        """Jobs by name, a page of at most ``limit`` (1 to 500), each with its stats:
-        ``last_status`` (of its latest finished execution), ``success_rate`` (of its
-        executions finished in the last 7 days that ran to an end) and ``next_fire_at``.
-        Only enabled (or disabled) ones with ``enabled``; only those whose name holds
-        ``search``, in any case. ``cursor``: the previous page's ``next_cursor``, with
-        the same filters. The stats of a page are one query over its jobs only.
-        Permission ``job:read``.
-
-        :raises ValidationError: ``limit`` out of range; a bad cursor (field ``cursor``).
-        :raises PermissionDenied: without ``job:read``.
-        """
-        await self.gate.check(principal, Permission.JOB_READ, "job.list", "job:*")
-        check_limit(limit)
-        listing = Listing("jobs", {"enabled": enabled, "search": search or None})
-        position = listing.position(cursor, 1)
-        found = await self.store.list_jobs(
-            enabled=enabled,
-            search=search or None,
-            after=None if position is None else position[0],
-            limit=limit + 1,
-        )
-        stats = await self.store.job_stats(
-            [j.id for j in found[:limit]], since=self.clock() - STATS_WINDOW
-        )
-        items, next_cursor = listing.page(
-            found, limit, lambda j: (j.name,), lambda j: JobSummary.of(j, stats.get(j.id))
-        )
-        return Page[JobSummary](items=items, next_cursor=next_cursor)
-
-    async def versions(self, principal: Principal, ref: str) -> list[JobVersionSummary]:
-        """Every saved version of the job (by name or id), oldest first: its number,
-        when it was saved, whether it is the current one, and what it ran. Permission
-        ``job:read``.
-
-        :raises NotFoundError: no such job.
-        :raises PermissionDenied: without ``job:read``.
-        """
-        await self.gate.check(principal, Permission.JOB_READ, "job.versions", job_resource(ref))
-        job = await self.store.get_job(ref)
-        return [JobVersionSummary.of(v, job.version) for v in await self.store.job_versions(job.id)]
-
-    async def version(self, principal: Principal, ref: str, number: int) -> JobView:
-        """The job (by name or id) as version ``number`` defined it, secret fields
-        masked: that version's definition, ``version``, triggers, steps and ``enabled``,
-        and ``updated_at`` when it was saved; the scheduling state (next fire, last
-        finish, stats) is the job's now. Permission ``job:read``.
-
-        :raises NotFoundError: no such job, or no such version of it.
-        :raises PermissionDenied: without ``job:read``.
-        """
-        await self.gate.check(principal, Permission.JOB_READ, "job.version", job_resource(ref))
-        job = await self.store.get_job(ref)
-        saved = next(
-            (v for v in await self.store.job_versions(job.id) if v.version == number), None
-        )
-        if saved is None:
-            raise NotFoundError(
-                f"job {job.name!r} has no version {number}",
-                field="version",
-                reason="version-not-found",
-            )
-        as_saved = replace(
-            job,
-            version=saved.version,
-            definition=saved.definition,
-            enabled=saved.definition.enabled,
-            updated_at=saved.saved_at,
-        )
-        stats = await self.store.job_stats([job.id], since=self.clock() - STATS_WINDOW)
-        return JobView.masked(as_saved, self.registry, stats.get(job.id))
 
     async def set_enabled(self, principal: Principal, ref: str, enabled: bool) -> JobSummary:
         """Schedule the job again from now, or stop scheduling it (executions not started
@@ -432,15 +412,6 @@ class JobService:
             )
             self._changed()
         return ExecutionSummary.of(execution), created
-
-    async def ledger(
-        self, principal: Principal, ref: str, *, limit: int = 100
-    ) -> list[LedgerEntry]:
-        """What became of the job's planned fires, newest first: fired, skipped, missed,
-        coalesced."""
-        await self.gate.check(principal, Permission.JOB_READ, "job.ledger", job_resource(ref))
-        job = await self.store.get_job(ref)
-        return [LedgerEntry.of(o) for o in await self.store.occurrences(job.id, limit)]
 
     def _job_changed(self, principal: Principal, job: JobRecord, change: ChangeKind) -> None:
         self.events.emit(

@@ -184,6 +184,7 @@ class Store(metaclass=ABCMeta):
         *,
         now: datetime,
         audit: AuditEntry | Sequence[AuditEntry | None] | None = None,
+        create_only: bool = False,
     ) -> list[SaveResult]:
         """:meth:`save_job` for each ``(definition, next_fire_at)``, all or nothing.
 
@@ -191,7 +192,20 @@ class Store(metaclass=ABCMeta):
         per item, in order (each written if its job changed; None for none).
 
         Backends should override this with one transaction; the default saves one by one.
+
+        :raises ConflictError: ``create_only`` and a job of that name exists (nothing
+            is saved); checked in the saving transaction, so of two concurrent creates
+            of one name one is refused.
         """
+        if create_only:
+            taken = await self.jobs_by_name([d.name for d, _ in items])
+            if taken:
+                from vecron.errors import ConflictError
+
+                name = min(taken)
+                raise ConflictError(
+                    f"job {name!r} exists already", field="name", reason="job-exists"
+                )
         results = [await self.save_job(d, next_fire_at=n, now=now) for d, n in items]
         for entry in audit_for_saves(audit, results):
             await self.add_audit(entry)

@@ -9,12 +9,17 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vecron.errors import ConflictError
 from vecron.ids import new_id
 from vecron.models.definition import JobDefinition
 from vecron.store import rows
 from vecron.store.base import SaveResult
 from vecron.store.schema import job_versions, jobs
 from vecron.store.statements import Statements, bump_revision, chunks
+
+
+def exists(name: str) -> ConflictError:
+    return ConflictError(f"job {name!r} exists already", field="name", reason="job-exists")
 
 
 async def save_job(
@@ -24,8 +29,12 @@ async def save_job(
     *,
     next_fire_at: datetime | None,
     now: datetime,
+    create_only: bool = False,
 ) -> SaveResult:
-    """Inside the caller's write transaction."""
+    """Inside the caller's write transaction.
+
+    :raises ConflictError: ``create_only`` and the job exists.
+    """
     document = rows.definition_json(definition)
     while True:
         found = await conn.execute(
@@ -33,6 +42,8 @@ async def save_job(
         )
         current = found.mappings().first()
         if current is not None:
+            if create_only:
+                raise exists(definition.name)
             break
         job_id = new_id()
         inserted = await conn.execute(
@@ -94,14 +105,20 @@ async def save_jobs(
     items: Sequence[tuple[JobDefinition, datetime | None]],
     *,
     now: datetime,
+    create_only: bool = False,
 ) -> list[SaveResult]:
     """Inside the caller's write transaction. Jobs new by name are inserted with one
     multi-row statement per table (registering 100,000 jobs must not take 100,000
-    round trips); existing ones go through :func:`save_job`."""
+    round trips); existing ones go through :func:`save_job`.
+
+    :raises ConflictError: ``create_only`` and one of the jobs exists (or is named twice).
+    """
     existing: set[str] = set()
     for chunk in chunks(sorted({d.name for d, _ in items})):
         found = await conn.execute(select(jobs.c.name).where(jobs.c.name.in_(chunk)))
         existing.update(found.scalars())
+    if create_only and existing:
+        raise exists(min(existing))
     fresh: dict[str, dict[str, Any]] = {}
     for definition, next_fire_at in items:
         if definition.name in existing or definition.name in fresh:
@@ -128,14 +145,13 @@ async def save_jobs(
         for chunk in chunks([v["id"] for v in values]):
             part = await conn.execute(select(jobs).where(jobs.c.id.in_(chunk)))
             inserted.update({row["name"]: row for row in part.mappings()})
-        await conn.execute(
-            insert(job_versions),
-            [
-                {"job_id": v["id"], "version": 1, "definition": v["definition"], "created_at": now}
-                for v in values
-                if v["name"] in inserted
-            ],
-        )
+        first_versions = [
+            {"job_id": v["id"], "version": 1, "definition": v["definition"], "created_at": now}
+            for v in values
+            if v["name"] in inserted
+        ]
+        if first_versions:  # (empty when every new name lost a race: no statement then)
+            await conn.execute(insert(job_versions), first_versions)
         created = {
             name: SaveResult(job=rows.job_record(row), change="created")
             for name, row in inserted.items()
@@ -146,7 +162,12 @@ async def save_jobs(
         result = created.pop(definition.name, None)
         if result is None:  # existed already, a repeat in ``items``, or lost a race
             result = await save_job(
-                conn, statements, definition, next_fire_at=next_fire_at, now=now
+                conn,
+                statements,
+                definition,
+                next_fire_at=next_fire_at,
+                now=now,
+                create_only=create_only,
             )
         results.append(result)
     return results

@@ -191,9 +191,12 @@ class SqlStore(Store):
         *,
         now: datetime,
         audit: AuditEntry | Sequence[AuditEntry | None] | None = None,
+        create_only: bool = False,
     ) -> list[SaveResult]:
         async with self._write() as conn:
-            results = await saving.save_jobs(conn, self._statements, items, now=now)
+            results = await saving.save_jobs(
+                conn, self._statements, items, now=now, create_only=create_only
+            )
             await auditlog.write_audit(conn, audit_for_saves(audit, results))
             return results
 
