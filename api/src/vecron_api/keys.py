@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from vecron import AuthBackend, Runtime
-from vecron_api.routing import RouteRegistry
+from vecron import AuthBackend, Principal, Runtime
+from vecron_api.routing import Route, RouteRegistry
 
 RUNTIME = web.AppKey("runtime", Runtime)
 ROUTES = web.AppKey("routes", RouteRegistry)
@@ -17,5 +17,5 @@ BACKENDS = web.AppKey("backends", dict[str, AuthBackend[Any]])
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 
 #: Request keys: the authenticated principal and the route being served.
-PRINCIPAL = "vecron.principal"
-ROUTE = "vecron.route"
+PRINCIPAL = web.RequestKey("principal", Principal)
+ROUTE = web.RequestKey("route", Route)
