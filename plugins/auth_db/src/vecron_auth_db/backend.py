@@ -13,13 +13,14 @@ from vecron import (
     AuthServices,
     Database,
     Principal,
+    Runtime,
     Unauthenticated,
 )
 
 from . import records
 from .audit import Auditor
 from .bootstrap import create_first_admin
-from .config import DbAuthConfig
+from .config import DbAuthConfig, config_of
 from .keys import SigningKey, SigningKeys
 from .passwords import Passwords
 from .roles import RoleService
@@ -57,6 +58,13 @@ class Services:
             passwords=passwords,
             auditor=auditor,
         )
+
+    @classmethod
+    def over(cls, runtime: Runtime) -> Services:
+        """The services over an opened runtime's database, with settings ``[auth.db]``
+        (the CLI's, and the API's when the backend is not enabled)."""
+        auditor = Auditor(runtime.store.add_audit, utc_now)
+        return cls.of(config_of(runtime.settings), runtime.store, auditor, utc_now)
 
 
 class DbAuthBackend(AuthBackend[DbAuthConfig]):

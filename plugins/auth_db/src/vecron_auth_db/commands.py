@@ -6,23 +6,20 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
-import pydantic
 import typer
 from pydantic import SecretStr
 
 import vecron
-from vecron import LOCAL_OPERATOR, JsonFlag, Permission, ValidationError
+from vecron import LOCAL_OPERATOR, JsonFlag, Permission
 
-from .audit import Auditor
-from .backend import Services, utc_now
-from .config import DbAuthConfig
+from .backend import Services
+from .config import validated
 from .passwords import generate_password
 from .views import RoleCreate, UserCreate, UserUpdate
 
 T = TypeVar("T")
-M = TypeVar("M", bound=pydantic.BaseModel)
 
 users_cli = typer.Typer(no_args_is_help=True, help="Users of the database auth backend.")
 roles_cli = typer.Typer(no_args_is_help=True, help="Custom roles of the database auth backend.")
@@ -37,30 +34,11 @@ PasswordStdin = Annotated[
 ]
 
 
-def validated(model: type[M], data: dict[str, Any], *, prefix: str = "") -> M:
-    """``model`` from ``data``.
-
-    :raises ValidationError: naming the first field that is wrong (never its value).
-    """
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        where = prefix + ".".join(str(part) for part in first["loc"])
-        raise ValidationError(f"{where}: {first['msg']}", field=where) from None
-
-
-def config_of(settings: vecron.Settings) -> DbAuthConfig:
-    """The backend's settings (``[auth.db]``). :raises ValidationError: invalid."""
-    return validated(DbAuthConfig, settings.auth.get("db", {}), prefix="auth.db.")
-
-
 def act(ctx: typer.Context, body: Callable[[Services], Awaitable[T]]) -> T:
     """Run ``body`` with the user and role services of the configured database."""
 
     async def with_services(rt: vecron.Runtime) -> T:
-        auditor = Auditor(rt.store.add_audit, utc_now)
-        return await body(Services.of(config_of(rt.settings), rt.store, auditor, utc_now))
+        return await body(Services.over(rt))
 
     return asyncio.run(vecron.with_runtime(ctx, with_services))
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pydantic
 from pydantic import Field
 
-from vecron import AuthBackendConfig
+from vecron import AuthBackendConfig, ValidationError
+
+if TYPE_CHECKING:
+    from vecron import Settings
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 #: OWASP Password Storage Cheat Sheet, argon2id minimum: 19 MiB, 2 passes, 1 lane.
 OWASP_MIN_MEMORY_KIB = 19 * 1024
@@ -61,7 +69,8 @@ class DbAuthConfig(AuthBackendConfig):
         ge=1,
         le=1000,
         description="Failed logins, per user name and per client address within "
-        "`login_window_seconds`, after which further attempts answer 429.",
+        "`login_window_seconds`, after which further attempts answer 429 (counted by each "
+        "API process in its memory).",
     )
     login_window_seconds: int = Field(
         15 * 60, ge=1, description="The window in which failed logins are counted."
@@ -76,3 +85,21 @@ class DbAuthConfig(AuthBackendConfig):
     refresh_per_minute: int = Field(
         60, ge=1, description="Token refreshes one client address may make per minute."
     )
+
+
+def validated(model: type[M], data: dict[str, Any], *, prefix: str = "") -> M:
+    """``model`` from ``data``.
+
+    :raises ValidationError: naming the first field that is wrong (never its value).
+    """
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = prefix + ".".join(str(part) for part in first["loc"])
+        raise ValidationError(f"{where}: {first['msg']}", field=where) from None
+
+
+def config_of(settings: Settings) -> DbAuthConfig:
+    """The backend's settings (``[auth.db]``). :raises ValidationError: invalid."""
+    return validated(DbAuthConfig, settings.auth.get("db", {}), prefix="auth.db.")

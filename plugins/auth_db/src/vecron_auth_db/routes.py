@@ -22,9 +22,7 @@ from vecron_api.requests import (
 )
 from vecron_api.routing import Route, RouteRegistry
 
-from .audit import Auditor
-from .backend import DbAuthBackend, Services, utc_now
-from .commands import config_of
+from .backend import DbAuthBackend, Services
 from .views import (
     LoginRequest,
     RefreshRequest,
@@ -54,9 +52,7 @@ def services_of(request: web.Request) -> Services:
     try:
         return backend_of(request).started.services
     except NotFoundError:
-        rt = runtime(request)
-        auditor = Auditor(rt.store.add_audit, utc_now)
-        return Services.of(config_of(rt.settings), rt.store, auditor, utc_now)
+        return Services.over(runtime(request))
 
 
 def session_headers() -> dict[str, str]:
