@@ -13,7 +13,7 @@ import pytest_asyncio
 from tests.api.harness import PREFIX, Api, expect_problem
 from tests.api.world import World
 from vecron import LOCAL_OPERATOR
-from vecron_api.routing import Route
+from vecron_api import Route
 from vecron_auth_db.routes import routes
 from vecron_auth_db.views import UserUpdate
 

@@ -15,7 +15,7 @@ from vecron import Registry, hookimpl
 if TYPE_CHECKING:
     import typer
 
-    from vecron_api.routing import RouteRegistry
+    from vecron_api import RouteRegistry
 
     from .backend import DbAuthBackend as DbAuthBackend
     from .config import DbAuthConfig as DbAuthConfig

@@ -12,7 +12,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from vecron import NotFoundError, Permission
-from vecron_api.requests import (
+from vecron_api import (
+    Route,
+    RouteRegistry,
     auth_backend,
     body,
     client_address,
@@ -20,7 +22,6 @@ from vecron_api.requests import (
     reply,
     runtime,
 )
-from vecron_api.routing import Route, RouteRegistry
 
 from .backend import DbAuthBackend, Services
 from .views import (
