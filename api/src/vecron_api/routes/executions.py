@@ -25,7 +25,8 @@ class ListExecutions(BaseModel):
     ) = Field(None, description="Only executions in this status.")
     trigger: str | None = Field(
         None,
-        description="Only those started this way: schedule, manual, rerun, webhook.",
+        description="Only those made by this trigger kind: cron, fixed_rate, fixed_delay, "
+        "manual (run now, the API), webhook …",
         max_length=50,
     )
     since: datetime | None = Field(None, description="Created at or after (ISO 8601).")
