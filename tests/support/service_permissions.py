@@ -27,13 +27,14 @@ from vecron.runtime import Runtime
 
 @dataclass(frozen=True, slots=True)
 class World:
-    """What the calls act on: a job, a dead-lettered execution of it, a secret variable
-    of it, and a document to apply."""
+    """What the calls act on: a job, a dead-lettered execution of it and a queued one, a
+    secret variable of it, and a document to apply."""
 
     job: str
     execution_id: str
     variable: str
     document: Path
+    queued_id: str
 
 
 JOB_DOCUMENT = {"triggers": [{"type": "manual"}], "steps": [{"id": "a", "type": "record"}]}
@@ -53,7 +54,14 @@ async def build_world(rt: Runtime, home: Path) -> World:
     await rt.variables.set(LOCAL_OPERATOR, "TOKEN", "matrix-secret", job="matrix", secret=True)
     document = home / "applied.yaml"
     document.write_text('{"name": "matrix-applied", "steps": [{"id": "a", "type": "record"}]}')
-    return World(job="matrix", execution_id=execution.id, variable="TOKEN", document=document)
+    queued, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "matrix")
+    return World(
+        job="matrix",
+        execution_id=execution.id,
+        variable="TOKEN",
+        document=document,
+        queued_id=queued.id,
+    )
 
 
 Call = Callable[[Runtime, Principal, World], Awaitable[Any]]
@@ -62,7 +70,8 @@ Call = Callable[[Runtime, Principal, World], Awaitable[Any]]
 @dataclass(frozen=True, slots=True)
 class Row:
     """``service.method`` needs ``permission``; a refusal is audited as ``action`` on
-    ``resource`` (``{job}``, ``{execution_id}``, ``{variable}`` are the world's)."""
+    ``resource`` (``{job}``, ``{execution_id}``, ``{variable}``, ``{queued_id}`` are the
+    world's)."""
 
     service: str
     """The class name, e.g. ``JobService``."""
@@ -78,7 +87,10 @@ class Row:
 
     def resource_in(self, world: World) -> str:
         return self.resource.format(
-            job=world.job, execution_id=world.execution_id, variable=world.variable
+            job=world.job,
+            execution_id=world.execution_id,
+            variable=world.variable,
+            queued_id=world.queued_id,
         )
 
 
@@ -228,6 +240,14 @@ ROWS: tuple[Row, ...] = (
         "execution.read",
         "execution:{execution_id}",
         lambda rt, p, w: rt.executions.get(p, w.execution_id, context=True),
+    ),
+    Row(
+        "ExecutionService",
+        "cancel",
+        Permission.JOB_EXECUTE,
+        "execution.cancel",
+        "execution:{queued_id}",
+        lambda rt, p, w: rt.executions.cancel(p, w.queued_id),
     ),
     Row(
         "ExecutionService",

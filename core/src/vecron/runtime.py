@@ -22,6 +22,7 @@ from vecron.plugin.egress import DatabaseServer, EgressPolicy
 from vecron.plugin.manager import build_registry, get_plugin_manager
 from vecron.plugin.registry import Registry
 from vecron.queue import Queue, open_queue
+from vecron.scheduling.fixed_delay import FixedDelay
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
 from vecron.secretkey import key_file_path, secret_box
@@ -135,7 +136,11 @@ class Runtime:
             events=self.events,
         )
         self.executions = ExecutionService(
-            self.store, self.storage, on_change=self.wakeup.notify, events=self.events
+            self.store,
+            self.storage,
+            on_change=self.wakeup.notify,
+            events=self.events,
+            after_finish=FixedDelay(self.store, self.registry, self.wakeup).finished,
         )
         self.files = ExecutionFileService(self.store, self.storage)
         self.plugins = PluginService(self.pm, self.registry, Gate(self.store))

@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -43,6 +44,9 @@ from vecron.store.base import Store
 from vecron.telemetry import get_logger
 
 log = get_logger("vecron.execution.worker")
+
+#: The error a cancelled execution records (who asked is in the audit log).
+CANCELLED_ON_REQUEST = "cancelled on request"
 
 
 class Worker:
@@ -98,6 +102,11 @@ class Worker:
         self._running: dict[str, Execution] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The task of each execution this worker may still stop (claimed, outcome not
+        #: being recorded yet), and those it stopped because someone asked to cancel.
+        self._cancellable: dict[str, asyncio.Task[Any]] = {}
+        self._cancelling: set[str] = set()
+        self._stopping = False
 
     # -- batched store calls ------------------------------------------------------
     async def _claim_batch(self, ids: Sequence[str]) -> list[Execution | None]:
@@ -145,6 +154,8 @@ class Worker:
                     task = asyncio.create_task(self._handle(delivery))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
+            # From here a cancelled task is the shutdown's: hand it back, do not cancel it.
+            self._stopping = True
             if self._tasks:
                 _, pending = await asyncio.wait(self._tasks, timeout=grace)
                 unfinished = list(self._running.values())
@@ -170,14 +181,40 @@ class Worker:
             if not self._running:
                 continue
             try:
-                await self.store.extend_leases(
+                asked = await self.store.extend_leases(
                     list(self._running), self.owner, self.clock() + self.lease
                 )
+                self._cancel(asked)
                 # Long steps: tell the broker the work goes on, so it does not redeliver.
                 for delivery in list(self._deliveries.values()):
                     await delivery.in_progress()
             except Exception as exc:  # try again next period
                 log.warning("could not renew leases", error=str(exc)[:300])
+
+    def _cancel(self, execution_ids: set[str]) -> None:
+        """Stop the steps of executions someone asked to cancel (:meth:`_start` records
+        them ``cancelled``). One whose outcome is being recorded already ends as it
+        ended; during shutdown they are handed back, and cancelled when claimed again."""
+        if self._stopping:
+            return
+        for execution_id in execution_ids - self._cancelling:
+            task = self._cancellable.get(execution_id)
+            if task is not None:
+                log.info("cancelling on request", execution_id=execution_id)
+                self._cancelling.add(execution_id)
+                task.cancel()
+
+    async def _settle_cancelled(
+        self, execution: Execution, job: LoadedJob, started: datetime | None = None
+    ) -> None:
+        cancelled = Outcome.finished(
+            execution,
+            ExecutionStatus.CANCELLED,
+            self.clock(),
+            error=CANCELLED_ON_REQUEST,
+            started_at=started,
+        )
+        await self.recorder.settle(execution, cancelled, definition=job.definition)
 
     async def _handle(self, delivery: Delivery) -> None:
         """Claim and load at once (batched with every other delivery), then start the
@@ -219,17 +256,32 @@ class Worker:
         if end is not None:
             await self.recorder.settle(execution, end, definition=job.definition)
             return
-        for step in job.definition.steps:  # start executors before the fire time
-            await self._executors.get(step.type)
-        wait = (execution.not_before - self.clock()).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        async with self._slots:
-            started = self.clock()
-            # Every execution due at this instant records its start before any of them
-            # does step work, so a burst starts together.
-            await asyncio.sleep(0)
-            await self.execute(execution, job, started=started)
+        if execution.cancel_requested_at is not None:  # asked while another worker had it
+            await self._settle_cancelled(execution, job)
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._cancellable[execution.id] = task
+        try:
+            for step in job.definition.steps:  # start executors before the fire time
+                await self._executors.get(step.type)
+            wait = (execution.not_before - self.clock()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self._slots:
+                started = self.clock()
+                # Every execution due at this instant records its start before any of
+                # them does step work, so a burst starts together.
+                await asyncio.sleep(0)
+                await self.execute(execution, job, started=started)
+        except asyncio.CancelledError:
+            if execution.id not in self._cancelling or task is None or self._stopping:
+                raise
+            task.uncancel()  # the cancel was ours, for this execution: record it
+            await self._settle_cancelled(execution, job, started=execution.started_at)
+        finally:
+            self._cancellable.pop(execution.id, None)
+            self._cancelling.discard(execution.id)
 
     # -- one execution ------------------------------------------------------------
     async def execute(
@@ -246,6 +298,7 @@ class Worker:
         )
         definition = job.definition
         if overlap.exclusive(definition) and await self._held(execution):
+            self._cancellable.pop(execution.id, None)  # recording now: too late to stop
             skipped = Outcome.finished(
                 execution,
                 ExecutionStatus.SKIPPED,
@@ -264,6 +317,7 @@ class Worker:
             )
         )
         end = await self._runner.run(execution, job)
+        self._cancellable.pop(execution.id, None)  # recording now: too late to stop
         outcome = decide(definition, execution, end.failure, self.clock(), started=started)
         await self.recorder.settle(execution, outcome, end.results, definition=definition)
 

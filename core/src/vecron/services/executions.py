@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from vecron.auth import Permission, Principal
 from vecron.clock import utcnow
 from vecron.errors import NotFoundError, ValidationError
-from vecron.events import EventSink, ExecutionCreated, NullSink
+from vecron.events import EventSink, ExecutionCreated, ExecutionFinished, NullSink
 from vecron.jobs.context import JobContextStore
-from vecron.models.execution import ExecutionStatus
+from vecron.models.definition import JobDefinition
+from vecron.models.execution import Execution, ExecutionStatus
 from vecron.services.audit import Gate
 from vecron.services.paging import DEFAULT_LIMIT, Listing, check_limit, time_position, utc_or_none
 from vecron.services.views import ExecutionSummary, ExecutionView, Page
@@ -34,7 +35,20 @@ def parse_status(value: str | ExecutionStatus) -> ExecutionStatus:
         ) from None
 
 
+#: Called when this service ends an execution (a cancel of a queued one) with its job
+#: version's definition (None when gone) and the time it ended: the scheduler's
+#: fixed-delay restart, :meth:`vecron.scheduling.fixed_delay.FixedDelay.finished` (a job
+#: that counts from its last finish would otherwise never fire again).
+AfterFinish = Callable[[Execution, JobDefinition | None, datetime], Awaitable[None]]
+
+
 class ExecutionService:
+    """Executions: read, list, cancel, re-run, wait for; the dead letters.
+
+    ``on_change`` wakes the scheduler (a rerun is due at once); ``after_finish`` see
+    :data:`AfterFinish`.
+    """
+
     def __init__(
         self,
         store: Store,
@@ -44,8 +58,10 @@ class ExecutionService:
         events: EventSink | None = None,
         gate: Gate | None = None,
         clock: Callable[[], datetime] = utcnow,
+        after_finish: AfterFinish | None = None,
     ) -> None:
         self.store = store
+        self.after_finish = after_finish
         self.storage = storage
         self.on_change = on_change
         self.events: EventSink = events or NullSink()
@@ -179,13 +195,8 @@ class ExecutionService:
         await self.gate.check(principal, Permission.JOB_EXECUTE, "execution.rerun", resource)
         execution = await self.store.get_execution(execution_id)
         if extra_attempts is None:
-            try:
-                definition = await self.store.job_definition(
-                    execution.job_id, execution.job_version
-                )
-                extra_attempts = definition.retry.max_attempts
-            except NotFoundError:
-                extra_attempts = 1
+            definition = await self._definition(execution)
+            extra_attempts = 1 if definition is None else definition.retry.max_attempts
         now = self.clock()
         again = await self.store.rerun(
             execution_id,
@@ -204,6 +215,48 @@ class ExecutionService:
         if self.on_change is not None:
             self.on_change()
         return ExecutionSummary.of(again)
+
+    async def cancel(self, principal: Principal, execution_id: str) -> ExecutionSummary:
+        """Cancel an execution. A queued one (new, or waiting for a retry) is
+        ``cancelled`` at once, announced as finished. A running one gets
+        ``cancel_requested_at`` and stays ``running`` until the worker holding it sees
+        the request at its next lease extension (a third of ``lease_seconds`` at most),
+        stops its steps and records ``cancelled``. Asking again for a running one
+        changes nothing. Permission ``job:execute``; audited as ``execution.cancel``.
+
+        :raises NotFoundError: no such execution.
+        :raises ConflictError: it has finished (reason ``execution-finished``).
+        :raises PermissionDenied: without ``job:execute``.
+        """
+        resource = execution_resource(execution_id)
+        await self.gate.check(principal, Permission.JOB_EXECUTE, "execution.cancel", resource)
+        now = self.clock()
+        execution = await self.store.cancel_execution(
+            execution_id,
+            now=now,
+            reason=f"cancelled by {principal.subject}",
+            audit=self.gate.entry(principal, "execution.cancel", resource),
+        )
+        if execution.status is ExecutionStatus.CANCELLED:
+            self.events.emit(
+                ExecutionFinished(
+                    at=now,
+                    execution_id=execution.id,
+                    job_id=execution.job_id,
+                    status=execution.status.value,
+                    error=execution.error,
+                )
+            )
+            if self.after_finish is not None:
+                await self.after_finish(execution, await self._definition(execution), now)
+        return ExecutionSummary.of(execution)
+
+    async def _definition(self, execution: Execution) -> JobDefinition | None:
+        """The definition ``execution`` was made with; None when its job is gone."""
+        try:
+            return await self.store.job_definition(execution.job_id, execution.job_version)
+        except NotFoundError:
+            return None
 
     async def wait(
         self,

@@ -111,6 +111,7 @@ async def rerun(
             lease_expires_at=None,
             not_before=now,
             published=False,
+            cancel_requested_at=None,
             max_attempts=executions.c.attempt + extra_attempts,
         )
         .returning(*executions.c)

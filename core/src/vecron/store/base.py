@@ -404,8 +404,33 @@ class Store(metaclass=ABCMeta):
         ``started_at`` set if unset. Returns what was claimed (others are ignored)."""
 
     @abstractmethod
-    async def extend_leases(self, ids: Sequence[str], owner: str, lease_until: datetime) -> None:
-        """Push out leases still held by ``owner``."""
+    async def extend_leases(
+        self, ids: Sequence[str], owner: str, lease_until: datetime
+    ) -> set[str]:
+        """Push out leases still held by ``owner``; return the ids among them that
+        someone asked to cancel (:meth:`cancel_execution`): the worker stops those."""
+
+    @abstractmethod
+    async def cancel_execution(
+        self,
+        execution_id: str,
+        *,
+        now: datetime,
+        reason: str,
+        audit: AuditEntry | None = None,
+    ) -> Execution:
+        """Cancel an execution by hand.
+
+        A ``queued`` one (new, or waiting for a retry) becomes ``cancelled`` at once
+        (``finished_at`` = ``now``, ``error`` = ``reason``). A ``running`` one gets
+        ``cancel_requested_at`` = ``now`` and stays running: the worker holding it sees
+        that when it next extends its leases and records ``cancelled``. A second
+        request for a running one changes nothing (and writes no ``audit``).
+
+        :raises NotFoundError: no such execution.
+        :raises ConflictError: it has finished (any final status; reason
+            ``execution-finished``).
+        """
 
     @abstractmethod
     async def record(

@@ -59,9 +59,12 @@ async def claim(
 
 async def extend_leases(
     conn: AsyncConnection, ids: Sequence[str], owner: str, lease_until: datetime
-) -> None:
+) -> set[str]:
+    """Inside the caller's write transaction; the ids of those extended that someone
+    asked to cancel (:mod:`vecron.store.cancels`)."""
+    cancel: set[str] = set()
     for chunk in chunks(unique(ids)):
-        await conn.execute(
+        extended = await conn.execute(
             update(executions)
             .where(
                 executions.c.id.in_(chunk),
@@ -69,7 +72,10 @@ async def extend_leases(
                 executions.c.status == RUNNING,
             )
             .values(lease_expires_at=lease_until)
+            .returning(executions.c.id, executions.c.cancel_requested_at)
         )
+        cancel.update(execution_id for execution_id, asked in extended if asked is not None)
+    return cancel
 
 
 async def stranded(

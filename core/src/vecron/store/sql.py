@@ -38,6 +38,7 @@ from vecron.plugin.migrations import MigrationSource
 from vecron.store import (
     admission,
     auditlog,
+    cancels,
     claims,
     history,
     jobchanges,
@@ -384,11 +385,29 @@ class SqlStore(Store):
         async with self._write() as conn:
             return await claims.claim(conn, ids, owner, lease_until=lease_until, now=now)
 
-    async def extend_leases(self, ids: Sequence[str], owner: str, lease_until: datetime) -> None:
+    async def extend_leases(
+        self, ids: Sequence[str], owner: str, lease_until: datetime
+    ) -> set[str]:
         if not ids:
-            return
+            return set()
         async with self._write() as conn:
-            await claims.extend_leases(conn, ids, owner, lease_until)
+            return await claims.extend_leases(conn, ids, owner, lease_until)
+
+    async def cancel_execution(
+        self,
+        execution_id: str,
+        *,
+        now: datetime,
+        reason: str,
+        audit: AuditEntry | None = None,
+    ) -> Execution:
+        async with self._write() as conn:
+            execution, changed = await cancels.cancel_execution(
+                conn, execution_id, now=now, reason=reason
+            )
+            if changed:
+                await auditlog.write_audit(conn, [audit])
+        return execution
 
     async def record(
         self, results: Sequence[StepResult], outcomes: Sequence[Outcome]

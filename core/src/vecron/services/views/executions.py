@@ -40,6 +40,9 @@ class ExecutionSummary(BaseModel):
     lease_expires_at: datetime | None
     error: str | None
     dead_lettered_at: datetime | None
+    cancel_requested_at: datetime | None = None
+    """When someone asked to cancel it while it ran; its worker cancels it at its next
+    lease extension."""
 
     @classmethod
     def of(cls, execution: Execution) -> ExecutionSummary:
