@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,25 @@ async def test_a_running_execution_is_stopped_by_its_worker(rt: Runtime, calls: 
         next_run, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "long")
         done = await rt.executions.wait(LOCAL_OPERATOR, next_run.id, timeout=20)
     assert done.status is ExecutionStatus.SUCCEEDED
+
+
+async def test_cancelling_a_fixed_delay_run_plans_the_next_one(rt: Runtime) -> None:
+    # A fixed-delay job fires again only after a run ends: a run cancelled before it
+    # started must count as that end, or the job would never fire again.
+    await apply(
+        rt,
+        {
+            "name": "poller",
+            "triggers": [{"type": "fixed_delay", "delay": 3600, "initial_delay": 0}],
+            "steps": [{"id": "a", "type": "record"}],
+        },
+    )
+    assert (await rt.scheduler().tick()).created
+    job = await rt.store.get_job("poller")
+    assert job.next_fire_at is None  # waiting for the run to end
+    [execution] = await rt.store.list_executions(job_id=job.id)
+    cancelled = await rt.executions.cancel(LOCAL_OPERATOR, execution.id)
+    assert cancelled.finished_at is not None
+    after = await rt.store.get_job("poller")
+    assert after.last_finished_at == cancelled.finished_at
+    assert after.next_fire_at == cancelled.finished_at + timedelta(hours=1)
