@@ -32,6 +32,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +40,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +56,33 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from api_data import Loaded, load  # noqa: E402
 from lateness import free_port  # noqa: E402
-from store_batch import database  # noqa: E402
+from throughput import drop_database, fresh_database  # noqa: E402
 
 VECRON = str(Path(sys.executable).with_name("vecron"))
-PG = os.environ.get("VECRON_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
 GOAL_MS = 20.0
+
+
+@asynccontextmanager
+async def scratch(kind: str, keep: bool) -> AsyncIterator[tuple[str, Path]]:
+    """A fresh database and folder, removed afterwards unless ``keep``."""
+    home = Path(tempfile.mkdtemp(prefix="vecron-api-bench-"))
+    url = f"sqlite+aiosqlite:///{home}/vecron.db" if kind == "sqlite" else await fresh_database()
+    try:
+        yield url, home
+    finally:
+        if not keep:
+            if kind == "postgres":
+                await drop_database(url)
+            shutil.rmtree(home)
+
+
+def keep_environment(home: Path, env: dict[str, str]) -> None:
+    """Write the server's environment (its key and the admin password too) to a file
+    only the owner reads, and say how to serve the kept data again."""
+    kept = home / "bench.env"
+    kept.touch(mode=0o600)
+    kept.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    print(f"  kept {home}; serve it again: env $(cat {kept}) {VECRON} up --no-example")
 
 
 def environment(url: str, home: Path, port: int, password: str) -> dict[str, str]:
@@ -275,21 +300,23 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000, help="execution ids to read")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--server-profile", metavar="FILE", help="pyinstrument the server")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database and folder (to serve again)"
+    )
     args = parser.parse_args()
     configure_logging("warning", "json")
     password = secrets.token_urlsafe(18)
 
-    async def scratch() -> tuple[Loaded, list[dict[str, Any]]]:
-        given = None if args.database == "sqlite" else PG
-        async with database(given) as url:
-            with tempfile.TemporaryDirectory() as folder:
-                home = Path(folder)
-                env = environment(url, home, free_port(), password)
-                loaded = await prepare(url, env, args)
-                results = await asyncio.to_thread(serve_and_measure, env, home, loaded, args)
+    async def measure() -> tuple[Loaded, list[dict[str, Any]]]:
+        async with scratch(args.database, args.keep) as (url, home):
+            env = environment(url, home, free_port(), password)
+            loaded = await prepare(url, env, args)
+            results = await asyncio.to_thread(serve_and_measure, env, home, loaded, args)
+            if args.keep:
+                keep_environment(home, env)
         return loaded, results
 
-    loaded, results = asyncio.run(scratch())
+    loaded, results = asyncio.run(measure())
     report(args.database, loaded, results, args.rate)
 
 

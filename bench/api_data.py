@@ -199,15 +199,18 @@ def execution_rows(
     with_steps: float,
 ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]]:
     """Chunks of (execution rows, step result rows, Job Contexts), oldest first."""
-    # Zipf-like: job k gets a share 1/(k+10); the busiest about 1.4 % of all executions.
-    cum_weights = list(itertools.accumulate(1 / (k + 10) for k in range(len(saved))))
+    # Zipf-like: the k-th busiest job gets a share 1/(k+10), the busiest about 1.4 % of
+    # all executions. Ranks are dealt at random: a page of names is a mix, as in life.
+    ranked = list(saved)
+    rng.shuffle(ranked)
+    cum_weights = list(itertools.accumulate(1 / (k + 10) for k in range(len(ranked))))
     first = now - timedelta(days=DAYS)
     offsets = sorted(rng.randrange(DAYS * 86_400_000_000) for _ in range(count))
     seq = itertools.count(1)
     fired: set[tuple[str, datetime]] = set()
     for start in range(0, count, CHUNK):
         part = offsets[start : start + CHUNK]
-        chosen = rng.choices(saved, cum_weights=cum_weights, k=len(part))
+        chosen = rng.choices(ranked, cum_weights=cum_weights, k=len(part))
         rows: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
         contexts: list[dict[str, Any]] = []
