@@ -215,7 +215,8 @@ async def test_execution_filters_are_checked_by_the_service(runtime: Runtime) ->
 
 async def test_the_audit_log_is_for_admins(runtime: Runtime) -> None:
     await runtime.jobs.save(ALICE, runtime.jobs.parse(document("report")))
-    entries = await runtime.audit.list(ALICE, action="job.create")
+    entries = (await runtime.audit.list(ALICE, action="job.create")).items
     assert [(e.actor, e.resource) for e in entries] == [("alice", "job:report")]
     naive_since = (utcnow() + timedelta(hours=1)).replace(tzinfo=None)  # read as UTC
-    assert await runtime.audit.list(ALICE, since=naive_since) == []
+    later = await runtime.audit.list(ALICE, since=naive_since)
+    assert later.items == [] and later.next_cursor is None

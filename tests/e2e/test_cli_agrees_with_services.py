@@ -146,7 +146,7 @@ async def test_every_json_output_is_the_service_view(tmp_path: Path, target: str
                     ),
                 ),
             ),
-            (("audit", "list"), lambda: rt.audit.list(OPERATOR)),
+            (("audit", "list"), lambda: items(rt.audit.list(OPERATOR))),
         ]
         outputs: dict[str, Any] = {}
         for command, service_call in agree:

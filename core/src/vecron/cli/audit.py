@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from vecron.cli.session import OPERATOR, moment_option, out, print_view, run, with_runtime
+from vecron.services.paging import collect
+
+if TYPE_CHECKING:
+    from vecron.auth import AuditEntry
+    from vecron.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,14 +37,22 @@ def list_(
 ) -> None:
     """The audit log, newest first: every change, and every refused attempt."""
     start = moment_option(since, "--since")
-    entries = run(
-        with_runtime(
-            ctx,
-            lambda rt: rt.audit.list(
-                OPERATOR, actor=actor, resource=resource, action=action, since=start, limit=limit
+
+    def fetch(rt: Runtime) -> Awaitable[list[AuditEntry]]:
+        return collect(
+            lambda cursor, size: rt.audit.list(
+                OPERATOR,
+                actor=actor,
+                resource=resource,
+                action=action,
+                since=start,
+                cursor=cursor,
+                limit=size,
             ),
+            limit,
         )
-    )
+
+    entries = run(with_runtime(ctx, fetch))
     if as_json:
         print_view(entries)
         return

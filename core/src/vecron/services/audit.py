@@ -9,13 +9,16 @@ store method takes ``audit=``); only what changes nothing goes through
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Unpack
 
 from vecron.auth import AuditEntry, AuditFilters, AuditOutcome, Permission, Principal, authorize
+from vecron.auth.audit import DEFAULT_AUDIT_LIMIT
 from vecron.clock import utcnow
 from vecron.errors import PermissionDenied
 from vecron.ids import new_id
+from vecron.services.paging import Listing, check_limit, time_position, utc_or_none
+from vecron.services.views.pages import Page
 from vecron.store.base import Store
 from vecron.telemetry import get_logger
 
@@ -91,10 +94,35 @@ class AuditService:
         self.store = store
         self.gate = gate or Gate(store)
 
-    async def list(self, principal: Principal, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
-        """Entries matching every filter given, newest first."""
+    async def list(
+        self, principal: Principal, *, cursor: str | None = None, **filters: Unpack[AuditFilters]
+    ) -> Page[AuditEntry]:
+        """Entries matching every filter given (``actor``, ``resource``, ``action``,
+        ``since``: at or after; a naive time is UTC), newest first, a page of at most
+        ``limit`` (1 to 500; default 100). ``cursor``: the previous page's
+        ``next_cursor``, with the same filters. Permission ``user:admin``.
+
+        :raises ValidationError: ``limit`` out of range; a bad cursor (field ``cursor``).
+        :raises PermissionDenied: without ``user:admin``.
+        """
         await self.gate.check(principal, Permission.USER_ADMIN, "audit.read", "audit")
-        since = filters.get("since")
-        if since is not None and since.tzinfo is None:
-            filters["since"] = since.replace(tzinfo=UTC)  # the log is kept in UTC
-        return await self.store.list_audit(**filters)
+        limit = check_limit(filters.get("limit", DEFAULT_AUDIT_LIMIT))
+        since = utc_or_none(filters.get("since"))
+        if since is not None:
+            filters["since"] = since  # the log is kept in UTC
+        listing = Listing(
+            "audit",
+            {
+                "actor": filters.get("actor"),
+                "resource": filters.get("resource"),
+                "action": filters.get("action"),
+                "since": None if since is None else since.isoformat(),
+            },
+        )
+        before = time_position(listing.position(cursor, 2))
+        filters["limit"] = limit + 1  # one more: is there a next page?
+        found = await self.store.list_audit(before=before, **filters)
+        items, next_cursor = listing.page(
+            found, limit, lambda e: (e.at.isoformat(), e.id), lambda e: e
+        )
+        return Page[AuditEntry](items=items, next_cursor=next_cursor)

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vecron.auth.audit import DEFAULT_AUDIT_LIMIT, AuditEntry, AuditFilters
 from vecron.errors import ConflictError, ValidationError
+from vecron.store.base import Position
 from vecron.store.schema import audit_log
+from vecron.store.statements import keyset_before
 
 
 def _values(entry: AuditEntry) -> dict[str, Any]:
@@ -55,7 +57,9 @@ def entry(row: RowMapping) -> AuditEntry:
     return AuditEntry.model_validate(dict(row))  # the columns are the entry's fields
 
 
-def audit_query(filters: AuditFilters) -> Select[Any]:
+def audit_query(filters: AuditFilters, before: Position | None = None) -> Select[Any]:
+    """Newest first by ``(at, id)``, from strictly before ``before`` when given; a range
+    scan of ``ix_audit_log_at`` or, for one actor or resource, of its own index."""
     query = select(audit_log)
     if (actor := filters.get("actor")) is not None:
         query = query.where(audit_log.c.actor == actor)
@@ -65,6 +69,8 @@ def audit_query(filters: AuditFilters) -> Select[Any]:
         query = query.where(audit_log.c.action == action)
     if (since := filters.get("since")) is not None:
         query = query.where(audit_log.c.at >= since)
+    if before is not None:
+        query = query.where(keyset_before(audit_log.c.at, audit_log.c.id, before))
     limit = filters.get("limit", DEFAULT_AUDIT_LIMIT)
     if limit < 0:
         raise ValidationError(f"limit must be 0 or more, not {limit}", field="limit")

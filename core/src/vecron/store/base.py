@@ -537,9 +537,12 @@ class Store(metaclass=ABCMeta):
         """
 
     @abstractmethod
-    async def list_audit(self, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
-        """Entries matching every filter given (``since``: at or after), newest first,
-        at most ``limit`` (default :data:`~vecron.auth.audit.DEFAULT_AUDIT_LIMIT`).
+    async def list_audit(
+        self, *, before: Position | None = None, **filters: Unpack[AuditFilters]
+    ) -> list[AuditEntry]:
+        """Entries matching every filter given (``since``: at or after), newest first by
+        ``(at, id)``, strictly before ``before`` when given, at most ``limit`` (default
+        :data:`~vecron.auth.audit.DEFAULT_AUDIT_LIMIT`).
 
         :raises ValidationError: ``limit`` is negative.
         """

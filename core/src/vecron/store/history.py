@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, literal, select, text, tuple_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, select, text
 
 from vecron.models.execution import ExecutionStatus
 from vecron.store.base import Position
 from vecron.store.schema import DEAD_LETTERED, executions, occurrences, step_results
-from vecron.store.timestamp import UtcDateTime
+from vecron.store.statements import keyset_before
 
 
 def executions_query(
@@ -43,7 +42,7 @@ def executions_query(
     if until is not None:
         query = query.where(executions.c.created_at < until)
     if before is not None:
-        query = query.where(_before(executions.c.created_at, executions.c.id, before))
+        query = query.where(keyset_before(executions.c.created_at, executions.c.id, before))
     return query.order_by(executions.c.created_at.desc(), executions.c.id.desc()).limit(limit)
 
 
@@ -54,15 +53,8 @@ def dead_letters_query(*, job_id: str | None, before: Position | None, limit: in
     if job_id is not None:
         query = query.where(executions.c.job_id == job_id)
     if before is not None:
-        query = query.where(_before(executions.c.dead_lettered_at, executions.c.id, before))
+        query = query.where(keyset_before(executions.c.dead_lettered_at, executions.c.id, before))
     return query.order_by(executions.c.dead_lettered_at.desc(), executions.c.id.desc()).limit(limit)
-
-
-def _before(moment: ColumnElement[Any], id_: ColumnElement[Any], position: Position) -> Any:
-    """``(moment, id) < position``: one row-value comparison, which both databases turn
-    into the bound of an index range scan."""
-    at, after_id = position
-    return tuple_(moment, id_) < tuple_(literal(at, UtcDateTime()), literal(after_id, String()))
 
 
 def step_results_query(execution_id: str) -> Select[Any]:

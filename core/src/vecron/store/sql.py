@@ -538,7 +538,9 @@ class SqlStore(Store):
         async with self._write() as conn:
             await auditlog.write_audit(conn, [entry])
 
-    async def list_audit(self, **filters: Unpack[AuditFilters]) -> list[AuditEntry]:
-        query = auditlog.audit_query(filters)
+    async def list_audit(
+        self, *, before: Position | None = None, **filters: Unpack[AuditFilters]
+    ) -> list[AuditEntry]:
+        query = auditlog.audit_query(filters, before)
         async with self._read() as conn:
             return auditlog.entries((await conn.execute(query)).mappings())

@@ -8,9 +8,10 @@ statement per row on the server, so there it is one ``UPDATE ... FROM unnest(arr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, column, func, update
+from sqlalchemy import String, Table, bindparam, column, func, literal, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
@@ -22,12 +23,23 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from vecron.store.schema import REVISION_ROW, revision
+from vecron.store.timestamp import UtcDateTime
 
 #: Ids per ``IN (...)`` list; keeps every statement far below both servers' bind limits.
 IN_CHUNK = 2000
 
 #: The per-row values an UPDATE built by ``update_each`` refers to, by name.
 RowSource = Mapping[str, ColumnElement[Any]]
+
+
+def keyset_before(
+    moment: ColumnElement[Any], row_id: ColumnElement[Any], position: tuple[datetime, str]
+) -> ColumnElement[bool]:
+    """``(moment, row_id) < position``: the next page of a newest-first keyset listing, as
+    one row-value comparison, which both databases turn into the bound of an index
+    range scan."""
+    at, last_id = position
+    return tuple_(moment, row_id) < tuple_(literal(at, UtcDateTime()), literal(last_id, String()))
 
 
 def chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
