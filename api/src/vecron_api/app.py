@@ -8,7 +8,7 @@ from typing import Any
 import pluggy
 from aiohttp import web
 
-from vecron import Runtime
+from vecron import Runtime, Unauthenticated
 from vecron_api.authn import authenticate, backends_ctx
 from vecron_api.keys import BACKENDS, OPENAPI, PRINCIPAL, ROUTE, ROUTES, RUNTIME
 from vecron_api.problems import http_problem, problems
@@ -29,11 +29,25 @@ def collect_routes(pm: pluggy.PluginManager) -> RouteRegistry:
     return registry
 
 
+#: Methods that change nothing: refusing them is not audited.
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _serve(route: Route) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         request[ROUTE] = route
         if not route.public:
-            request[PRINCIPAL] = await authenticate(request)
+            try:
+                request[PRINCIPAL] = await authenticate(request)
+            except Unauthenticated as exc:
+                if request.method not in READS:
+                    await request.app[RUNTIME].audit.unauthenticated(
+                        action=f"api.{route.operation_id}",
+                        resource=f"api:{request.method} {request.path}",
+                        address=request.remote,
+                        reason=exc.message,
+                    )
+                raise
         return await route.handler(request)
 
     handle.__name__ = route.operation_id

@@ -126,3 +126,21 @@ class AuditService:
             found, limit, lambda e: (e.at.isoformat(), e.id), lambda e: e
         )
         return Page[AuditEntry](items=items, next_cursor=next_cursor)
+
+    async def unauthenticated(
+        self, *, action: str, resource: str, address: str | None, reason: str
+    ) -> None:
+        """Record a request refused for want of valid credentials (the API's 401 on a
+        state-changing route): who is unknown, so the actor is ``anonymous``."""
+        caller = Principal(
+            subject=ANONYMOUS, permissions=frozenset(), source="api", address=address
+        )
+        await self.gate.record(
+            self.gate.entry(
+                caller, action, resource, outcome=AuditOutcome.DENIED, detail={"reason": reason}
+            )
+        )
+
+
+#: The actor of an attempt made without valid credentials.
+ANONYMOUS = "anonymous"
