@@ -323,7 +323,44 @@ ROWS: tuple[Row, ...] = (
         "audit",
         lambda rt, p, w: rt.audit.list(p),
     ),
+    # -- execution files and plugins ----------------------------------------------------
+    Row(
+        "ExecutionFileService",
+        "names",
+        Permission.EXECUTION_READ,
+        "execution.files",
+        "execution:{execution_id}",
+        lambda rt, p, w: rt.files.names(p, w.execution_id),
+    ),
+    Row(
+        "ExecutionFileService",
+        "open",
+        Permission.EXECUTION_READ,
+        "execution.file",
+        "execution:{execution_id}",
+        lambda rt, p, w: _missing_file(rt, p, w),
+    ),
+    Row(
+        "PluginService",
+        "list",
+        Permission.JOB_READ,
+        "plugin.list",
+        "plugin:*",
+        lambda rt, p, w: rt.plugins.list(p),
+    ),
 )
+
+
+async def _missing_file(rt: Runtime, principal: Principal, world: World) -> Any:
+    """Opening a file the execution does not have: allowed callers get NotFoundError
+    past the permission check, refused ones PermissionDenied before it."""
+    from vecron.errors import NotFoundError
+
+    try:
+        return await rt.files.open(principal, world.execution_id, "none.csv")
+    except NotFoundError:
+        return None
+
 
 #: Public service methods that read no state, with why they need no permission.
 STATELESS: dict[str, str] = {
@@ -334,6 +371,7 @@ STATELESS: dict[str, str] = {
     "ScheduleService.explain": "previews a schedule from its document",
     "VariableService.resolve_for_execution": "the worker's, for the execution it runs",
     "VariableService.resolve_for_executions": "the worker's, for the executions it runs",
+    "AuditService.unauthenticated": "records a refusal; the caller has no identity to check",
 }
 
 
