@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.api.world import FILE, World, job_document
+from tests.api.world import FILE, DbUsers, World, job_document
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,51 @@ async def _delete_variable(world: World) -> Call:
     return Call(path={"scope": "global", "name": await world.new_variable()})
 
 
+# -- the database backend: sessions, users and roles ----------------------------------------
+
+
+def _db(world: World) -> DbUsers:
+    assert world.db is not None, "the db backend is not enabled"
+    return world.db
+
+
+async def _login(world: World) -> Call:
+    db = _db(world)
+    return Call(json={"username": "admin", "password": db.admin_password})
+
+
+async def _with_refresh_token(world: World) -> Call:
+    pair = await _db(world).login()
+    return Call(json={"refresh_token": pair["refresh_token"]})
+
+
+def _create_user(world: World) -> Call:
+    name = world.name("new-user")
+    return Call(json={"name": name, "password": _db(world).password, "roles": ["viewer"]})
+
+
+async def _update_user(world: World) -> Call:
+    name = await _db(world).new_user("viewer")
+    return Call(path={"name": name}, json={"roles": ["operator"], "disabled": False})
+
+
+async def _delete_user(world: World) -> Call:
+    return Call(path={"name": await _db(world).new_user()})
+
+
+def _create_role(world: World) -> Call:
+    return Call(json={"name": world.name("new-role"), "permissions": ["job:read"]})
+
+
+async def _update_role(world: World) -> Call:
+    name = await _db(world).new_role()
+    return Call(path={"name": name}, json={"permissions": ["job:read", "execution:read"]})
+
+
+async def _delete_role(world: World) -> Call:
+    return Call(path={"name": await _db(world).new_role()})
+
+
 def _create_variable(world: World) -> Call:
     return Call(json={"name": world.name("NEW").replace("-", "_"), "value": "v"})
 
@@ -152,4 +197,18 @@ EXAMPLES: dict[str, Example] = {
     ),
     "listPlugins": fixed(Call()),
     "listAudit": fixed(Call(query={"limit": "10"})),
+    # the database backend
+    "login": _login,
+    "refreshTokens": _with_refresh_token,
+    "logout": _with_refresh_token,
+    "listUsers": fixed(Call()),
+    "createUser": of(_create_user),
+    "getUser": fixed(Call(path={"name": "admin"})),
+    "updateUser": _update_user,
+    "deleteUser": _delete_user,
+    "listRoles": fixed(Call()),
+    "createRole": of(_create_role),
+    "getRole": fixed(Call(path={"name": "viewer"})),
+    "updateRole": _update_role,
+    "deleteRole": _delete_role,
 }

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import pytest_asyncio
 
-from tests.api.callers import CALLERS, ROLES, Callers, settings_for
+from tests.api.callers import ADMIN_PASSWORD, CALLERS, ROLES, Callers, settings_for
 from tests.api.examples import EXAMPLES
 from tests.api.harness import PREFIX, Api, expect_problem, served
-from tests.api.world import World, build_world
+from tests.api.world import DbUsers, World, build_world
 from vecron.plugin.manager import get_plugin_manager
 from vecron_api.app import collect_routes
 from vecron_api.openapi import build_document
@@ -47,22 +47,17 @@ OPERATIONS = document_operations(build_document(collect_routes(get_plugin_manage
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each backend's class gets one case per operation and caller: its roles, and
+    callers with no token and with a forged one."""
     if "case" not in metafunc.fixturenames:
-        if "served_world" in metafunc.fixturenames:
-            metafunc.parametrize("served_world", list(ROLES), indirect=True, scope="module")
         return
+    backend: str = metafunc.cls.backend  # type: ignore[union-attr]
     cases = []
-    for backend, roles in ROLES.items():
-        for operation_id, (_, _, op) in sorted(OPERATIONS.items()):
-            public = op["security"] == []
-            callers = [ANONYMOUS] if public else [ANONYMOUS, FORGED, *roles]
-            for caller in callers:
-                cases.append(
-                    pytest.param(
-                        backend, (operation_id, caller), id=f"{backend}-{operation_id}-{caller}"
-                    )
-                )
-    metafunc.parametrize(("served_world", "case"), cases, indirect=["served_world"], scope="module")
+    for operation_id, (_, _, op) in sorted(OPERATIONS.items()):
+        public = op["security"] == []
+        for caller in [ANONYMOUS] if public else [ANONYMOUS, FORGED, *ROLES[backend]]:
+            cases.append(pytest.param((operation_id, caller), id=f"{operation_id}-{caller}"))
+    metafunc.parametrize("case", cases)
 
 
 @dataclass
@@ -72,14 +67,24 @@ class ServedWorld:
     callers: Callers
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="class", loop_scope="module")
 async def served_world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServedWorld]:
-    backend: str = request.param
+    """The API on the class's backend, its callers and a world, for all of its cases."""
+    backend: str = request.cls.backend
     home = tmp_path_factory.mktemp(f"matrix-{backend}")
-    async with CALLERS[backend](home) as callers, served(settings_for(callers, home)) as api:
-        yield ServedWorld(api, await build_world(api.runtime), callers)
+    with pytest.MonkeyPatch.context() as patch:
+        # The db backend's first admin gets this password when the app starts.
+        patch.setenv("VECRON_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        async with (
+            CALLERS[backend](home) as callers,
+            served(settings_for(callers, home)) as api,
+        ):
+            await callers.prepare(api)
+            world = await build_world(api.runtime)
+            world.db = DbUsers(api, ADMIN_PASSWORD)
+            yield ServedWorld(api, world, callers)
 
 
 def expected(op: dict[str, Any], caller: str, callers: Callers) -> str:
@@ -94,42 +99,58 @@ def expected(op: dict[str, Any], caller: str, callers: Callers) -> str:
     return "403"
 
 
-async def test_route_role(served_world: ServedWorld, case: tuple[str, str]) -> None:
-    operation_id, caller = case
-    method, path, op = OPERATIONS[operation_id]
-    example = EXAMPLES.get(operation_id)
-    assert example is not None, (
-        f"operation {operation_id} has no example request: add one to tests/api/examples.py"
-    )
-    call = await example(served_world.world)
-    options = call.options()
-    if caller == FORGED:
-        options["headers"]["Authorization"] = "Bearer eyJhbGciOiJub25lIn0.e30."
-    elif caller != ANONYMOUS:
-        token = await served_world.callers.token(caller)
-        options["headers"]["Authorization"] = f"Bearer {token}"
-    answer = await served_world.api.client.request(method, call.url(path), **options)
-    want = expected(op, caller, served_world.callers)
-    where = f"{method} {path} as {caller}"
-    if want == "2xx":
-        successes = {int(status) for status in op["responses"] if status.startswith("2")}
-        assert answer.status in successes, f"{where}: {answer.status} {await answer.text()}"
-        assert answer.content_type != "application/problem+json"
-    else:
-        problem = await expect_problem(answer, int(want))
-        if want == "403":
-            assert op["x-permission"] in problem["detail"], (where, problem)
+class Matrix:
+    """The matrix on one auth backend (``backend``, a key of tests/api/callers.CALLERS)."""
+
+    backend: ClassVar[str]
+
+    async def test_route_role(self, served_world: ServedWorld, case: tuple[str, str]) -> None:
+        operation_id, caller = case
+        method, path, op = OPERATIONS[operation_id]
+        example = EXAMPLES.get(operation_id)
+        assert example is not None, (
+            f"operation {operation_id} has no example request: add one to tests/api/examples.py"
+        )
+        call = await example(served_world.world)
+        options = call.options()
+        if caller == FORGED:
+            options["headers"]["Authorization"] = "Bearer eyJhbGciOiJub25lIn0.e30."
+        elif caller != ANONYMOUS:
+            token = await served_world.callers.token(caller)
+            options["headers"]["Authorization"] = f"Bearer {token}"
+        answer = await served_world.api.client.request(method, call.url(path), **options)
+        want = expected(op, caller, served_world.callers)
+        where = f"{method} {path} as {caller}"
+        if want == "2xx":
+            successes = {int(status) for status in op["responses"] if status.startswith("2")}
+            assert answer.status in successes, f"{where}: {answer.status} {await answer.text()}"
+            assert answer.content_type != "application/problem+json"
+        else:
+            problem = await expect_problem(answer, int(want))
+            if want == "403":
+                assert op["x-permission"] in problem["detail"], (where, problem)
+
+    async def test_the_matrix_is_the_served_document(self, served_world: ServedWorld) -> None:
+        """The operations collected above are the served document's, and each has an example."""
+        answer = await served_world.api.client.get(f"{PREFIX}/openapi.json")
+        served_ops = document_operations(await answer.json())
+        assert set(served_ops) == set(OPERATIONS)
+        assert {k: (m, p) for k, (m, p, _) in served_ops.items()} == {
+            k: (m, p) for k, (m, p, _) in OPERATIONS.items()
+        }
+        missing = sorted(set(OPERATIONS) - set(EXAMPLES))
+        assert not missing, f"operations without an example request: {missing}"
+        stale = sorted(set(EXAMPLES) - set(OPERATIONS))
+        assert not stale, f"examples of operations that no longer exist: {stale}"
 
 
-async def test_the_matrix_is_the_served_document(served_world: ServedWorld) -> None:
-    """The operations collected above are the served document's, and each has an example."""
-    answer = await served_world.api.client.get(f"{PREFIX}/openapi.json")
-    served_ops = document_operations(await answer.json())
-    assert set(served_ops) == set(OPERATIONS)
-    assert {k: (m, p) for k, (m, p, _) in served_ops.items()} == {
-        k: (m, p) for k, (m, p, _) in OPERATIONS.items()
-    }
-    missing = sorted(set(OPERATIONS) - set(EXAMPLES))
-    assert not missing, f"operations without an example request: {missing}"
-    stale = sorted(set(EXAMPLES) - set(OPERATIONS))
-    assert not stale, f"examples of operations that no longer exist: {stale}"
+class TestStatic(Matrix):
+    backend = "static"
+
+
+class TestDb(Matrix):
+    backend = "db"
+
+
+class TestKeycloak(Matrix):
+    backend = "keycloak"

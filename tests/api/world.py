@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from tests.api.harness import PREFIX, Api
 from tests.support.engine import run_and_wait, running
 from vecron import LOCAL_OPERATOR, Runtime
 from vecron.clock import utcnow
@@ -39,6 +40,41 @@ def job_document(name: str, **more: Any) -> dict[str, Any]:
 
 
 @dataclass
+class DbUsers:
+    """The database backend's users and roles, made by its first admin through the API
+    (they have no core service): fresh ones for calls that change or delete one."""
+
+    api: Api
+    admin_password: str
+    password: str = "example-password-1"
+    _names: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def login(self, username: str = "admin", password: str | None = None) -> dict[str, Any]:
+        """A token pair (a new refresh token each call)."""
+        body = {"username": username, "password": password or self.admin_password}
+        answer = await self.api.client.post(f"{PREFIX}/auth/login", json=body)
+        assert answer.status == 200, f"login of {username}: {await answer.text()}"
+        pair: dict[str, Any] = await answer.json()
+        return pair
+
+    async def _post(self, path: str, body: dict[str, Any]) -> None:
+        token = (await self.login())["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = await self.api.client.post(PREFIX + path, json=body, headers=headers)
+        assert answer.status == 201, f"{path}: {await answer.text()}"
+
+    async def new_user(self, *roles: str) -> str:
+        name = f"user-{next(self._names)}"
+        await self._post("/users", {"name": name, "password": self.password, "roles": roles})
+        return name
+
+    async def new_role(self) -> str:
+        name = f"role-{next(self._names)}"
+        await self._post("/roles", {"name": name, "permissions": ["job:read"]})
+        return name
+
+
+@dataclass
 class World:
     """The objects every example request may name; ``new_*`` make fresh ones."""
 
@@ -52,6 +88,8 @@ class World:
     queued: str = ""
     variable: str = "WORLD_VAR"
     secret: str = "WORLD_SECRET"
+    #: The database backend's users and roles, where it is enabled.
+    db: DbUsers | None = None
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
     def name(self, prefix: str) -> str:
