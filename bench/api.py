@@ -7,10 +7,10 @@
 Creates a fresh database (SQLite in a temporary folder; on PostgreSQL a new database on
 ``$VECRON_BENCH_POSTGRES``, default 127.0.0.1:5432 user postgres, dropped at the end),
 runs ``vecron db upgrade``, loads the data set (:mod:`api_data`: jobs through the job
-service, executions by bulk inserts), lets the database gather statistics (``ANALYZE``,
-as autovacuum would), then starts ``vecron up`` with ``VECRON_ADMIN_PASSWORD``, waits on
-``/readyz``, logs in as ``admin`` and measures, from a load generator in its own process
-(:mod:`api_load`):
+service, executions by bulk inserts), lets the database settle (``ANALYZE``, and
+``VACUUM`` on PostgreSQL, as autovacuum would), then starts ``vecron up`` with
+``VECRON_ADMIN_PASSWORD``, waits on ``/readyz``, logs in as ``admin`` and measures,
+from a load generator in its own process (:mod:`api_load`):
 
 - ``jobs``: ``GET /api/v1/jobs?limit=50`` (a page of jobs with their statistics);
 - ``failed``: ``GET /api/v1/executions?job=X&status=failed``, X the most run job;
@@ -21,7 +21,11 @@ each open-loop at ``--rate`` requests/s for ``--seconds`` (latency from the sche
 send time) and closed-loop with ``--connections`` concurrent connections (saturation).
 Prints p50/p90/p99/max (ms) and requests/s per request and mode, and whether the goal
 (p99 <= 20 ms at 200 requests/s) held. ``--server-profile FILE`` runs the server under
-pyinstrument (``uv run --with pyinstrument``) and writes its text report to FILE.
+pyinstrument (``uv run --with pyinstrument``) and writes its text report to FILE;
+``--keep`` keeps the database and folder and says how to serve them again.
+
+The server and the load generator share the machine: run it on a quiet one (the load
+average before measuring is printed).
 """
 
 from __future__ import annotations
@@ -110,11 +114,16 @@ def settings_of(env: dict[str, str]) -> Settings:
     return Settings(**values)
 
 
-async def analyze(url: str) -> None:
-    engine = create_async_engine(url)
+async def settle(url: str) -> None:
+    """Bring the database to the state it has after a while in service, before the
+    server opens it: statistics gathered (SQLite ``ANALYZE``) and, on PostgreSQL, the
+    freshly inserted tables vacuumed too, so that autovacuum does not start on them in
+    the middle of a measurement."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
+        async with engine.connect() as conn:
+            sql = "VACUUM (ANALYZE)" if engine.dialect.name == "postgresql" else "ANALYZE"
+            await conn.execute(text(sql))
     finally:
         await engine.dispose()
 
@@ -153,8 +162,8 @@ async def prepare(url: str, env: dict[str, str], args: argparse.Namespace) -> Lo
     finally:
         await engine.dispose()
     began = time.perf_counter()
-    await analyze(url)
-    print(f"  ANALYZE {time.perf_counter() - began:.1f} s")
+    await settle(url)
+    print(f"  vacuumed and analyzed in {time.perf_counter() - began:.1f} s")
     return loaded
 
 
@@ -233,6 +242,8 @@ def serve_and_measure(
     try:
         wait_ready(base, server)
         token = login(base, env["VECRON_ADMIN_PASSWORD"])
+        # Figures from a busy machine say little: show how busy it was.
+        print(f"  load average before measuring: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
         generator = subprocess.run(
             [sys.executable, str(HERE / "api_load.py")],
             input=json.dumps({"base": base, "token": token, "runs": plan(loaded, args)}).encode(),
