@@ -96,7 +96,7 @@ async def test_stats_count_runs_that_ended_since_a_time(store: SqlStore) -> None
 
 
 async def test_stats_read_the_finished_index_of_the_page_jobs_only(store: SqlStore) -> None:
-    query = stats_query(["a" * 36, "b" * 36], T0)
+    query = stats_query().params(ids=["a" * 36, "b" * 36], since=T0)
     async with store.connect() as conn:
         sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         if conn.dialect.name == "sqlite":
