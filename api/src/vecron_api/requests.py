@@ -7,12 +7,14 @@ those steps one line and make every parse error the same problem document.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from pydantic import ValidationError as PydanticError
 
 from vecron import (
@@ -26,6 +28,20 @@ from vecron import (
 from vecron_api.keys import BACKENDS, PRINCIPAL, RUNTIME
 
 M = TypeVar("M", bound=BaseModel)
+
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_and_time(value: Any) -> Any:
+    # pydantic alone would also read "0.5" as a Unix time and "2026-12-07" as midnight;
+    # the document promises ISO 8601 date-times, so only those are taken.
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError("expected an ISO 8601 date and time, e.g. 2026-12-07T09:30:00Z")
+    return value
+
+
+#: A query's point in time: ISO 8601 text with a date and a time (naive means UTC).
+DateTime = Annotated[datetime, BeforeValidator(_date_and_time)]
 
 JSON = "application/json"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from vecron import AuditEntry, Page, Permission
-from vecron_api.requests import principal, query, reply, runtime
+from vecron_api.requests import DateTime, principal, query, reply, runtime
 from vecron_api.routing import Route
 
 
@@ -20,7 +18,7 @@ class ListAudit(BaseModel):
         None, description="Only this resource (job:<name>).", max_length=300
     )
     action: str | None = Field(None, description="Only this action (job.update).", max_length=100)
-    since: datetime | None = Field(None, description="At or after (ISO 8601).")
+    since: DateTime | None = Field(None, description="At or after (ISO 8601).")
     cursor: str | None = Field(
         None, min_length=1, description="From the previous page's next_cursor."
     )

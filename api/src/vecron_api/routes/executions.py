@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from vecron import ExecutionSummary, ExecutionView, Page, Permission
-from vecron_api.requests import principal, query, reply, runtime
+from vecron_api.requests import DateTime, principal, query, reply, runtime
 from vecron_api.routing import Route
 
 P = Permission
@@ -29,8 +28,8 @@ class ListExecutions(BaseModel):
         "manual (run now, the API), webhook …",
         max_length=50,
     )
-    since: datetime | None = Field(None, description="Created at or after (ISO 8601).")
-    until: datetime | None = Field(None, description="Created before (ISO 8601).")
+    since: DateTime | None = Field(None, description="Created at or after (ISO 8601).")
+    until: DateTime | None = Field(None, description="Created before (ISO 8601).")
     cursor: str | None = Field(
         None, min_length=1, description="From the previous page's next_cursor."
     )
@@ -53,14 +52,23 @@ class GetExecution(BaseModel):
     context: bool = Field(True, description="Include the whole Job Context document.")
 
 
+def whole_number(value: Any) -> Any:
+    """JSON has one number type: ``2.0`` is the integer 2 (JSON Schema says so too);
+    ``"2"`` or ``true`` is no number (the field is strict)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: 1 to 100, a whole number in JSON.
+Attempts = Annotated[int, Field(strict=True, ge=1, le=100), BeforeValidator(whole_number)]
+
+
 class Rerun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    extra_attempts: int | None = Field(
+    extra_attempts: Attempts | None = Field(
         None,
-        strict=True,
-        ge=1,
-        le=100,
         description="Attempts it gets (default: the job's max_attempts).",
     )
 

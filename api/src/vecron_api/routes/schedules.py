@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from vecron import ScheduleExplanation
-from vecron_api.requests import principal, query, reply, runtime
+from vecron_api.requests import DateTime, principal, query, reply, runtime
 from vecron_api.routing import Route
 
 
@@ -22,7 +20,7 @@ class Explain(BaseModel):
     )
     timezone: str | None = Field(None, description="IANA time zone (default: the default).")
     count: int = Field(10, ge=1, le=1000, description="How many fire times.")
-    after: datetime | None = Field(None, description="Strictly after this (default: now).")
+    after: DateTime | None = Field(None, description="Strictly after this (default: now).")
 
 
 async def explain(request: web.Request) -> web.Response:
