@@ -203,7 +203,14 @@ async def test_a_cursor_serves_only_its_own_listing_and_filters(store: SqlStore)
         with pytest.raises(ValidationError) as bad:
             await service.list_executions(LOCAL_OPERATOR, limit=limit)
         assert bad.value.field == "limit"
-    # The same filters, however spelled (a status as text or as the enum), take it.
+    # The same filters, however spelled (a job by name or id, a status as text or as
+    # the enum), take it.
+    alpha = await store.get_job("alpha")
+    by_id = await service.list_executions(
+        LOCAL_OPERATOR, job=alpha.id, cursor=page.next_cursor, limit=2
+    )
+    assert by_id.items and {e.job_name for e in by_id.items} == {"alpha"}
+    assert not {e.id for e in by_id.items} & {e.id for e in page.items}
     queued = await service.list_executions(LOCAL_OPERATOR, status="queued", limit=1)
     again = await service.list_executions(
         LOCAL_OPERATOR, status=ExecutionStatus.QUEUED, cursor=queued.next_cursor, limit=1

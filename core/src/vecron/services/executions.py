@@ -126,10 +126,11 @@ class ExecutionService:
         check_limit(limit)
         wanted = None if status is None else parse_status(status)
         start, end = utc_or_none(since), utc_or_none(until)
+        job_id = None if job is None else (await self.store.get_job(job)).id
         listing = Listing(
             "executions",
             {
-                "job": job,
+                "job": job_id,
                 "status": None if wanted is None else wanted.value,
                 "trigger": trigger,
                 "since": None if start is None else start.isoformat(),
@@ -137,7 +138,6 @@ class ExecutionService:
             },
         )
         before = time_position(listing.position(cursor, 2))
-        job_id = None if job is None else (await self.store.get_job(job)).id
         found = await self.store.list_executions(
             job_id=job_id,
             status=wanted,
@@ -173,9 +173,9 @@ class ExecutionService:
             principal, Permission.EXECUTION_READ, "execution.dead-letters", "execution:*"
         )
         check_limit(limit)
-        listing = Listing("dead-letters", {"job": job})
-        before = time_position(listing.position(cursor, 2))
         job_id = None if job is None else (await self.store.get_job(job)).id
+        listing = Listing("dead-letters", {"job": job_id})
+        before = time_position(listing.position(cursor, 2))
         found = await self.store.dead_letters(job_id=job_id, before=before, limit=limit + 1)
         items, next_cursor = listing.page(
             found,
