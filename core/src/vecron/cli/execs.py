@@ -114,3 +114,16 @@ def rerun(
     else:
         left = execution.max_attempts - execution.attempt
         out.print(f"execution {execution.id}: queued again ({left} attempts)")
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, execution_id: str, as_json: JsonFlag = False) -> None:
+    """Cancel an execution: a queued one at once; a running one is stopped by its worker
+    at its next lease extension."""
+    execution = run(with_runtime(ctx, lambda rt: rt.executions.cancel(OPERATOR, execution_id)))
+    if as_json:
+        print_view(execution)
+    elif execution.status.value == "cancelled":
+        out.print(f"execution {execution.id}: cancelled")
+    else:
+        out.print(f"execution {execution.id}: {execution.status.value}, cancel requested")

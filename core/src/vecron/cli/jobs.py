@@ -1,4 +1,4 @@
-"""``vecron job``: apply, list, show, run, enable, disable, delete, ledger, schema."""
+"""``vecron job``: apply, list, show, versions, run, enable, disable, delete, ledger, schema."""
 
 from __future__ import annotations
 
@@ -112,9 +112,25 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
-    """One job: its definition (secrets masked) and scheduling state."""
-    job = run(with_runtime(ctx, lambda rt: rt.jobs.get(OPERATOR, name)))
+def show(
+    ctx: typer.Context,
+    name: str,
+    version: Annotated[
+        int | None, typer.Option(min=1, help="This saved version's definition.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """One job: its definition (secrets masked), scheduling state and stats."""
+    job = run(
+        with_runtime(
+            ctx,
+            lambda rt: (
+                rt.jobs.get(OPERATOR, name)
+                if version is None
+                else rt.jobs.version(OPERATOR, name, version)
+            ),
+        )
+    )
     if as_json:
         print_view(job)
         return
@@ -249,6 +265,27 @@ def ledger(
     table = Table("fire time (UTC)", "status", "reason", "execution")
     for e in entries:
         table.add_row(e.fire_time.isoformat(), e.status.value, e.reason or "", e.execution_id or "")
+    out.print(table)
+
+
+@app.command("versions")
+def versions(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Every saved version of a job, oldest first (``job show NAME --version N`` shows
+    one)."""
+    found = run(with_runtime(ctx, lambda rt: rt.jobs.versions(OPERATOR, name)))
+    if as_json:
+        print_view(found)
+        return
+    table = Table("v", "saved (UTC)", "enabled", "triggers", "steps", "")
+    for v in found:
+        table.add_row(
+            str(v.version),
+            v.saved_at.isoformat(timespec="seconds"),
+            "yes" if v.enabled else "no",
+            ", ".join(v.triggers),
+            ", ".join(v.steps),
+            "current" if v.current else "",
+        )
     out.print(table)
 
 
