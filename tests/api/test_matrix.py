@@ -9,6 +9,7 @@ operations succeed without a token. Each call is the operation's example
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,9 +42,11 @@ def document_operations(document: dict[str, Any]) -> dict[str, tuple[str, str, d
     }
 
 
-#: The document the app builds, read when the tests are collected (the routes of every
-#: installed plugin); the served one is checked to be the same below.
-OPERATIONS = document_operations(build_document(collect_routes(get_plugin_manager()).routes))
+@functools.cache
+def operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """The document the app builds, read when the tests are collected (the routes of
+    every installed plugin); the served one is checked to be the same below."""
+    return document_operations(build_document(collect_routes(get_plugin_manager()).routes))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -53,7 +56,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     backend: str = metafunc.cls.backend  # type: ignore[union-attr]
     cases = []
-    for operation_id, (_, _, op) in sorted(OPERATIONS.items()):
+    for operation_id, (_, _, op) in sorted(operations().items()):
         public = op["security"] == []
         for caller in [ANONYMOUS] if public else [ANONYMOUS, FORGED, *ROLES[backend]]:
             cases.append(pytest.param((operation_id, caller), id=f"{operation_id}-{caller}"))
@@ -106,7 +109,7 @@ class Matrix:
 
     async def test_route_role(self, served_world: ServedWorld, case: tuple[str, str]) -> None:
         operation_id, caller = case
-        method, path, op = OPERATIONS[operation_id]
+        method, path, op = operations()[operation_id]
         example = EXAMPLES.get(operation_id)
         assert example is not None, (
             f"operation {operation_id} has no example request: add one to tests/api/examples.py"
@@ -134,13 +137,13 @@ class Matrix:
         """The operations collected above are the served document's, and each has an example."""
         answer = await served_world.api.client.get(f"{PREFIX}/openapi.json")
         served_ops = document_operations(await answer.json())
-        assert set(served_ops) == set(OPERATIONS)
+        assert set(served_ops) == set(operations())
         assert {k: (m, p) for k, (m, p, _) in served_ops.items()} == {
-            k: (m, p) for k, (m, p, _) in OPERATIONS.items()
+            k: (m, p) for k, (m, p, _) in operations().items()
         }
-        missing = sorted(set(OPERATIONS) - set(EXAMPLES))
+        missing = sorted(set(operations()) - set(EXAMPLES))
         assert not missing, f"operations without an example request: {missing}"
-        stale = sorted(set(EXAMPLES) - set(OPERATIONS))
+        stale = sorted(set(EXAMPLES) - set(operations()))
         assert not stale, f"examples of operations that no longer exist: {stale}"
 
 
