@@ -15,7 +15,7 @@ class ListAudit(BaseModel):
 
     actor: str | None = Field(None, description="Only this actor's entries.", max_length=200)
     resource: str | None = Field(
-        None, description="Only this resource (job:<name>).", max_length=300
+        None, description="Only this resource (`job:<name>`).", max_length=300
     )
     action: str | None = Field(None, description="Only this action (job.update).", max_length=100)
     since: DateTime | None = Field(None, description="At or after (ISO 8601).")
