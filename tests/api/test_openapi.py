@@ -148,6 +148,34 @@ async def test_every_constraint_is_a_json_schema_keyword(api: Api) -> None:
     assert misnamed_keywords(await served_document(api)) == []
 
 
+def texts(node: Any, path: str = "") -> list[tuple[str, str]]:
+    """(where, text) of every description and summary in ``node``."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "summary") and isinstance(value, str):
+                found.append((f"{path}/{key}", value))
+            else:
+                found += texts(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += texts(value, f"{path}/{index}")
+    return found
+
+
+async def test_no_description_holds_what_the_reference_page_takes_for_html(api: Api) -> None:
+    """Descriptions are Markdown on the reference page: ``job:<name>`` outside code would
+    be an HTML tag and vanish."""
+    import re
+
+    tagged = [
+        (where, text)
+        for where, text in texts(await served_document(api))
+        if re.search(r"<[A-Za-z/!]", re.sub(r"`[^`]*`", "", text))
+    ]
+    assert tagged == []
+
+
 class _Assets(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
