@@ -90,8 +90,9 @@ async def test_any_text_that_is_not_json_is_400(api: Api, text: str) -> None:
 async def test_bytes_that_are_not_utf8_or_json_never_give_500(api: Api, raw: bytes) -> None:
     headers = {**ADMIN, "Content-Type": "application/json"}
     answer = await api.client.post(f"{PREFIX}/variables", data=raw, headers=headers)
-    assert answer.status in (400, 422), await answer.text()
-    await expect_problem(answer, answer.status)
+    assert answer.status < 500, await answer.text()
+    if answer.status >= 400:  # bytes that happen to be a valid variable are taken
+        await expect_problem(answer, answer.status)
 
 
 async def test_deeply_nested_json_is_400_and_the_app_lives_on(api: Api) -> None:
