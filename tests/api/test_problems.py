@@ -95,6 +95,14 @@ async def test_bytes_that_are_not_utf8_or_json_never_give_500(api: Api, raw: byt
         await expect_problem(answer, answer.status)
 
 
+async def test_a_body_that_is_not_utf8_is_400_on_every_operation_with_a_body(api: Api) -> None:
+    for method, path, media_types in await body_operations(api):
+        headers = {**ADMIN, "Content-Type": media_types[0]}
+        answer = await api.client.request(method, path, data=b"\xff\xfe{\x80}", headers=headers)
+        problem = await expect_problem(answer, 400, "malformed-body")
+        assert "UTF-8" in problem["detail"], (method, path, problem)
+
+
 async def test_deeply_nested_json_is_400_and_the_app_lives_on(api: Api) -> None:
     deep = "[" * 100_000 + "]" * 100_000
     headers = {**ADMIN, "Content-Type": "application/json"}
