@@ -227,6 +227,40 @@ def plan(loaded: Loaded, args: argparse.Namespace) -> list[dict[str, Any]]:
     return runs
 
 
+def generate(base: str, token: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """One run of the load generator, in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "api_load.py")],
+        input=json.dumps({"base": base, "token": token, "runs": [spec]}).encode(),
+        capture_output=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) of process ``pid`` so far; None where /proc is not."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_ms(
+    result: dict[str, Any], before: float | None, after: float | None
+) -> float | None:
+    """The server process's CPU time per request of a run (warm-up included): what
+    one request costs it, however busy the machine is. Not the database server's."""
+    served = int(result["requests"]) + int(result["warmup_requests"])
+    if before is None or after is None or not served:
+        return None
+    return round((after - before) * 1000 / served, 2)
+
+
 def serve_and_measure(
     env: dict[str, str], home: Path, loaded: Loaded, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
@@ -244,13 +278,15 @@ def serve_and_measure(
         token = login(base, env["VECRON_ADMIN_PASSWORD"])
         # Figures from a busy machine say little: show how busy it was.
         print(f"  load average before measuring: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-        generator = subprocess.run(
-            [sys.executable, str(HERE / "api_load.py")],
-            input=json.dumps({"base": base, "token": token, "runs": plan(loaded, args)}).encode(),
-            capture_output=True,
-            check=True,
-        )
-        return [json.loads(line) for line in generator.stdout.decode().splitlines()]
+        # Under the profiler the process started is uv's, not the server's.
+        pid = None if args.server_profile else server.pid
+        results = []
+        for spec in plan(loaded, args):
+            before = cpu_seconds(pid)
+            results.append(generate(base, token, spec))
+            after = cpu_seconds(pid)
+            results[-1]["cpu_ms"] = server_cpu_ms(results[-1], before, after)
+        return results
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -275,23 +311,23 @@ def report(backend: str, loaded: Loaded, results: list[dict[str, Any]], rate: fl
     print(f"  X = {busiest}: {runs:,} executions, {loaded.failed[busiest]:,} failed")
     print(
         f"  {'request':<10} {'mode':<14} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} "
-        f"{'p99 ms':>8} {'max ms':>8} {'errors':>6}"
+        f"{'p99 ms':>8} {'max ms':>8} {'errors':>6} {'server CPU ms/req':>17}"
     )
-    held = True
+    missed = []
     for r in results:
         mode = f"{rate:g}/s open" if r["mode"] == "open" else "saturation"
         print(
             f"  {r['name']:<10} {mode:<14} {r['per_second']:>8} {r['p50_ms']:>8} "
-            f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6}"
+            f"{r['p90_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['errors']:>6} "
+            f"{r['cpu_ms'] if r['cpu_ms'] is not None else '-':>17}"
         )
         if r["errors"]:
             print(f"    first error: {r['first_error']}")
-        if r["mode"] == "open":
-            ok = r["p99_ms"] <= GOAL_MS and not r["errors"]
-            held = held and ok
-    verdict = "held" if held else "MISSED"
+        if r["mode"] == "open" and (r["p99_ms"] > GOAL_MS or r["errors"]):
+            missed.append(r["name"])
+    verdict = f"MISSED by {', '.join(missed)}" if missed else "held"
     print(f"  goal p99 <= {GOAL_MS:g} ms at {rate:g} requests/s for each request: {verdict}")
-    return held
+    return not missed
 
 
 def main() -> None:

@@ -119,8 +119,7 @@ async def run(base: str, token: str, spec: dict[str, Any]) -> dict[str, Any]:
                 return await open_loop(session, spec["paths"], spec["rate"], seconds)
             return await closed_loop(session, spec["paths"], spec["connections"], seconds)
 
-        if spec.get("warmup"):
-            await once(spec["warmup"])
+        warm = await once(spec["warmup"]) if spec.get("warmup") else Tally()
         tally = await once(spec["seconds"])
     ordered = sorted(tally.latencies)
     took = tally.last - tally.first
@@ -128,6 +127,7 @@ async def run(base: str, token: str, spec: dict[str, Any]) -> dict[str, Any]:
         "name": spec["name"],
         "mode": spec["mode"],
         "requests": len(ordered) + tally.errors,
+        "warmup_requests": len(warm.latencies) + warm.errors,
         "errors": tally.errors,
         "first_error": tally.first_error,
         "per_second": round((len(ordered) + tally.errors) / took, 1) if took > 0 else None,
