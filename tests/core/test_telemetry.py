@@ -43,3 +43,36 @@ async def test_a_bound_secret_is_masked_in_every_field_and_traceback(
 def test_without_secrets_lines_are_untouched(log_lines: io.StringIO) -> None:
     get_logger("x").info("plain", value="s3cr3t-Ä")
     assert json.loads(log_lines.getvalue())["value"] == "s3cr3t-Ä"
+
+
+def test_library_lines_are_json_and_masked_like_vecron_own(log_lines: io.StringIO) -> None:
+    import contextvars
+    import logging
+
+    def write() -> None:  # in a context of its own: the bound secret stays in it
+        bind_secrets(["lib-secret-771"])
+        logging.getLogger("sqlalchemy.pool").warning("connection lib-secret-771 went away")
+        logging.getLogger("aiohttp.access").info("below warning: dropped")
+
+    contextvars.copy_context().run(write)
+    [line] = [json.loads(text) for text in log_lines.getvalue().splitlines()]
+    assert line["logger"] == "sqlalchemy.pool" and line["level"] == "warning"
+    assert "lib-secret-771" not in log_lines.getvalue()
+
+
+def test_a_malformed_request_is_one_line_that_quotes_no_header(log_lines: io.StringIO) -> None:
+    import logging
+
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    try:
+        raise BadHttpMessage("Invalid header value char: b'Authorization: Bearer abc\\x00'")
+    except BadHttpMessage as exc:
+        logging.getLogger("aiohttp.server").error(
+            "Error handling request from %s", "127.0.0.1", exc_info=exc
+        )
+    text = log_lines.getvalue()
+    [line] = [json.loads(row) for row in text.splitlines()]
+    assert line["event"] == "refused a malformed HTTP request (BadHttpMessage)"
+    assert line["level"] == "warning"
+    assert "Bearer" not in text and "Traceback" not in text

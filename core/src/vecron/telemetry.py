@@ -79,6 +79,54 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         # Not cached: reconfiguring (tests, embedding) must reach every module's logger.
         cache_logger_on_first_use=False,
     )
+    _route_library_logs(stream, renderer)
+
+
+def _quiet_bad_requests(record: logging.LogRecord) -> bool:
+    """A request aiohttp cannot parse (a header with a NUL byte, a bad request line) is
+    the client's mistake, answered 400: one warning line, without the traceback — whose
+    text quotes the offending header, which may be a credential."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is not None and type(exc).__module__.startswith("aiohttp.http_exceptions"):
+        record.msg = "refused a malformed HTTP request (%s)"
+        record.args = (type(exc).__name__,)
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
+def _route_library_logs(stream: TextIO, renderer: Any) -> None:
+    """Lines libraries write through :mod:`logging` (aiohttp, SQLAlchemy, alembic) are
+    rendered like vecron's own and pass the same masking; below warning they are dropped.
+    Once per process: a second call replaces the first handler, never stacks."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                mask_secrets,
+                redact_server_urls,
+                renderer,
+            ],
+        )
+    )
+    handler.addFilter(_quiet_bad_requests)
+    handler.set_name(_LIBRARY_HANDLER)
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != _LIBRARY_HANDLER]
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level < logging.WARNING:
+        root.setLevel(logging.WARNING)
+
+
+_LIBRARY_HANDLER = "vecron-library-logs"
 
 
 def get_logger(name: str) -> Any:

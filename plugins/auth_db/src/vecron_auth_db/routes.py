@@ -153,7 +153,7 @@ def routes() -> list[Route]:
             public=True,
             body=LoginRequest,
             response=TokenPair,
-            errors=(429,),
+            errors=(401, 429),
         ),
         Route(
             method="POST",
@@ -165,7 +165,7 @@ def routes() -> list[Route]:
             public=True,
             body=RefreshRequest,
             response=TokenPair,
-            errors=(429,),
+            errors=(401, 429),
         ),
         Route(
             method="POST",

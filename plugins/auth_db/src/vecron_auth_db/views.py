@@ -54,14 +54,18 @@ class UserCreate(_Input):
     roles: list[str] = Field(
         default_factory=list, description="Built-in (admin, operator, viewer) or custom roles."
     )
-    disabled: bool = Field(False, description="A disabled user can neither log in nor act.")
+    disabled: bool = Field(
+        False, strict=True, description="A disabled user can neither log in nor act."
+    )
 
 
 class UserUpdate(_Input):
     """Changes to a user; fields left out stay as they are."""
 
     roles: list[str] | None = Field(None, description="The user's roles, replacing the old.")
-    disabled: bool | None = Field(None, description="Disable (true) or enable (false).")
+    disabled: bool | None = Field(
+        None, strict=True, description="Disable (true) or enable (false)."
+    )
     password: SecretStr | None = Field(
         None, description="A new password (write-only); the user's tokens stop working."
     )
