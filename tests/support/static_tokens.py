@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import pluggy
 from pydantic import Field
+
 from vecron import (
     AuthBackend,
     AuthBackendConfig,

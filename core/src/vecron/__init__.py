@@ -14,8 +14,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vecron.services.views.jobs import JobVersionSummary as JobVersionSummary
-    from vecron.services.views.jobs import ValidationReport as ValidationReport
     from vecron.auth.audit import AuditEntry as AuditEntry
     from vecron.auth.principal import LOCAL_OPERATOR as LOCAL_OPERATOR
     from vecron.auth.principal import Permission as Permission
@@ -100,9 +98,11 @@ if TYPE_CHECKING:
     from vecron.services.views.executions import StepView as StepView
     from vecron.services.views.jobs import AppliedDocument as AppliedDocument
     from vecron.services.views.jobs import JobSummary as JobSummary
+    from vecron.services.views.jobs import JobVersionSummary as JobVersionSummary
     from vecron.services.views.jobs import JobView as JobView
     from vecron.services.views.jobs import LedgerEntry as LedgerEntry
     from vecron.services.views.jobs import SavedJob as SavedJob
+    from vecron.services.views.jobs import ValidationReport as ValidationReport
     from vecron.services.views.pages import Page as Page
     from vecron.services.views.plugins import PluginView as PluginView
     from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
