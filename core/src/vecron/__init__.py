@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vecron.auth.audit import AuditEntry as AuditEntry
+    from vecron.auth.audit import AuditOutcome as AuditOutcome
     from vecron.auth.principal import LOCAL_OPERATOR as LOCAL_OPERATOR
     from vecron.auth.principal import Permission as Permission
     from vecron.auth.principal import Principal as Principal
@@ -163,6 +164,7 @@ _HOMES: dict[str, str] = {
     "TooManyRequests": "vecron.errors",
     "run_migrations": "vecron.store.migrate",
     "AuditEntry": "vecron.auth.audit",
+    "AuditOutcome": "vecron.auth.audit",
     "EgressDenied": "vecron.errors",
     "FinalError": "vecron.errors",
     "NotFoundError": "vecron.errors",

@@ -9,7 +9,15 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Literal
 
-from vecron import AuditEntry, Permission, PermissionDenied, Principal, VecronError, authorize
+from vecron import (
+    AuditEntry,
+    AuditOutcome,
+    Permission,
+    PermissionDenied,
+    Principal,
+    VecronError,
+    authorize,
+)
 
 Outcome = Literal["ok", "denied", "failed"]
 
@@ -59,15 +67,13 @@ class Auditor:
         detail: dict[str, Any] | None = None,
     ) -> None:
         await self._record(
-            AuditEntry(
-                id=str(uuid.uuid4()),
+            AuditEntry.of(
+                principal,
+                action,
+                resource,
                 at=self._clock(),
-                actor=principal.subject,
-                source=principal.source,
-                address=principal.address,
-                action=action,
-                resource=resource,
-                outcome=outcome,
-                detail=detail or {},
+                id=str(uuid.uuid4()),
+                outcome=AuditOutcome(outcome),
+                detail=detail,
             )
         )
