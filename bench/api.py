@@ -49,11 +49,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from vecron.runtime import Runtime
 from vecron.settings import Settings
+from vecron.store.schema import executions
 from vecron.telemetry import configure_logging
 
 HERE = Path(__file__).resolve().parent
@@ -78,6 +79,20 @@ async def scratch(kind: str, keep: bool) -> AsyncIterator[tuple[str, Path]]:
             if kind == "postgres":
                 await drop_database(url)
             shutil.rmtree(home)
+
+
+async def check_untouched(url: str, loaded: Loaded) -> None:
+    """The server only read: its scheduler fired none of the loaded jobs and its worker
+    ran nothing (a bench that measured that as well would say nothing true)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            count = (await conn.execute(select(func.count()).select_from(executions))).scalar()
+    finally:
+        await engine.dispose()
+    if count != loaded.executions:
+        raise SystemExit(f"the server changed the executions: {count:,}, not {loaded.executions:,}")
+    print("  executions unchanged after serving: the server fired and ran nothing")
 
 
 def keep_environment(home: Path, env: dict[str, str]) -> None:
@@ -359,6 +374,7 @@ def main() -> None:
             env = environment(url, home, free_port(), password)
             loaded = await prepare(url, env, args)
             results = await asyncio.to_thread(serve_and_measure, env, home, loaded, args)
+            await check_untouched(url, loaded)
             if args.keep:
                 keep_environment(home, env)
         return loaded, results
