@@ -97,7 +97,8 @@ def create_app(runtime: Runtime) -> web.Application:
     app[ROUTES] = routes
     for route in routes.routes:
         app.router.add_route(route.method.upper(), route.full_path, _serve(route))
-    app[OPENAPI] = build_document(routes.routes)
+    # A job document's schema is the installed executors' and triggers' Config models.
+    app[OPENAPI] = build_document(routes.routes, {"JobDocument": runtime.jobs.schema()})
     app.router.add_get(f"{PREFIX}/openapi.json", openapi_json)
     app.router.add_get(f"{PREFIX}/docs", docs_page)
     static = resources.files("vecron_api") / "static"

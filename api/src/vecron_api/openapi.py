@@ -3,8 +3,9 @@ handlers use, so the document cannot drift from the API."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -61,8 +62,23 @@ REASONS = {
 
 
 class _Schemas:
-    def __init__(self) -> None:
+    def __init__(self, named: Mapping[str, dict[str, Any]] | None = None) -> None:
         self.components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+        for name, schema in (named or {}).items():
+            self.name(name, schema)
+
+    def name(self, name: str, schema: dict[str, Any]) -> None:
+        """Document ``schema`` (a whole JSON Schema, its ``$defs`` inside) as component
+        ``name``, in place of any model of that title; its definitions become components
+        ``<name>_<definition>``."""
+        text = json.dumps({k: v for k, v in schema.items() if k != "$schema"})
+        definitions = schema.get("$defs", {})
+        for inner in definitions:
+            text = text.replace(f'"#/$defs/{inner}"', f'"{REF.format(model=f"{name}_{inner}")}"')
+        rewritten = json.loads(text)
+        for inner, definition in rewritten.pop("$defs", {}).items():
+            self.components[f"{name}_{inner}"] = definition
+        self.components[name] = rewritten
 
     def of(self, annotation: Any, mode: str) -> dict[str, Any]:
         schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
@@ -175,9 +191,12 @@ def _header_params(route: Route) -> list[dict[str, Any]]:
     ]
 
 
-def build_document(routes: Sequence[Route]) -> dict[str, Any]:
-    """OpenAPI 3.1 for ``routes``."""
-    schemas = _Schemas()
+def build_document(
+    routes: Sequence[Route], named: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """OpenAPI 3.1 for ``routes``; ``named`` schemas replace the models of those titles
+    (the job document's, which the installed plugins make)."""
+    schemas = _Schemas(named)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.openapi_path, {})[route.method.lower()] = operation(route, schemas)
