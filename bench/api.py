@@ -24,8 +24,8 @@ Prints p50/p90/p99/max (ms) and requests/s per request and mode, and whether the
 pyinstrument (``uv run --with pyinstrument``) and writes its text report to FILE;
 ``--keep`` keeps the database and folder and says how to serve them again.
 
-The server and the load generator share the machine: run it on a quiet one (the load
-average before measuring is printed).
+The server and the load generator share the machine: run it on a quiet one (how busy
+the machine is before measuring is printed).
 """
 
 from __future__ import annotations
@@ -242,6 +242,24 @@ def plan(loaded: Loaded, args: argparse.Namespace) -> list[dict[str, Any]]:
     return runs
 
 
+def machine_busy(seconds: float) -> float | None:
+    """The share of all CPUs busy over ``seconds`` (/proc/stat), whoever uses them;
+    None where /proc is not."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return sum(fields) - idle, sum(fields)
+
+    try:
+        busy_before, total_before = sample()
+        time.sleep(seconds)
+        busy_after, total_after = sample()
+    except OSError:
+        return None
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
 def generate(base: str, token: str, spec: dict[str, Any]) -> dict[str, Any]:
     """One run of the load generator, in a process of its own."""
     done = subprocess.run(
@@ -291,8 +309,12 @@ def serve_and_measure(
     try:
         wait_ready(base, server)
         token = login(base, env["VECRON_ADMIN_PASSWORD"])
-        # Figures from a busy machine say little: show how busy it was.
-        print(f"  load average before measuring: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+        # Figures from a busy machine say little: show how busy it is without us.
+        busy = machine_busy(2.0)
+        if busy is not None:
+            print(
+                f"  CPU in use before measuring (server idle): {busy:.0%} of {os.cpu_count()} CPUs"
+            )
         # Under the profiler the process started is uv's, not the server's.
         pid = None if args.server_profile else server.pid
         results = []
