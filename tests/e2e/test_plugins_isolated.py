@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 #: plugin folder → (module, the kinds it registers)
-PLUGINS = {
+PLUGINS: dict[str, tuple[str, dict[str, list[str]]]] = {
     "http": ("vecron_http", {"executor": ["http"]}),
     "trigger_schedule": (
         "vecron_trigger_schedule",
@@ -28,14 +28,19 @@ PLUGINS = {
     "database": ("vecron_database", {"executor": ["database"]}),
     "files": ("vecron_files", {"executor": ["files"]}),
     "sftp": ("vecron_sftp", {"executor": ["sftp"]}),
+    "auth_db": ("vecron_auth_db", {"auth": ["db"]}),
+    "auth_keycloak": ("vecron_auth_keycloak", {"auth": ["keycloak"]}),
 }
+#: What a plugin needs beside the core, from this repository (auth_db adds routes).
+NEEDS = {"auth_db": ["api"]}
 
 PROBE = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
 from vecron.plugin.manager import build_registry, get_plugin_manager
 registry = build_registry(get_plugin_manager())
-print(json.dumps({"executor": sorted(registry.executors), "trigger": sorted(registry.triggers)}))
+print(json.dumps({"executor": sorted(registry.executors), "trigger": sorted(registry.triggers),
+                  "auth": sorted(registry.auth_backends)}))
 """
 
 
@@ -76,7 +81,8 @@ def test_a_plugin_installs_and_registers_alone(folder: str, constraints: str) ->
         run(uv(), "venv", "--quiet", "--python", "3.11", str(root / "venv"))
         run(uv(), "pip", "install", "--quiet", "--python", python,
             "-c", str(root / "constraints.txt"),
-            str(REPO / "core"), str(REPO / "plugins" / folder))  # fmt: skip
+            str(REPO / "core"), *(str(REPO / need) for need in NEEDS.get(folder, [])),
+            str(REPO / "plugins" / folder))  # fmt: skip
         found = json.loads(run(python, "-c", PROBE, module).stdout)
         others = {m for f, (m, _) in PLUGINS.items() if f != folder}
         listed = run(uv(), "pip", "list", "--python", python, "--format", "json").stdout
@@ -86,3 +92,4 @@ def test_a_plugin_installs_and_registers_alone(folder: str, constraints: str) ->
         expected_executors = kinds.get("executor", [])
         assert found["executor"] == sorted(expected_executors)
         assert found["trigger"] == sorted(["manual", *kinds.get("trigger", [])])
+        assert found["auth"] == kinds.get("auth", [])
