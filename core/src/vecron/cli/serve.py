@@ -26,11 +26,12 @@ async def _serve(
     *,
     scheduler: bool,
     worker: bool,
+    api: bool,
     example: bool,
     port: int | None,
     concurrency: int | None,
 ) -> None:
-    from vecron.health import serve_app
+    from vecron.health import health_app, serve_app
     from vecron.runtime import Runtime, tune_gc
 
     settings = state(ctx).settings(port=port)
@@ -38,7 +39,11 @@ async def _serve(
     _stop_on_signals(stop)
     async with (
         Runtime(settings) as rt,
-        serve_app(web_app(rt), settings.host, settings.port) as bound,
+        serve_app(
+            web_app(rt) if api else health_app(rt.readiness_checks()),
+            settings.host,
+            settings.port,
+        ) as bound,
     ):
         tune_gc()
         log.info(
@@ -108,7 +113,8 @@ async def _seed_example(rt: Any, host: str, port: int) -> None:
     )
 
 
-Port = Annotated[
+Port = Annotated[int | None, typer.Option(help="Port of /healthz and /readyz (env VECRON_PORT).")]
+ApiPort = Annotated[
     int | None, typer.Option(help="Port of the API, /healthz and /readyz (env VECRON_PORT).")
 ]
 Concurrency = Annotated[
@@ -118,27 +124,52 @@ Concurrency = Annotated[
 
 def up(
     ctx: typer.Context,
-    port: Port = None,
+    port: ApiPort = None,
     concurrency: Concurrency = None,
     example: Annotated[
         bool, typer.Option(help="Create the example job in an empty database.")
     ] = True,
 ) -> None:
-    """Run scheduler and worker in one process on the configured backends (embedded by default)."""
+    """Run scheduler, worker and the REST API in one process on the configured backends
+    (embedded by default)."""
     run(
         _serve(
-            ctx, scheduler=True, worker=True, example=example, port=port, concurrency=concurrency
+            ctx,
+            scheduler=True,
+            worker=True,
+            api=True,
+            example=example,
+            port=port,
+            concurrency=concurrency,
         )
     )
 
 
 def scheduler(ctx: typer.Context, port: Port = None) -> None:
-    """Run only the scheduler."""
-    run(_serve(ctx, scheduler=True, worker=False, example=False, port=port, concurrency=None))
+    """Run only the scheduler (with /healthz and /readyz; `vecron api` serves the API)."""
+    run(
+        _serve(
+            ctx,
+            scheduler=True,
+            worker=False,
+            api=False,
+            example=False,
+            port=port,
+            concurrency=None,
+        )
+    )
 
 
 def worker(ctx: typer.Context, port: Port = None, concurrency: Concurrency = None) -> None:
-    """Run only a worker."""
+    """Run only a worker (with /healthz and /readyz)."""
     run(
-        _serve(ctx, scheduler=False, worker=True, example=False, port=port, concurrency=concurrency)
+        _serve(
+            ctx,
+            scheduler=False,
+            worker=True,
+            api=False,
+            example=False,
+            port=port,
+            concurrency=concurrency,
+        )
     )
