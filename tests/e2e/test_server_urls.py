@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.e2e.test_up import eventually, free_port
 from tests.support.cli import Cli
+from tests.support.cluster import TEST_SECRET_KEY
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
 from tests.support.private_servers import stop_process, wait_port
 from tests.support.s3_fixtures import S3Server, s3_server_fixture, s3_url_fixture  # noqa: F401
@@ -77,6 +78,7 @@ def cli(tmp_path: Path, postgresql_url: str) -> Cli:  # noqa: F811
     """The CLI on a PostgreSQL database whose URL holds a password."""
     cli = Cli(tmp_path)
     cli.env["VECRON_DATABASE_URL"] = with_password(postgresql_url)
+    cli.env["VECRON_SECRET_KEYS"] = TEST_SECRET_KEY
     return cli
 
 
@@ -104,7 +106,7 @@ def test_up_logs_its_servers_without_their_passwords(cli: Cli) -> None:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
-    assert "probes listening" in out + err
+    assert "listening" in out + err
     assert ":***@" in out + err
     assert PASSWORD not in out + err
 
@@ -205,6 +207,7 @@ def test_a_distributed_up_shows_no_password_of_any_server(
         "VECRON_LOCK_URL": redis_with_password.url,
         "VECRON_STORAGE_URL": s3_url,
         "VECRON_LOG_LEVEL": "debug",
+        "VECRON_SECRET_KEYS": TEST_SECRET_KEY,
     }
     assert s3_server.secret_key in s3_url  # the storage URL holds a real secret
     port = free_port()
@@ -229,7 +232,7 @@ def test_a_distributed_up_shows_no_password_of_any_server(
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-3000:]
     shown = "\n".join([out, err, *answers])
-    assert "probes listening" in shown
+    assert "listening" in shown
     assert f"nats://vecron:***@127.0.0.1:{nats_with_password.port}" in shown
     assert "postgres:***@" in shown
     assert f"redis://:***@127.0.0.1:{redis_with_password.port}/0" in shown

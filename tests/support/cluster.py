@@ -59,6 +59,10 @@ async def serve_target() -> AsyncIterator[Target]:
         yield target
 
 
+#: The Fernet key of every test cluster (a test's own, never a real one).
+TEST_SECRET_KEY = "Zm9yLXRlc3RzLW9ubHktbm90LWEtcmVhbC1rZXktMzI="
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
@@ -79,6 +83,8 @@ def distributed_env(database_url: str, *, nats_port: int = 4222, **settings: Any
         "VECRON_LOG_FORMAT": "json",
         "VECRON_LOG_LEVEL": "info",
         "VECRON_PORT": "0",
+        # A server database needs configured keys (the API seals its signing keys).
+        "VECRON_SECRET_KEYS": TEST_SECRET_KEY,
     }
     env.update({f"VECRON_{k.upper()}": str(v) for k, v in settings.items()})
     return env
