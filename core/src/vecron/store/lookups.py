@@ -75,7 +75,7 @@ async def versions_of(conn: AsyncConnection, job_id: str) -> list[JobVersion]:
         JobVersion(
             job_id=row["job_id"],
             version=row["version"],
-            definition=JobDefinition.model_validate(row["definition"]),
+            definition=rows.job_definition(row["job_id"], row["version"], row["definition"]),
             saved_at=row["created_at"],
         )
         for row in found.mappings()

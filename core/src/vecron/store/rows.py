@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +26,33 @@ def definition_json(definition: JobDefinition) -> dict[str, Any]:
     return definition.model_dump(mode="json")
 
 
+#: Definitions already validated, by (job id, version): a version's definition never
+#: changes (a new definition is a new version; ids are never reused), and validating one
+#: is a fifth of what listing a page of jobs costs. Bounded; the oldest entries go first.
+_DEFINITIONS: OrderedDict[tuple[str, int], JobDefinition] = OrderedDict()
+DEFINITION_CACHE_SIZE = 4096
+
+
+def job_definition(job_id: str, version: int, data: Any) -> JobDefinition:
+    """Version ``version`` of job ``job_id`` from its stored JSON ``data``."""
+    key = (job_id, version)
+    found = _DEFINITIONS.get(key)
+    if found is None:
+        found = _DEFINITIONS[key] = JobDefinition.model_validate(data)
+        if len(_DEFINITIONS) > DEFINITION_CACHE_SIZE:
+            _DEFINITIONS.popitem(last=False)
+    else:
+        _DEFINITIONS.move_to_end(key)
+    return found
+
+
 def job_record(row: RowMapping) -> JobRecord:
     return JobRecord(
         id=row["id"],
         name=row["name"],
         enabled=bool(row["enabled"]),
         version=row["version"],
-        definition=JobDefinition.model_validate(row["definition"]),
+        definition=job_definition(row["id"], row["version"], row["definition"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         next_fire_at=row["next_fire_at"],
