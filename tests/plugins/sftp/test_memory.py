@@ -48,6 +48,9 @@ async def test_memory_does_not_grow_with_file_size(sftp: Sftp) -> None:
     # A 40 MiB file held in memory would show as 40 MiB; chunks of 1 MiB, two in flight
     # plus the storage buffer, stay far below (measured: about 4 MiB down, 5 MiB up).
     assert all(peak < 8 * MIB for peak in peaks.values()), peaks
+    # Ten times the file (36 MiB more) may cost at most what scheduling alone decides: one
+    # more 1 MiB chunk in flight when the reader runs ahead of the writer (seen on a busy
+    # machine: 1 MiB + 42 bytes). Holding the file would add tens of MiB.
     for action in ("download", "upload"):
         growth = peaks[f"{action} large.bin"] - peaks[f"{action} small.bin"]
-        assert growth < 1 * MIB, peaks
+        assert growth < 2 * MIB, peaks
