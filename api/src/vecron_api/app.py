@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
@@ -12,7 +13,7 @@ from vecron import Runtime, Unauthenticated
 from vecron_api.authn import authenticate, backends_ctx
 from vecron_api.keys import BACKENDS, OPENAPI, PRINCIPAL, ROUTE, ROUTES, RUNTIME
 from vecron_api.problems import http_problem, problems
-from vecron_api.routing import PREFIX, Route, RouteRegistry
+from vecron_api.routing import PREFIX, Lifespan, Route, RouteRegistry
 from vecron_api.security import cors_middleware, security_headers
 
 
@@ -105,8 +106,18 @@ def create_app(runtime: Runtime) -> web.Application:
     app.router.add_static(f"{PREFIX}/static", str(static), show_index=False)
     _add_probes(app, runtime)
     app.cleanup_ctx.append(backends_ctx)
+    for lifespan in routes.lifespans:
+        app.cleanup_ctx.append(_lifespan_ctx(lifespan))
     app.on_response_prepare.append(_on_prepare)
     return app
+
+
+def _lifespan_ctx(lifespan: Lifespan) -> Any:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with lifespan(app[RUNTIME]):
+            yield
+
+    return ctx
 
 
 def _add_probes(app: web.Application, runtime: Runtime) -> None:

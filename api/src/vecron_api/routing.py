@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from vecron import Permission, PluginError
+from vecron import Permission, PluginError, Runtime
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: What a plugin's routes hold for the app's life (a connection, a rate limiter):
+#: entered with the app's runtime before the first request, left at shutdown.
+Lifespan = Callable[[Runtime], AbstractAsyncContextManager[None]]
 
 #: Prefix of every API route.
 PREFIX = "/api/v1"
@@ -78,6 +82,14 @@ class RouteRegistry:
     routes: list[Route] = field(default_factory=list)
     plugin: str = "<unknown>"
     owners: dict[str, str] = field(default_factory=dict)
+    lifespans: list[Lifespan] = field(default_factory=list)
+
+    def add_lifespan(self, lifespan: Lifespan) -> None:
+        """Open what the plugin's routes need when the app starts and close it when it
+        stops: ``async with lifespan(runtime):`` around the app's life (registration
+        order in, reverse order out). Each app collects the routes anew, so state kept
+        by the object the lifespan belongs to is that app's alone."""
+        self.lifespans.append(lifespan)
 
     def add(self, route: Route) -> None:
         """Add ``route``.

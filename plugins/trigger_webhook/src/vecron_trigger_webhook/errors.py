@@ -1,0 +1,35 @@
+"""The webhook's own answers, in vecron's error hierarchy (problem JSON through the API's
+one middleware, one line in the CLI)."""
+
+from __future__ import annotations
+
+from vecron import ValidationError, VecronError
+
+
+class PayloadTooLarge(ValidationError):
+    """The body is larger than the job's webhook trigger allows (``max_body``)."""
+
+    status = 413
+    code = "body-too-large"
+
+
+class UnsupportedPayload(ValidationError):
+    """The body comes in a media type deliveries cannot have."""
+
+    status = 415
+    code = "unsupported-media-type"
+
+
+class MalformedPayload(ValidationError):
+    """The body says it is JSON (or text) and is not."""
+
+    status = 400
+    code = "malformed-body"
+
+
+class WebhookRefused(VecronError):
+    """The job takes no deliveries now: it is disabled, or lists no webhook trigger."""
+
+    status = 403
+    exit_code = 77
+    code = "forbidden"
