@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.api.harness import PREFIX, expect_problem
-from tests.plugins.trigger_webhook.conftest import JOB, Hooked, hook_job
+from tests.plugins.trigger_webhook.conftest import Hooked, hook_job
 from tests.plugins.trigger_webhook.signed import json_body, signed_headers, webhook_job
 from tests.support.engine import running
 from vecron import LOCAL_OPERATOR
@@ -101,7 +101,9 @@ def not_base64(secret: str, body: bytes) -> tuple[bytes, dict[str, str]]:
     ],
     ids=lambda v: getattr(v, "__name__", v),
 )
-async def test_a_delivery_that_does_not_verify_is_401(hooked: Hooked, make: Any, reason: str) -> None:
+async def test_a_delivery_that_does_not_verify_is_401(
+    hooked: Hooked, make: Any, reason: str
+) -> None:
     body, headers = make(hooked.secret, json_body(ORDER))
     problem = await expect_problem(await deliver(hooked, body, headers), 401, "unauthenticated")
     assert [e["code"] for e in problem["errors"]] == [reason]
@@ -113,8 +115,8 @@ async def test_one_matching_signature_among_several_is_enough(hooked: Hooked) ->
     """Senders rotating secrets sign with both: any one ``v1`` entry that matches will do."""
     body = json_body(ORDER)
     headers = signed_headers(hooked.secret, body)
-    other = signed_headers(new_secret(), body, delivery_id=headers["webhook-id"],
-                           at=datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC))  # fmt: skip
+    at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+    other = signed_headers(new_secret(), body, delivery_id=headers["webhook-id"], at=at)
     headers["webhook-signature"] = f"{other['webhook-signature']} {headers['webhook-signature']}"
     answer = await deliver(hooked, body, headers)
     assert answer.status == 202, await answer.text()
@@ -131,8 +133,8 @@ async def test_the_same_webhook_id_twenty_times_at_once_is_one_execution(hooked:
     created = [(await a.json())["created"] for a in answers]
     assert created.count(True) == 1
     # Later, too (a sender's retry): the same execution, nothing new.
-    again = await deliver(hooked, body, signed_headers(hooked.secret, body,
-                                                       delivery_id="msg_same-delivery"))  # fmt: skip
+    retried = signed_headers(hooked.secret, body, delivery_id="msg_same-delivery")
+    again = await deliver(hooked, body, retried)
     assert (await again.json()) == {"execution_id": execution.id, "created": False}
     assert len(await executions_of(hooked)) == 1
 

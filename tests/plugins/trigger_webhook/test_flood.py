@@ -28,7 +28,7 @@ async def test_a_flood_is_held_to_the_bucket(runtime: Runtime) -> None:
     body = json_body({"order_id": "F-1"})
     process = psutil.Process()
     accepted: list[str] = []
-    refused = 0
+    waits: list[float] = []
     step = SECONDS / DELIVERIES
     for n in range(DELIVERIES):
         if n == 500:  # warmed up: caches, pools and pydantic's models are made
@@ -38,15 +38,15 @@ async def test_a_flood_is_held_to_the_bucket(runtime: Runtime) -> None:
                 delivery(made.hook_id, made.secret, body, at=clock.now, delivery_id=f"msg_{n}")
             )
         except TooManyRequests as exc:
-            assert 0 < exc.retry_after <= 1 / RATE + 1e-9
-            refused += 1
+            waits.append(exc.retry_after)
         else:
             assert answer.created
             accepted.append(answer.execution_id)
         clock.advance(step)
     allowed = BURST + RATE * SECONDS
     assert abs(len(accepted) - allowed) <= 0.1 * allowed, len(accepted)
-    assert len(accepted) + refused == DELIVERIES
+    assert len(accepted) + len(waits) == DELIVERIES
+    assert all(0 < wait <= 1 / RATE + 1e-9 for wait in waits)
     page = await runtime.executions.list_executions(LOCAL_OPERATOR, job="flooded", limit=500)
     assert sorted(e.id for e in page.items) == sorted(accepted)
     grown = process.memory_info().rss - rss_before

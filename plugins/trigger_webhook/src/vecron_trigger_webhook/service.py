@@ -9,7 +9,10 @@ the principal the execution and the audit log record.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +49,13 @@ KIND = WebhookTrigger.kind
 HOOKS = "/hooks"
 API_PREFIX = "/api/v1"
 
+#: Seconds an endpoint and its job are kept in memory between deliveries: a change made
+#: through another process (a regenerated secret, a disabled job) reaches this one within
+#: this time; a change made through this service at once.
+KEEP_SECONDS = 1.0
+#: Endpoints kept in memory at most; the least recently used go first.
+KEEP_MOST = 10_000
+
 #: Reads the job an endpoint belongs to; never lent to anyone.
 _READER = Principal(
     subject="vecron-webhook", permissions=frozenset({Permission.JOB_READ}), source="webhook"
@@ -66,6 +76,16 @@ def webhook_config(job: JobView) -> WebhookConfig | None:
         if trigger.get("type") == KIND:
             return WebhookConfig.model_validate({k: v for k, v in trigger.items() if k != "type"})
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """An endpoint and its job as last read (``read_at``, monotonic seconds)."""
+
+    endpoint: Endpoint
+    job: JobView
+    config: WebhookConfig | None
+    read_at: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +124,8 @@ class WebhookService:
         self.clock = clock
         self.base_url = base_url
         self.database: Database = runtime.store
+        self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[_Known]] = {}
 
     # -- the endpoint ------------------------------------------------------------------
     async def show(self, principal: Principal, ref: str) -> WebhookView:
@@ -165,6 +187,7 @@ class WebhookService:
                 reason="webhook-changed",
             ) from None
         assert found is not None
+        self._known.pop(found.hook_id, None)  # this process verifies with it at once
         await self._audit(principal, "webhook.regenerate", f"job:{job.name}", AuditOutcome.OK)
         return self._view(job, found, secret=secret)
 
@@ -183,8 +206,8 @@ class WebhookService:
         :raises MalformedPayload: a JSON body that is not JSON (400).
         :raises ConflictError: the job's overlap policy refuses another execution (409).
         """
-        endpoint, job = await self._endpoint_of(delivery.hook_id)
-        config = webhook_config(job)
+        known = await self._endpoint_of(delivery.hook_id)
+        endpoint, job, config = known.endpoint, known.job, known.config
         limit = (config or WebhookConfig()).max_body
         if delivery.size is not None and delivery.size > limit:
             raise _too_large(limit)
@@ -244,7 +267,26 @@ class WebhookService:
         )
 
     # -- helpers -----------------------------------------------------------------------
-    async def _endpoint_of(self, hook_id: str) -> tuple[Endpoint, JobView]:
+    async def _endpoint_of(self, hook_id: str) -> _Known:
+        """The endpoint of ``hook_id`` and its job, from memory while fresh: reading a job
+        costs milliseconds, so a flood reads it once a second, and concurrent deliveries
+        that find it stale wait for one read together."""
+        known = self._known.get(hook_id)
+        if known is not None and time.monotonic() - known.read_at < KEEP_SECONDS:
+            self._known.move_to_end(hook_id)
+            return known
+        loading = self._loading.get(hook_id)
+        if loading is None:
+            loading = self._loading[hook_id] = asyncio.ensure_future(self._load(hook_id))
+            loading.add_done_callback(lambda done: self._loaded(hook_id, done))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, hook_id: str, done: asyncio.Future[_Known]) -> None:
+        self._loading.pop(hook_id, None)
+        if not done.cancelled():
+            done.exception()  # seen here, even when every waiter has gone
+
+    async def _load(self, hook_id: str) -> _Known:
         async with self.database.connect() as conn:
             endpoint = await endpoints.by_hook(conn, hook_id)
         job = None
@@ -254,8 +296,13 @@ class WebhookService:
             except NotFoundError:
                 job = None  # the job was deleted; its endpoint answers nothing
         if endpoint is None or job is None:
+            self._known.pop(hook_id, None)
             raise NotFoundError("no webhook endpoint has this id", reason="hook-not-found")
-        return endpoint, job
+        known = self._known[hook_id] = _Known(endpoint, job, webhook_config(job), time.monotonic())
+        self._known.move_to_end(hook_id)
+        while len(self._known) > KEEP_MOST:
+            self._known.popitem(last=False)
+        return known
 
     def _keys(self, endpoint: Endpoint, now: datetime) -> list[bytes]:
         return [
