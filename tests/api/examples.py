@@ -157,6 +157,24 @@ def _create_variable(world: World) -> Call:
     return Call(json={"name": world.name("NEW").replace("-", "_"), "value": "v"})
 
 
+# -- webhooks ------------------------------------------------------------------------------
+
+
+def _delivery(world: World) -> Call:
+    """A delivery signed by the reference Standard Webhooks library, a new id each call."""
+    from tests.plugins.trigger_webhook.signed import json_body, signed_headers
+
+    body = json_body({"order_id": world.name("order")})
+    headers = signed_headers(world.hook_secret, body)
+    del headers["Content-Type"]
+    return Call(path={"hook_id": world.hook_id}, text=body.decode(), headers=headers)
+
+
+async def _regenerate_webhook(world: World) -> Call:
+    name, _, _ = await world.new_hooked("regenerated")
+    return Call(path={"name": name})
+
+
 EXAMPLES: dict[str, Example] = {
     # auth
     "getMe": fixed(Call()),
@@ -197,6 +215,10 @@ EXAMPLES: dict[str, Example] = {
     ),
     "listPlugins": fixed(Call()),
     "listAudit": fixed(Call(query={"limit": "10"})),
+    # webhooks
+    "deliverWebhook": of(_delivery),
+    "getJobWebhook": of(lambda w: Call(path={"name": w.hooked})),
+    "regenerateJobWebhook": _regenerate_webhook,
     # the database backend
     "login": _login,
     "refreshTokens": _with_refresh_token,

@@ -6,6 +6,7 @@ up (a job to delete, an execution to cancel, a dead letter to re-run)."""
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -88,6 +89,10 @@ class World:
     queued: str = ""
     variable: str = "WORLD_VAR"
     secret: str = "WORLD_SECRET"
+    #: A job started by webhooks, its endpoint's id and signing secret.
+    hooked: str = "world-hooked"
+    hook_id: str = ""
+    hook_secret: str = ""
     #: The database backend's users and roles, where it is enabled.
     db: DbUsers | None = None
     _names: itertools.count[int] = field(default_factory=itertools.count)
@@ -117,6 +122,20 @@ class World:
         assert await self.rt.store.record([], [outcome]) == [True]
         return execution_id
 
+    async def new_hooked(self, prefix: str = "hooked") -> tuple[str, str, str]:
+        """A webhook job with its endpoint made: its name, hook id and signing secret."""
+        from vecron_trigger_webhook import WebhookService
+        from vecron_trigger_webhook.limits import MemoryLimits
+
+        name = self.name(prefix)
+        trigger = {"type": "webhook", "rate": 1000, "burst": 1000}
+        document = job_document(name, triggers=[trigger])
+        await self.rt.jobs.save(LOCAL_OPERATOR, self.rt.jobs.parse(document))
+        service = WebhookService(self.rt, MemoryLimits(time.monotonic))
+        made = await service.regenerate(LOCAL_OPERATOR, name)
+        assert made.secret is not None
+        return name, made.hook_id, made.secret
+
     async def new_variable(self) -> str:
         name = self.name("VAR").replace("-", "_")
         await self.rt.variables.set(LOCAL_OPERATOR, name, "some value")
@@ -137,4 +156,5 @@ async def build_world(rt: Runtime) -> World:
     world.queued = await world.new_queued()
     await rt.variables.set(LOCAL_OPERATOR, world.variable, "plain value")
     await rt.variables.set(LOCAL_OPERATOR, world.secret, "s3cr3t-value", job=world.job, secret=True)
+    world.hooked, world.hook_id, world.hook_secret = await world.new_hooked("world-hooked")
     return world

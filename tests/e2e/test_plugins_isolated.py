@@ -30,9 +30,11 @@ PLUGINS: dict[str, tuple[str, dict[str, list[str]]]] = {
     "sftp": ("vecron_sftp", {"executor": ["sftp"]}),
     "auth_db": ("vecron_auth_db", {"auth": ["db"]}),
     "auth_keycloak": ("vecron_auth_keycloak", {"auth": ["keycloak"]}),
+    "trigger_webhook": ("vecron_trigger_webhook", {"trigger": ["webhook"]}),
 }
-#: What a plugin needs beside the core, from this repository (auth_db adds routes).
-NEEDS = {"auth_db": ["api"]}
+#: What a plugin needs beside the core, from this repository (auth_db and trigger_webhook
+#: add routes).
+NEEDS = {"auth_db": ["api"], "trigger_webhook": ["api"]}
 
 PROBE = """
 import importlib, json, sys

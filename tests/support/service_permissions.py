@@ -35,6 +35,7 @@ class World:
     variable: str
     document: Path
     queued_id: str
+    hooked: str = "matrix-hooked"
 
 
 JOB_DOCUMENT = {"triggers": [{"type": "manual"}], "steps": [{"id": "a", "type": "record"}]}
@@ -55,6 +56,9 @@ async def build_world(rt: Runtime, home: Path) -> World:
     document = home / "applied.yaml"
     document.write_text('{"name": "matrix-applied", "steps": [{"id": "a", "type": "record"}]}')
     queued, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "matrix")
+    hooked = {"name": "matrix-hooked", **JOB_DOCUMENT, "triggers": [{"type": "webhook"}]}
+    await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(hooked))
+    await webhooks(rt).regenerate(LOCAL_OPERATOR, "matrix-hooked")
     return World(
         job="matrix",
         execution_id=execution.id,
@@ -62,6 +66,16 @@ async def build_world(rt: Runtime, home: Path) -> World:
         document=document,
         queued_id=queued.id,
     )
+
+
+def webhooks(rt: Runtime) -> Any:
+    """The webhook plugin's service (vecron-trigger-webhook) over ``rt``."""
+    import time
+
+    from vecron_trigger_webhook import WebhookService
+    from vecron_trigger_webhook.limits import MemoryLimits
+
+    return WebhookService(rt, MemoryLimits(time.monotonic))
 
 
 Call = Callable[[Runtime, Principal, World], Awaitable[Any]]
@@ -91,6 +105,7 @@ class Row:
             execution_id=world.execution_id,
             variable=world.variable,
             queued_id=world.queued_id,
+            hooked=world.hooked,
         )
 
 
@@ -340,6 +355,23 @@ ROWS: tuple[Row, ...] = (
         "execution:{execution_id}",
         lambda rt, p, w: _missing_file(rt, p, w),
     ),
+    # -- plugins' services --------------------------------------------------------------
+    Row(
+        "WebhookService",
+        "show",
+        Permission.JOB_READ,
+        "webhook.read",
+        "job:{hooked}",
+        lambda rt, p, w: webhooks(rt).show(p, w.hooked),
+    ),
+    Row(
+        "WebhookService",
+        "regenerate",
+        Permission.JOB_WRITE,
+        "webhook.regenerate",
+        "job:{hooked}",
+        lambda rt, p, w: webhooks(rt).regenerate(p, w.hooked),
+    ),
     Row(
         "PluginService",
         "list",
@@ -362,8 +394,11 @@ async def _missing_file(rt: Runtime, principal: Principal, world: World) -> Any:
         return None
 
 
-#: Public service methods that read no state, with why they need no permission.
+#: Public service methods that read no state or take no principal, with why they need no
+#: permission.
 STATELESS: dict[str, str] = {
+    "WebhookService.deliver": "a delivery's signature is its credential, not a principal; "
+    "it fires the job as webhook:<hook id>, through JobService",
     "JobService.parse": "validates a document against the installed plugins",
     "JobService.load_path": "reads and validates documents from files",
     "JobService.parse_text": "reads JSON or YAML text under the document limits",
@@ -375,11 +410,17 @@ STATELESS: dict[str, str] = {
 }
 
 
+#: Modules of the built-in plugins that hold services of their own.
+PLUGIN_SERVICES = ("vecron_trigger_webhook.service",)
+
+
 def service_methods() -> set[str]:
-    """``Class.method`` of every public method of every ``*Service`` in vecron.services."""
+    """``Class.method`` of every public method of every ``*Service`` in vecron.services
+    and in :data:`PLUGIN_SERVICES`."""
     found: set[str] = set()
-    for info in pkgutil.walk_packages(vecron.services.__path__, "vecron.services."):
-        module = import_module(info.name)
+    modules = [i.name for i in pkgutil.walk_packages(vecron.services.__path__, "vecron.services.")]
+    for module_name in [*modules, *PLUGIN_SERVICES]:
+        module = import_module(module_name)
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if not name.endswith("Service") or cls.__module__ != module.__name__:
                 continue

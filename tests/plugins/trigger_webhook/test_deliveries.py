@@ -243,3 +243,22 @@ async def test_forms_and_text_are_taken(hooked: Hooked) -> None:
     text = "đơn hàng A-8".encode()
     headers = signed_headers(hooked.secret, text, content_type="text/plain; charset=utf-8")
     assert (await deliver(hooked, text, headers)).status == 202
+
+
+async def test_a_signed_body_that_is_not_utf8_is_400(hooked: Hooked) -> None:
+    body = b"\xff\xfe{\x80}"
+    problem = await expect_problem(
+        await deliver(hooked, body, signed_headers(hooked.secret, body)), 400, "malformed-body"
+    )
+    assert "UTF-8" in problem["detail"]
+
+
+async def test_the_trigger_limit_governs_not_the_api_limit(tmp_path: Any) -> None:
+    """``max_body`` is the webhook's own: a job may take more than other API bodies."""
+    from tests.api.harness import api_settings, served
+
+    async with served(api_settings(tmp_path, api_max_body_bytes=1024)) as api:
+        big = await hook_job(api, "big", max_body=64 * 1024)
+        body = json_body({"order_id": "x" * 4096})
+        answer = await deliver(big, body, signed_headers(big.secret, body))
+        assert answer.status == 202, await answer.text()
