@@ -131,3 +131,15 @@ async def test_a_viewer_sees_the_url_and_may_not_regenerate(hooked: Hooked) -> N
     await expect_problem(refused, 403, "forbidden")
     [entry] = await api.runtime.store.list_audit(actor="vera", action="webhook.regenerate")
     assert entry.outcome == "denied"
+
+
+async def test_the_example_webhook_job_is_valid(runtime: Runtime) -> None:
+    from pathlib import Path
+
+    example = Path(__file__).parents[3] / "examples" / "webhook-orders.yaml"
+    [(_, definition)] = runtime.jobs.load_path(example)
+    assert [t.type for t in definition.triggers] == ["webhook", "manual"]
+    await runtime.jobs.save(LOCAL_OPERATOR, definition)
+    clock = Clock()
+    made = await service_on(runtime, clock).regenerate(LOCAL_OPERATOR, "order-paid")
+    assert made.secret is not None and made.enabled
