@@ -134,12 +134,13 @@ async def test_a_manual_run_is_refused_exactly_while_an_execution_holds_the_job(
     # The scheduler's next fire, created ahead of its time (look-ahead): not admitted yet.
     soon = now + timedelta(seconds=1)
     ahead, _ = await rt.store.create_execution(scheduled_fire(job, soon, created_at=now))
-    manual, created = await rt.jobs.run_now(LOCAL_OPERATOR, "single")
+    fired = await rt.triggers.fire(LOCAL_OPERATOR, "single", kind="manual")
+    manual, created = fired.execution, fired.created
     assert created
     # The manual run holds the job from its creation: a second one is refused, and the
     # scheduled one, when it starts, is skipped (the worker asks the same rule).
     with pytest.raises(ConflictError, match=f"{manual.id} is queued"):
-        await rt.jobs.run_now(LOCAL_OPERATOR, "single")
+        await rt.triggers.fire(LOCAL_OPERATOR, "single", kind="manual")
     both = await rt.store.list_executions(job_id=job.id)
     [scheduled] = [e for e in both if e.id == ahead.id]
     assert overlap.held_by(replace(scheduled, started_at=soon), both)

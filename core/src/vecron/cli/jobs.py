@@ -171,13 +171,16 @@ def run_(
     params = _params(param or [])
 
     async def body(rt: Runtime) -> ExecutionView:
-        execution, _ = await rt.jobs.run_now(
-            OPERATOR,
-            name,
-            params=params,
-            triggered_by=f"cli:{getpass.getuser()}",
-            idempotency_key=idempotency_key,
-        )
+        execution = (
+            await rt.triggers.fire(
+                OPERATOR,
+                name,
+                kind="manual",
+                params=params,
+                by=f"cli:{getpass.getuser()}",
+                idempotency_key=idempotency_key,
+            )
+        ).execution
         if not wait:
             return await rt.executions.get(OPERATOR, execution.id, context=True)
         finished = rt.executions.wait(OPERATOR, execution.id, timeout=timeout, context=True)
