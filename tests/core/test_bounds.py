@@ -229,7 +229,7 @@ async def test_every_accepted_definition_plans_runs_retries_and_dead_letters(
         "name": f"any-{next(names)}",
         "timezone": "UTC",
         # Disabled: the scheduler in the background must not add fires of its own; the
-        # test plans them itself, and a manual run still starts it.
+        # test plans them itself, and runs its manual-only twin below.
         "enabled": False,
         "triggers": [*drawn["triggers"], {"type": "manual"}],
         "steps": [step],
@@ -255,8 +255,13 @@ async def test_every_accepted_definition_plans_runs_retries_and_dead_letters(
     for attempt in range(1, policy.max_attempts + 1):
         assert LATEST + timedelta(seconds=policy.backoff(attempt)) >= LATEST
 
-    # Run, retried (or dead-lettered at once), then the last attempt dead-letters.
-    execution = (await runtime.triggers.fire(LOCAL_OPERATOR, job.name, kind="manual")).execution
+    # Run, retried (or dead-lettered at once), then the last attempt dead-letters: the
+    # same job but enabled and manual-only (a disabled job is started by no trigger).
+    twin = {**doc, "name": f"{job.name}-run", "enabled": True, "triggers": [{"type": "manual"}]}
+    runnable = await apply(runtime, twin)
+    execution = (
+        await runtime.triggers.fire(LOCAL_OPERATOR, runnable.name, kind="manual")
+    ).execution
     async with running(runtime):
         first = await wait_for(
             runtime,

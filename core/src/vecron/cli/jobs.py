@@ -167,7 +167,11 @@ def run_(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a job now (manual trigger)."""
+    """Run a job now (manual trigger).
+
+    Refused (exit 77) when the job is disabled or sets policy.allow_manual: false, and
+    (exit 75) when it does not allow overlap and an execution of it is queued or running.
+    """
     params = _params(param or [])
 
     async def body(rt: Runtime) -> ExecutionView:
