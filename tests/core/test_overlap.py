@@ -21,6 +21,7 @@ from vecron.models.execution import Execution, ExecutionStatus
 from vecron.runtime import Runtime
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 
 
 def execution(n: int, status: ExecutionStatus, **fields: Any) -> Execution:
@@ -100,6 +101,17 @@ def test_what_holds_a_job() -> None:
     assert not overlap.holds(execution(4, queued))
     for final in (s for s in ExecutionStatus if s.finished):
         assert not overlap.holds(execution(5, final, started_at=T0, scheduled_at=None))
+
+
+def test_a_run_admitted_first_wins_however_late_a_worker_claims_it() -> None:
+    """A worker claims a scheduled run a little before its fire time; a manual run
+    admitted before that claim but claimed after it still began first: it holds the job
+    from its creation."""
+    running = ExecutionStatus.RUNNING
+    manual = execution(1, running, scheduled_at=None, created_at=T0, started_at=T0 + SECOND * 2)
+    scheduled = execution(2, running, created_at=T0, started_at=T0 + SECOND)
+    assert overlap.held_by(scheduled, [manual, scheduled]) is manual
+    assert overlap.held_by(manual, [manual, scheduled]) is None
 
 
 def test_only_a_skip_job_is_exclusive() -> None:

@@ -23,6 +23,7 @@ from vecron.runtime import Runtime
 from vecron.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "multi-step.yaml"
+EXAMPLE_JOB = "multi-step-example"
 TOKEN = "tok-9f3a7c51-very-secret"
 
 
@@ -85,14 +86,8 @@ async def test_three_step_example(
         await rt.variables.set(LOCAL_OPERATOR, "API_TOKEN", TOKEN, secret=True)
         await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(parse_text(EXAMPLE.read_text())))
         async with running(rt):
-            execution = (
-                await rt.triggers.fire(
-                    LOCAL_OPERATOR,
-                    "multi-step-example",
-                    by="alice",
-                    kind="manual",
-                )
-            ).execution
+            fired = await rt.triggers.fire(LOCAL_OPERATOR, EXAMPLE_JOB, kind="manual", by="alice")
+            execution = fired.execution
             await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
             detail = await context_of(rt, execution.id)
         job = await rt.jobs.get(LOCAL_OPERATOR, "multi-step-example")
@@ -160,14 +155,8 @@ async def test_a_context_that_cannot_be_saved_retries_the_step(
         document["retry"] = {"max_attempts": 3, "delay": 0.01}
         await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(document))
         async with running(rt):
-            execution = (
-                await rt.triggers.fire(
-                    LOCAL_OPERATOR,
-                    "multi-step-example",
-                    by="alice",
-                    kind="manual",
-                )
-            ).execution
+            fired = await rt.triggers.fire(LOCAL_OPERATOR, EXAMPLE_JOB, kind="manual", by="alice")
+            execution = fired.execution
             await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
             detail = await context_of(rt, execution.id)
     assert detail.status is ExecutionStatus.SUCCEEDED

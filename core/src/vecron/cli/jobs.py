@@ -169,8 +169,9 @@ def run_(
 ) -> None:
     """Run a job now (manual trigger).
 
-    Refused (exit 77) when the job is disabled or sets policy.allow_manual: false, and
-    (exit 75) when it does not allow overlap and an execution of it is queued or running.
+    Refused (exit 77) if the job is disabled or has policy.allow_manual: false.
+
+    Refused (exit 75) if it allows no overlap and a run of it is in progress.
     """
     params = _params(param or [])
 

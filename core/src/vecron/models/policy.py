@@ -100,7 +100,6 @@ class TriggerPolicy:
             raise TriggerForbidden(
                 f"job {name!r} does not allow {kind} runs; it allows: "
                 + (", ".join(sorted(allowed)) or "none"),
-                field="kind",
                 reason=KIND_NOT_ALLOWED,
                 params={"kind": kind, "allowed": sorted(allowed)},
             )
