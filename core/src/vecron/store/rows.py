@@ -89,6 +89,7 @@ def execution(row: RowMapping) -> Execution:
         published=bool(row["published"]),
         request_fingerprint=row["request_fingerprint"],
         cancel_requested_at=row["cancel_requested_at"],
+        trigger_data=row.get("trigger_data") or {},
     )
 
 

@@ -117,6 +117,8 @@ executions = Table(
     Column("request_fingerprint", String(64)),
     # A running execution's worker cancels it at its next lease extension.
     Column("cancel_requested_at", UtcDateTime),
+    # What an event trigger handed over (a webhook's payload); NULL for the rest.
+    Column("trigger_data", json_type()),
     UniqueConstraint("idempotency_key", name="uq_executions_idempotency_key"),
     Index("ix_executions_publish", "status", "published", "not_before"),
     # Listings page newest first by (created_at, id): each filter the API offers is a
