@@ -32,6 +32,7 @@ from vecron.services.files import ExecutionFileService
 from vecron.services.jobs import JobService
 from vecron.services.plugins import PluginService
 from vecron.services.schedules import ScheduleService
+from vecron.services.triggers import TriggerService
 from vecron.services.variables import VariableService
 from vecron.settings import Settings, document_limits
 from vecron.statefiles import SQLITE_COMPANIONS, StateFiles
@@ -134,6 +135,9 @@ class Runtime:
             on_change=self.wakeup.notify,
             limits=document_limits(settings),
             events=self.events,
+        )
+        self.triggers = TriggerService(
+            self.store, self.registry, on_change=self.wakeup.notify, events=self.events
         )
         self.executions = ExecutionService(
             self.store,

@@ -33,20 +33,37 @@ async def executions_of(hooked: Hooked) -> list[Any]:
     return list(page.items)
 
 
-async def test_a_signed_delivery_starts_the_job(hooked: Hooked) -> None:
+async def test_a_signed_delivery_runs_the_job_with_the_payload_in_its_context(
+    api: Any,
+) -> None:
+    hooked = await hook_job(api, "paid", order="{{ webhook.payload.order_id }}")
     body = json_body(ORDER)
-    answer = await deliver(hooked, body, signed_headers(hooked.secret, body))
+    headers = {**signed_headers(hooked.secret, body), "User-Agent": "shop/2.1"}
+    headers["Authorization"] = "Bearer not-for-the-context"
+    answer = await deliver(hooked, body, headers, params={"source": "shop", "tag": ["a", "b"]})
     assert answer.status == 202, await answer.text()
     accepted = await answer.json()
     assert accepted["created"] is True
     [execution] = await executions_of(hooked)
     assert execution.id == accepted["execution_id"]
     hook_id = hooked.url.rsplit("/", 1)[1]
-    assert execution.triggered_by == f"webhook:{hook_id}"
+    assert (execution.trigger, execution.triggered_by) == ("webhook", f"webhook:{hook_id}")
     rt = hooked.api.runtime
     async with running(rt):
-        done = await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
+        done = await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30, context=True)
     assert done.status == "succeeded", done
+    # The step's template read the delivery: {{ webhook.payload.order_id }}.
+    assert done.steps[0].output["rows"] == [{"order": "A-1001"}]
+    context = done.context or {}
+    webhook = context["trigger"]  # templates read it as webhook.* too
+    assert (webhook["type"], webhook["by"]) == ("webhook", f"webhook:{hook_id}")
+    assert webhook["payload"] == ORDER
+    assert webhook["query"] == {"source": "shop", "tag": ["a", "b"]}
+    assert webhook["headers"]["user-agent"] == "shop/2.1"
+    assert not {"webhook-signature", "webhook-id", "webhook-timestamp", "authorization"} & set(
+        webhook["headers"]
+    )
+    assert hooked.secret not in str(context)
 
 
 def tampered(secret: str, body: bytes) -> tuple[bytes, dict[str, str]]:
@@ -181,7 +198,7 @@ async def test_a_disabled_job_is_403(hooked: Hooked) -> None:
     await hooked.api.runtime.jobs.set_enabled(LOCAL_OPERATOR, hooked.job, False)
     body = json_body(ORDER)
     answer = await deliver_fresh(hooked, body)
-    problem = await expect_problem(answer, 403, "forbidden")
+    problem = await expect_problem(answer, 403, "trigger-forbidden")
     assert [e["code"] for e in problem["errors"]] == ["job-disabled"]
 
 
@@ -190,8 +207,8 @@ async def test_a_job_that_no_longer_lists_the_webhook_trigger_is_403(hooked: Hoo
     manual = {**webhook_job(hooked.job), "triggers": [{"type": "manual"}]}
     await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(manual))
     answer = await deliver_fresh(hooked, json_body(ORDER))
-    problem = await expect_problem(answer, 403, "forbidden")
-    assert [e["code"] for e in problem["errors"]] == ["trigger-not-enabled"]
+    problem = await expect_problem(answer, 403, "trigger-forbidden")
+    assert [e["code"] for e in problem["errors"]] == ["trigger-not-allowed"]
 
 
 async def deliver_fresh(hooked: Hooked, body: bytes) -> Any:

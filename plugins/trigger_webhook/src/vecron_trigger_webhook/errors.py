@@ -3,7 +3,7 @@ one middleware, one line in the CLI)."""
 
 from __future__ import annotations
 
-from vecron import ValidationError, VecronError
+from vecron import ValidationError
 
 
 class PayloadTooLarge(ValidationError):
@@ -25,11 +25,3 @@ class MalformedPayload(ValidationError):
 
     status = 400
     code = "malformed-body"
-
-
-class WebhookRefused(VecronError):
-    """The job takes no deliveries now: it is disabled, or lists no webhook trigger."""
-
-    status = 403
-    exit_code = 77
-    code = "forbidden"

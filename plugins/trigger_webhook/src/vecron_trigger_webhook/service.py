@@ -25,7 +25,6 @@ from vecron import (
     AuditOutcome,
     ConflictError,
     Database,
-    ExecutionSummary,
     JobView,
     NotFoundError,
     Permission,
@@ -39,7 +38,7 @@ from vecron import (
 
 from . import endpoints, payloads, signing
 from .endpoints import Endpoint
-from .errors import PayloadTooLarge, WebhookRefused
+from .errors import PayloadTooLarge
 from .limits import Limits
 from .trigger import WebhookConfig, WebhookTrigger
 from .views import WebhookAccepted, WebhookView
@@ -201,10 +200,15 @@ class WebhookService:
         :raises UnsupportedPayload: a body that is not JSON, a form or text (415).
         :raises Unauthenticated: a signature header is missing, the timestamp is more
             than five minutes away, or no signature matches (401).
-        :raises WebhookRefused: the job is disabled or lists no webhook trigger (403).
+        :raises TriggerForbidden: the job is disabled or lists no webhook trigger (403).
         :raises TooManyRequests: the job's bucket is empty (429, ``retry_after``).
         :raises MalformedPayload: a JSON body that is not JSON (400).
         :raises ConflictError: the job's overlap policy refuses another execution (409).
+
+        The execution is started by core's trigger service (kind ``webhook``), so the
+        job's policy and exactly-once rule are those of every other trigger: the
+        ``webhook-id`` is its idempotency key, and ``{payload, query, headers}`` its
+        trigger data, ``webhook.*`` in the Job Context.
         """
         known = await self._endpoint_of(delivery.hook_id)
         endpoint, job, config = known.endpoint, known.job, known.config
@@ -219,17 +223,13 @@ class WebhookService:
         if len(body) > limit:
             raise _too_large(limit)
         signed.check_signature(body, self._keys(endpoint, now))
-        if config is None or not job.enabled:
-            raise WebhookRefused(
-                f"job {job.name!r} takes no webhook deliveries: "
-                + ("it is disabled" if config is not None else "it lists no webhook trigger"),
-                reason="job-disabled" if config is not None else "trigger-not-enabled",
-            )
         earlier = await self.limits.answered(job.id, signed.delivery_id)
         if earlier is not None:
             return WebhookAccepted(execution_id=earlier, created=False)
-        wait = await self.limits.take(job.id, config.rate, config.burst)
-        if wait is not None:
+        # A job that lists no webhook trigger has no limit of its own: the trigger
+        # service refuses the delivery below (403).
+        wait = None if config is None else await self.limits.take(job.id, config.rate, config.burst)
+        if config is not None and wait is not None:
             raise TooManyRequests(
                 f"job {job.name!r} takes at most {config.rate:g} deliveries a second "
                 f"(burst {config.burst})",
@@ -246,25 +246,11 @@ class WebhookService:
             source="webhook",
             address=delivery.address,
         )
-        execution, created = await self._fire(
-            caller, job.id, trigger_data=data, delivery_id=signed.delivery_id
+        fired = await self.runtime.triggers.fire(
+            caller, job.id, kind=KIND, trigger_data=data, idempotency_key=signed.delivery_id
         )
-        await self.limits.remember(job.id, signed.delivery_id, execution.id)
-        return WebhookAccepted(execution_id=execution.id, created=created)
-
-    async def _fire(
-        self,
-        principal: Principal,
-        job_id: str,
-        *,
-        trigger_data: dict[str, Any],
-        delivery_id: str,
-    ) -> tuple[ExecutionSummary, bool]:
-        """The one call that starts the job. (Until core's trigger service is here, a
-        manual run keyed by the delivery id; the payload waits for it.)"""
-        return await self.runtime.jobs.run_now(
-            principal, job_id, triggered_by=principal.subject, idempotency_key=delivery_id
-        )
+        await self.limits.remember(job.id, signed.delivery_id, fired.execution.id)
+        return WebhookAccepted(execution_id=fired.execution.id, created=fired.created)
 
     # -- helpers -----------------------------------------------------------------------
     async def _endpoint_of(self, hook_id: str) -> _Known:
