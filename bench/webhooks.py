@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import secrets
@@ -53,7 +52,7 @@ from vecron.store.schema import executions
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from api import login, machine_busy, wait_ready  # noqa: E402
+from api import environment, login, machine_busy, wait_ready  # noqa: E402
 from api_load import percentile  # noqa: E402
 from lateness import free_port  # noqa: E402
 from throughput import drop_database, fresh_database  # noqa: E402
@@ -79,20 +78,6 @@ def job_document() -> dict[str, Any]:
             }
         ],
         "retry": {"max_attempts": 1},
-    }
-
-
-def environment(url: str, home: Path, port: int, password: str) -> dict[str, str]:
-    return {
-        "VECRON_DATABASE_URL": url,
-        "VECRON_STORAGE_URL": f"file://{home}/storage",
-        "VECRON_STATE_DIR": str(home / "state"),
-        "VECRON_CONFIG": str(home / "none.toml"),
-        "VECRON_PORT": str(port),
-        "VECRON_LOG_LEVEL": "warning",
-        "VECRON_LOG_FORMAT": "json",
-        "VECRON_ADMIN_PASSWORD": password,
-        "VECRON_SECRET_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
 
 

@@ -11,17 +11,3 @@ class PayloadTooLarge(ValidationError):
 
     status = 413
     code = "body-too-large"
-
-
-class UnsupportedPayload(ValidationError):
-    """The body comes in a media type deliveries cannot have."""
-
-    status = 415
-    code = "unsupported-media-type"
-
-
-class MalformedPayload(ValidationError):
-    """The body says it is JSON (or text) and is not."""
-
-    status = 400
-    code = "malformed-body"

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .errors import MalformedPayload, UnsupportedPayload
+from vecron_api.requests import MalformedBody, UnsupportedMediaType
+
 from .signing import HEADERS
 
 FORM = "application/x-www-form-urlencoded"
@@ -25,13 +26,13 @@ def is_json(media: str) -> bool:
 
 
 def check_media(media: str, size: int | None) -> None:
-    """:raises UnsupportedPayload: a body in a media type deliveries cannot have (none
+    """:raises UnsupportedMediaType: a body in a media type deliveries cannot have (none
     given is fine for an empty body)."""
     if not media and not size:
         return
     if is_json(media) or media == FORM or media.startswith("text/"):
         return
-    raise UnsupportedPayload(
+    raise UnsupportedMediaType(
         f"send the body as JSON, a form ({FORM}) or text, not {media or 'nothing'}",
         field="Content-Type",
         params={"accepted": list(ACCEPTED)},
@@ -42,21 +43,21 @@ def payload(media: str, charset: str | None, body: bytes) -> Any:
     """The body as JSON data, a form's fields (``{name: value or [values]}``) or text;
     None when it is empty.
 
-    :raises MalformedPayload: JSON that is not, or text not in its charset.
+    :raises MalformedBody: JSON that is not, or text not in its charset.
     """
     if not body:
         return None
     try:
         text = body.decode(charset or "utf-8")
     except (UnicodeDecodeError, LookupError):
-        raise MalformedPayload(f"the body is not {charset or 'UTF-8'} text", field="body") from None
+        raise MalformedBody(f"the body is not {charset or 'UTF-8'} text", field="body") from None
     if is_json(media):
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise MalformedPayload(f"the body is not JSON: {exc}", field="body") from None
+            raise MalformedBody(f"the body is not JSON: {exc}", field="body") from None
         except RecursionError:
-            raise MalformedPayload("the body is not JSON: nested too deep", field="body") from None
+            raise MalformedBody("the body is not JSON: nested too deep", field="body") from None
     if media == FORM:
         return grouped(parse_qsl(text, keep_blank_values=True))
     return text

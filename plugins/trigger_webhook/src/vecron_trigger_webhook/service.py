@@ -197,12 +197,12 @@ class WebhookService:
 
         :raises NotFoundError: no endpoint has this hook id (404).
         :raises PayloadTooLarge: the body is over the trigger's ``max_body`` (413).
-        :raises UnsupportedPayload: a body that is not JSON, a form or text (415).
+        :raises UnsupportedMediaType: a body that is not JSON, a form or text (415).
         :raises Unauthenticated: a signature header is missing, the timestamp is more
             than five minutes away, or no signature matches (401).
         :raises TriggerForbidden: the job is disabled or lists no webhook trigger (403).
         :raises TooManyRequests: the job's bucket is empty (429, ``retry_after``).
-        :raises MalformedPayload: a JSON body that is not JSON (400).
+        :raises MalformedBody: a JSON body that is not JSON (400).
         :raises ConflictError: the job's overlap policy refuses another execution (409).
 
         The execution is started by core's trigger service (kind ``webhook``), so the
