@@ -226,15 +226,15 @@ class WebhookService:
         earlier = await self.limits.answered(job.id, signed.delivery_id)
         if earlier is not None:
             return WebhookAccepted(execution_id=earlier, created=False)
-        # A job that lists no webhook trigger has no limit of its own: the trigger
-        # service refuses the delivery below (403).
-        wait = None if config is None else await self.limits.take(job.id, config.rate, config.burst)
-        if config is not None and wait is not None:
-            raise TooManyRequests(
-                f"job {job.name!r} takes at most {config.rate:g} deliveries a second "
-                f"(burst {config.burst})",
-                retry_after=wait,
-            )
+        # Without the webhook trigger there is no limit: the trigger service refuses it.
+        if config is not None:
+            wait = await self.limits.take(job.id, config.rate, config.burst)
+            if wait is not None:
+                raise TooManyRequests(
+                    f"job {job.name!r} takes at most {config.rate:g} deliveries a second "
+                    f"(burst {config.burst})",
+                    retry_after=wait,
+                )
         data = {
             "payload": payloads.payload(delivery.media, delivery.charset, body),
             "query": dict(delivery.query),
