@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     from vecron.plugin.values import json_safe as json_safe
     from vecron.plugin.values import to_str as to_str
     from vecron.runtime import Runtime as Runtime
+    from vecron.runtime import tune_for_serving as tune_for_serving
     from vecron.secrets.redaction import excerpt as excerpt
     from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
     from vecron.services.views.executions import ExecutionView as ExecutionView
@@ -139,6 +140,7 @@ _HOMES: dict[str, str] = {
     "VariableView": "vecron.services.views.variables",
     "command_settings": "vecron.cli.session",
     "serve_app": "vecron.health",
+    "tune_for_serving": "vecron.runtime",
     "add_probes": "vecron.health",
     "PluginError": "vecron.errors",
     "Problem": "vecron.errors",
