@@ -333,9 +333,11 @@ class JobTransfer:
         if policy == "fail":
             clashes = [name for name in wanted if name in taken]
             if clashes and not best_effort:
+                several = len(clashes) > 1
                 raise ConflictError(
-                    f"job{'s' if len(clashes) > 1 else ''} {', '.join(map(repr, clashes))} "
-                    "exist already; choose another conflict policy (rename or overwrite)",
+                    f"job{'s' if several else ''} {', '.join(map(repr, clashes))} "
+                    f"exist{'' if several else 's'} already; choose another conflict policy "
+                    "(rename or overwrite)",
                     field="name",
                     reason="job-exists",
                     params={"names": clashes},
