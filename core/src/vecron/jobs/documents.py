@@ -32,6 +32,22 @@ from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS, Registry
 DEFAULT_LIMITS = DocumentLimits()
 
 
+def load_json(text: str | bytes, source: str) -> Any:
+    """JSON text to data.
+
+    :raises ValidationError: not JSON (reason ``syntax``, naming the source, line and column).
+    :raises RecursionError: nested deeper than the interpreter's stack.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            reason="syntax",
+            params={"line": exc.lineno, "column": exc.colno},
+        ) from None
+
+
 def parse_text(
     text: str, *, source: str = "<input>", limits: DocumentLimits = DEFAULT_LIMITS
 ) -> Any:
@@ -41,7 +57,7 @@ def parse_text(
     limits.check_text(stripped, source)
     try:
         if stripped.lstrip().startswith(("{", "[")):
-            data = json.loads(stripped)
+            data = load_json(stripped, source)
         else:
             data = limits.load_yaml(stripped, source)
     except RecursionError:  # JSON nested deeper than the interpreter's stack
@@ -50,12 +66,6 @@ def parse_text(
             limits.max_depth,
             "job_max_depth",
         )
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            reason="syntax",
-            params={"line": exc.lineno, "column": exc.colno},
-        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

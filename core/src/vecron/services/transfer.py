@@ -10,8 +10,7 @@ own and a report of the rest.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 
 import pydantic
 
-from vecron.auth import AuditEntry, Permission, Principal
+from vecron.auth import Permission, Principal
 from vecron.errors import (
     ConflictError,
     NotFoundError,
@@ -28,6 +27,7 @@ from vecron.errors import (
     VecronError,
     problems_from_pydantic,
 )
+from vecron.jobs.documents import load_json
 from vecron.jobs.portable import (
     FORMAT_VERSION,
     exported_document,
@@ -39,7 +39,7 @@ from vecron.models.definition import JobDefinition
 from vecron.plugin.manager import core_version
 from vecron.plugin.registry import Registry
 from vecron.services.audit import Gate
-from vecron.services.jobfiles import CheckedDocuments
+from vecron.services.jobfiles import CheckedDocuments, duplicate_name
 from vecron.services.jobreads import job_resource
 from vecron.services.variables import check_name, check_value
 from vecron.services.views import DocumentProblem
@@ -53,7 +53,7 @@ from vecron.services.views.transfer import (
     ImportReport,
     SecretPlaceholder,
 )
-from vecron.store.base import NewVariable, SaveResult, Store, StoredVariable, VariablesOf
+from vecron.store.base import NewVariable, SaveResult, Store, StoredVariable
 
 if TYPE_CHECKING:
     from vecron.services.variables import VariableService
@@ -89,17 +89,8 @@ class JobTransfer:
     max_import_bytes: int
     parse: Callable[[Any], JobDefinition]
 
-    if TYPE_CHECKING:
-
-        async def _save(
-            self,
-            principal: Principal,
-            definitions: Sequence[JobDefinition],
-            *,
-            create_only: bool = False,
-            variables: VariablesOf | None = None,
-            audit: Sequence[AuditEntry] | None = None,
-        ) -> list[SaveResult]: ...
+    #: :meth:`JobService._save <vecron.services.jobs.JobService._save>`: one transaction.
+    _save: Callable[..., Awaitable[list[SaveResult]]]
 
     # -- export ---------------------------------------------------------------------
     async def export(
@@ -185,15 +176,9 @@ class JobTransfer:
         size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
         self._check_size(size, source)
         try:
-            return json.loads(text)
+            return load_json(text, source)
         except UnicodeDecodeError:
             raise ValidationError(f"{source}: not UTF-8 text", reason="syntax") from None
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                reason="syntax",
-                params={"line": exc.lineno, "column": exc.colno},
-            ) from None
         except RecursionError:
             raise ValidationError(f"{source}: JSON nested too deep", reason="syntax") from None
 
@@ -487,13 +472,7 @@ def _check_duplicates(checked: list[_Job]) -> None:
         other = seen.setdefault(job.definition.name, job.source)
         if other != job.source:
             job.problems.append(
-                Problem(
-                    message=f"job {job.definition.name!r} is also in {other}",
-                    field="definition.name",
-                    code="duplicate-name",
-                    params={"other": other},
-                    source=job.source,
-                )
+                duplicate_name(job.definition.name, other, job.source, "definition.name")
             )
 
 
