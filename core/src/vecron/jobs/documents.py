@@ -106,7 +106,8 @@ class _Findings:
         self.add(*exc.problems)
 
 
-def _inside(where: str, field: str | None) -> str:
+def field_inside(where: str, field: str | None) -> str:
+    """``field`` (a path) as seen from the field ``where`` it is in."""
     if not field:
         return where
     return f"{where}{field}" if field.startswith("[") else f"{where}.{field}"
@@ -156,12 +157,12 @@ def _config_problems(
     except pydantic.ValidationError as exc:
         for problem in problems_from_pydantic(exc.errors(include_url=False), data=config):
             if not any(_related(problem.field, path) for path in templated):
-                problems.append(replace(problem, field=_inside(where, problem.field)))
+                problems.append(replace(problem, field=field_inside(where, problem.field)))
     return problems
 
 
 def _template_problem(exc: TemplateError, where: str) -> Problem:
-    return Problem(message=exc.message, field=_inside(where, exc.config_field), code=exc.code)
+    return Problem(message=exc.message, field=field_inside(where, exc.config_field), code=exc.code)
 
 
 def _related(field: str | None, templated: str) -> bool:

@@ -11,27 +11,22 @@ own and a report of the rest.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
-
-import pydantic
 
 from vecron.auth import Permission, Principal
 from vecron.errors import (
     ConflictError,
     NotFoundError,
-    Problem,
     ValidationError,
     VecronError,
-    problems_from_pydantic,
 )
 from vecron.jobs.documents import load_json
 from vecron.jobs.portable import (
     FORMAT_VERSION,
     exported_document,
-    filled,
     placeholder_name,
     placeholders_in,
 )
@@ -39,17 +34,22 @@ from vecron.models.definition import JobDefinition
 from vecron.plugin.manager import core_version
 from vecron.plugin.registry import Registry
 from vecron.services.audit import Gate
-from vecron.services.jobfiles import CheckedDocuments, duplicate_name
+from vecron.services.importing import (
+    Candidate,
+    check_duplicates,
+    check_job,
+    export_of,
+    name_taken,
+    report,
+)
+from vecron.services.jobfiles import CheckedDocuments
 from vecron.services.jobreads import job_resource
-from vecron.services.variables import check_name, check_value
-from vecron.services.views import DocumentProblem
 from vecron.services.views.transfer import (
     ConflictPolicy,
     ExportDocument,
     ExportedJob,
     ExportedVariable,
     ImportChange,
-    ImportedJob,
     ImportReport,
     SecretPlaceholder,
 )
@@ -62,20 +62,6 @@ ALL_JOBS = "job:*"
 #: The setting that limits an export's size, for the API's body and the CLI's file alike.
 SIZE_SETTING = "api_max_body_bytes"
 _NAME_LENGTH = 128
-
-
-@dataclass(slots=True)
-class _Job:
-    """One job of an import as it is checked: problems, or what to save."""
-
-    source: str
-    name: str | None
-    definition: JobDefinition | None = None
-    variables: list[tuple[str, str, bool]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    saved: tuple[ImportChange, int] | None = None
-    """What the save did, and the job's version after it."""
 
 
 class JobTransfer:
@@ -230,7 +216,7 @@ class JobTransfer:
         :raises PermissionDenied: without the permissions.
         """
         await self.gate.check(principal, Permission.JOB_WRITE, "job.import", ALL_JOBS)
-        export = _export_of(document)
+        export = export_of(document)
         if any(job.variables for job in export.jobs):
             await self.gate.check(principal, Permission.VARIABLE_WRITE, "job.import", "variable:*")
         if on_conflict not in get_args(ConflictPolicy):
@@ -249,8 +235,10 @@ class JobTransfer:
                 reason="unknown-secret",
                 params={"names": unknown, "placeholders": sorted(known)},
             )
-        checked = [self._check(f"jobs[{i}]", job, given) for i, job in enumerate(export.jobs)]
-        _check_duplicates(checked)
+        checked = [
+            check_job(f"jobs[{i}]", job, given, self.parse) for i, job in enumerate(export.jobs)
+        ]
+        check_duplicates(checked)
         if not best_effort:
             error = CheckedDocuments([], [], [p for job in checked for p in job.problems]).error()
             if error is not None:
@@ -262,52 +250,10 @@ class JobTransfer:
                     await self._store(principal, [job], names, on_conflict)
         else:
             await self._store(principal, checked, names, on_conflict)
-        return _report(checked, names)
-
-    def _check(self, source: str, job: ExportedJob, secrets: Mapping[str, str]) -> _Job:
-        name = job.definition.get("name")
-        exported_name = name if isinstance(name, str) else None
-        found = _Job(source=source, name=exported_name)
-        data = filled(job.definition, secrets)
-        found.missing = placeholders_in(data)
-        values: list[tuple[str, str, bool]] = []
-        for index, variable in enumerate(job.variables):
-            where = f"variables[{index}]"
-            value = variable.value
-            if isinstance(value, SecretPlaceholder):
-                if value.name not in secrets:
-                    found.missing.append(value.name)
-                    continue
-                value = secrets[value.name]
-            try:
-                check_name(variable.name)
-                check_value(value, secret=variable.secret)
-            except ValidationError as exc:
-                found.problems += [_located(p, where, source) for p in exc.problems]
-                continue
-            values.append((variable.name, value, variable.secret))
-        if found.missing:
-            found.problems.insert(
-                0,
-                Problem(
-                    message="no value for the secret placeholder"
-                    f"{'s' if len(found.missing) > 1 else ''} {', '.join(found.missing)}",
-                    field="secrets",
-                    code="secret-missing",
-                    params={"missing": found.missing},
-                    source=source,
-                ),
-            )
-            return found  # the definition holds placeholders: checking it says nothing new
-        try:
-            found.definition = self.parse(data)
-        except ValidationError as exc:
-            found.problems += [_located(p, "definition", source) for p in exc.problems]
-        found.variables = values
-        return found
+        return report(checked)
 
     async def _names(
-        self, checked: list[_Job], policy: ConflictPolicy, best_effort: bool
+        self, checked: list[Candidate], policy: ConflictPolicy, best_effort: bool
     ) -> dict[str, str]:
         """The name each valid job is saved under; a job whose name is taken under
         ``fail`` gets a problem (or, without best effort, the import fails)."""
@@ -329,7 +275,7 @@ class JobTransfer:
                 )
             for job in valid:
                 if job.definition is not None and job.definition.name in taken:
-                    job.problems.append(_exists(job.definition.name, job.source))
+                    job.problems.append(name_taken(job.definition.name, job.source))
         elif policy == "rename":
             used = taken | set(wanted)
             for name in wanted:
@@ -355,7 +301,7 @@ class JobTransfer:
     async def _store(
         self,
         principal: Principal,
-        jobs: list[_Job],
+        jobs: list[Candidate],
         names: Mapping[str, str],
         policy: ConflictPolicy,
     ) -> None:
@@ -419,80 +365,4 @@ def _exported(variable: StoredVariable, job: str, secrets: list[str]) -> Exporte
     secrets.append(name)
     return ExportedVariable(
         name=variable.name, secret=True, value=SecretPlaceholder.model_validate({"$secret": name})
-    )
-
-
-def _export_of(document: Any) -> ExportDocument:
-    """:raises ValidationError: not an export, or of a format newer than this vecron's."""
-    if not isinstance(document, Mapping) or "jobs" not in document:
-        raise ValidationError(
-            "not a vecron export: expected an object with format_version and jobs",
-            reason="not-an-export",
-        )
-    version = document.get("format_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-        raise ValidationError(
-            f"the export is of format version {version}; this vecron reads up to "
-            f"{FORMAT_VERSION} (upgrade vecron to import it)",
-            field="format_version",
-            reason="format-version-newer",
-            params={"version": version, "supported": FORMAT_VERSION},
-        )
-    try:
-        return ExportDocument.model_validate(document)
-    except pydantic.ValidationError as exc:
-        raise ValidationError.of(
-            problems_from_pydantic(exc.errors(include_url=False), data=document), what="export"
-        ) from None
-
-
-def _located(problem: Problem, where: str, source: str) -> Problem:
-    inner = problem.field
-    at = (
-        where if not inner else (f"{where}{inner}" if inner.startswith("[") else f"{where}.{inner}")
-    )
-    return replace(problem, field=at, source=source)
-
-
-def _exists(name: str, source: str) -> Problem:
-    return Problem(
-        message=f"job {name!r} exists already",
-        field="definition.name",
-        code="job-exists",
-        params={"name": name},
-        source=source,
-    )
-
-
-def _check_duplicates(checked: list[_Job]) -> None:
-    seen: dict[str, str] = {}
-    for job in checked:
-        if job.definition is None:
-            continue
-        other = seen.setdefault(job.definition.name, job.source)
-        if other != job.source:
-            job.problems.append(
-                duplicate_name(job.definition.name, other, job.source, "definition.name")
-            )
-
-
-def _report(checked: list[_Job], names: Mapping[str, str]) -> ImportReport:
-    jobs = []
-    for job in checked:
-        saved = job.saved
-        jobs.append(
-            ImportedJob(
-                source=job.source,
-                name=job.name,
-                saved_as=job.definition.name if saved and job.definition else None,
-                change=saved[0] if saved else "failed",
-                version=saved[1] if saved else None,
-                problems=[DocumentProblem.of(p) for p in job.problems],
-            )
-        )
-    return ImportReport(
-        saved=sum(j.change != "failed" for j in jobs),
-        failed=sum(j.change == "failed" for j in jobs),
-        jobs=jobs,
-        missing_secrets=[name for job in checked for name in job.missing],
     )
