@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,13 +11,18 @@ from vecron import ConflictPolicy, ExportDocument, ImportReport, Permission, Val
 from vecron_api.requests import body, principal, raw_document, reply, runtime, validated
 from vecron_api.routing import Route
 
+#: A job's name (the same rule as a job document's).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+
 
 class ExportRequest(BaseModel):
     """Which jobs to export: by name, or all of them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    names: list[str] = Field(default_factory=list, max_length=10_000, description="Job names.")
+    names: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list, max_length=10_000, description="Job names."
+    )
     all: bool = Field(False, description="Every job (then give no names).")
     variables: bool = Field(
         True, description="Include the jobs' own variables (needs variable:read too)."
@@ -92,6 +97,7 @@ ROUTES: list[Route] = [
         body=ExportRequest,
         body_required=False,
         response=ExportDocument,
+        errors=(404,),
     ),
     Route(
         method="POST",
