@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pluggy
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.spellings import exposed
@@ -154,13 +154,14 @@ TRIGGERS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 def jobs(draw: st.DrawFn, name: str) -> dict[str, Any]:
     kinds = draw(st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=4))
     steps = [draw(STEPS[kind](f"s{index}")) for index, kind in enumerate(kinds)]
-    trigger = draw(st.sampled_from(sorted(TRIGGERS)).flatmap(lambda k: TRIGGERS[k]))
+    kinds = draw(st.lists(st.sampled_from(sorted(TRIGGERS)), min_size=1, max_size=3, unique=True))
+    triggers = [draw(TRIGGERS[kind]) for kind in kinds]
     return {
         "name": name,
         "description": draw(plain),
         "enabled": draw(st.booleans()),
         "timezone": draw(st.sampled_from(["UTC", "Asia/Ho_Chi_Minh", "Europe/Berlin"])),
-        "triggers": [trigger],
+        "triggers": triggers,
         "steps": steps,
         "retry": {"max_attempts": draw(st.integers(1, 5))},
         "tags": draw(st.lists(plain, max_size=2)),
@@ -174,8 +175,11 @@ variables = st.dictionaries(
 )
 
 
+World = list[tuple[dict[str, Any], dict[str, tuple[bool, str]]]]
+
+
 @st.composite
-def installations(draw: st.DrawFn) -> list[tuple[dict[str, Any], dict[str, tuple[bool, str]]]]:
+def installations(draw: st.DrawFn) -> World:
     """One to three jobs, each with its own variables."""
     count = draw(st.integers(1, 3))
     return [(draw(jobs(f"job-{index}.x")), draw(variables)) for index in range(count)]
@@ -248,11 +252,56 @@ def test_the_strategies_cover_every_installed_step_type_and_trigger_kind(
     assert set(TRIGGERS) == set(registry.triggers), "add a strategy for the new trigger kind"
 
 
-World = list[tuple[dict[str, Any], dict[str, tuple[bool, str]]]]
+#: Every step type and trigger kind in one job, every secret field set: the example the
+#: round trip always runs, whatever hypothesis draws besides.
+EVERYTHING: World = [
+    (
+        {
+            "name": "everything",
+            "triggers": [
+                {"type": "manual"},
+                {"type": "cron", "expression": "0 0 6 * * ?"},
+                {"type": "fixed_rate", "period": 300},
+                {"type": "fixed_delay", "delay": 60},
+                {"type": "once", "at": "2031-01-01T09:00:00+07:00"},
+            ],
+            "steps": [
+                {
+                    "id": "call",
+                    "type": "http",
+                    "url": "https://api.example.com/x",
+                    "auth": {"type": "basic", "username": "u", "password": "pässwort-1"},
+                    "secret_headers": {"X-Api-Key": "kéy-2"},
+                },
+                {
+                    "id": "load",
+                    "type": "database",
+                    "dsn": "postgresql://app:dsn-pässword@db.example.com/app",
+                    "password": "pw-ñ-3",
+                    "sql": "SELECT 1",
+                },
+                {
+                    "id": "fetch",
+                    "type": "sftp",
+                    "host": "sftp.example.com",
+                    "username": "partner",
+                    "known_hosts": KNOWN_HOSTS,
+                    "action": "download",
+                    "remote": "inbox/*.csv",
+                    "private_key": "këy-4",
+                    "passphrase": "phräse-5",
+                },
+                {"id": "write", "type": "files", "rows": [{"a": 1}], "output": {"name": "r.csv"}},
+            ],
+        },
+        {"TOKEN": (True, "tökén-6"), "REGION": (False, "eu")},
+    )
+]
 
 
 @settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow])
 @given(world=installations())
+@example(world=EVERYTHING)
 def test_export_then_import_gives_equal_jobs_and_no_secret_in_the_file(
     pm: pluggy.PluginManager, world: World
 ) -> None:
@@ -275,6 +324,7 @@ async def round_trip(pm: pluggy.PluginManager, world: World) -> None:
             assert exposed(text, secret) == [], f"{secret!r} is in the export"
 
     supplied = secret_values(world, export)
+    assert set(supplied.values()) == written_secrets(world), "a secret has no placeholder"
     async with installation(pm, KEYS[1]) as target:
         report = await target.jobs.import_(OP, export, secrets=supplied)
         assert (report.saved, report.failed) == (len(world), 0)
