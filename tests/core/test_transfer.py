@@ -479,3 +479,28 @@ async def test_jobs_and_variables_are_saved_together_or_not_at_all(
         rt.store.save_jobs = original  # type: ignore[method-assign]
         assert await rt.store.list_jobs() == []
         assert await rt.store.list_variables(every_scope=True) == []
+
+
+async def test_a_name_taken_while_importing_is_refused_by_the_saving_transaction(
+    pm: pluggy.PluginManager,
+) -> None:
+    """Another job of the name is created between the import's look and its save: the
+    store's own check refuses it (best effort: that job's problem)."""
+    async with installation(pm, KEYS[0]) as rt:
+        await rt.jobs.save(OP, rt.jobs.parse(FILES_JOB))
+        export = (await rt.jobs.export(OP, ["plain"])).model_dump(mode="json")
+        looked = rt.store.jobs_by_name
+
+        async def before_the_other_create(names: Any) -> dict[str, Any]:
+            return {}  # a fault: what the look saw before the concurrent create
+
+        rt.store.jobs_by_name = before_the_other_create  # type: ignore[method-assign]
+        try:
+            with pytest.raises(ConflictError):
+                await rt.jobs.import_(OP, export)
+            report = await rt.jobs.import_(OP, export, best_effort=True)
+        finally:
+            rt.store.jobs_by_name = looked  # type: ignore[method-assign]
+        [job] = report.jobs
+        assert (job.change, [p.code for p in job.problems]) == ("failed", ["job-exists"])
+        assert (await rt.store.get_job("plain")).version == 1

@@ -247,9 +247,9 @@ class JobTransfer:
         if best_effort:
             for job in checked:
                 if job.definition is not None and not job.problems:
-                    await self._store(principal, [job], names, on_conflict)
+                    await self._store(principal, [job], names, on_conflict, best_effort=True)
         else:
-            await self._store(principal, checked, names, on_conflict)
+            await self._store(principal, checked, names, on_conflict, best_effort=False)
         return report(checked)
 
     async def _names(
@@ -304,9 +304,11 @@ class JobTransfer:
         jobs: list[Candidate],
         names: Mapping[str, str],
         policy: ConflictPolicy,
+        *,
+        best_effort: bool,
     ) -> None:
         """Save ``jobs`` under their names in one transaction with their variables; in
-        best effort a failure becomes the job's problem."""
+        best effort (one job at a time) a refusal becomes the job's problem."""
         definitions: list[JobDefinition] = []
         for job in jobs:
             definition = cast(JobDefinition, job.definition)
@@ -349,7 +351,7 @@ class JobTransfer:
                 audit=audit,
             )
         except VecronError as exc:
-            if len(jobs) > 1:
+            if not best_effort:
                 raise
             jobs[0].problems += [replace(p, source=jobs[0].source) for p in exc.problems]
             return
