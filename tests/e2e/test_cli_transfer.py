@@ -4,14 +4,18 @@ on stderr with nothing saved (acceptance 6)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.cli import Cli
-from tests.support.exports import BAD, FIFTY_MB, huge
+from tests.support.exports import BAD, FIFTY_MB, export, huge
+from vecron.runtime import Runtime
+from vecron.settings import Settings
 
 SECRET_JOB = {
     "name": "pull",
@@ -100,3 +104,62 @@ def test_a_50_mb_export_is_refused_before_it_is_read(tmp_path: Path) -> None:
     line = one_error_line(result.err)
     assert "the limit is 10,485,760 (setting api_max_body_bytes)" in line
     assert jobs_in(cli) == []
+
+
+def test_import_asks_for_each_secret_not_given_without_echoing_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vecron.cli.app import app
+
+    step = {
+        "id": "call",
+        "type": "http",
+        "url": "https://api.example.com",
+        "auth": {"type": "bearer", "token": {"$secret": "asked/steps.call.auth.token"}},
+    }
+    document = export({"name": "asked", "steps": [step]})
+    document["jobs"][0]["variables"] = [
+        {"name": "PIN", "secret": True, "value": {"$secret": "asked/vars.PIN"}},
+    ]
+    (tmp_path / "asked.json").write_text(json.dumps(document))
+    cli = Cli(tmp_path)
+    env = {k: cli.env[k] for k in ("VECRON_DATABASE_URL", "VECRON_STORAGE_URL", "VECRON_CONFIG")}
+    env["VECRON_STATE_DIR"] = str(tmp_path / "state")
+    result = CliRunner().invoke(
+        app,
+        [
+            "job",
+            "import",
+            str(tmp_path / "asked.json"),
+            "--ask",
+            "--secret",
+            "asked/vars.PIN=p1n-ü",
+        ],
+        input="t0ken-typed\n",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "secret asked/steps.call.auth.token" in result.output  # asked once, PIN was given
+    assert "asked/vars.PIN:" not in result.output
+    assert "t0ken-typed" not in result.output
+    cli.env["VECRON_STATE_DIR"] = env["VECRON_STATE_DIR"]
+    revealed = cli("var", "get", "PIN", "--job", "asked", "--reveal", "--json").json()
+    assert revealed["value"] == "p1n-ü"
+    assert asyncio.run(stored_token(env)) == "t0ken-typed"
+    copy = tmp_path / "again.json"
+    cli("job", "export", "asked", "-o", str(copy))
+    assert json.loads(copy.read_text())["secrets"] == [
+        "asked/steps.call.auth.token",
+        "asked/vars.PIN",
+    ]
+
+
+async def stored_token(env: dict[str, str]) -> Any:
+    settings = Settings(
+        database_url=env["VECRON_DATABASE_URL"],
+        storage_url=env["VECRON_STORAGE_URL"],
+        state_dir=Path(env["VECRON_STATE_DIR"]),
+        port=0,
+    )
+    async with Runtime(settings) as rt:
+        return (await rt.store.get_job("asked")).definition.steps[0].config["auth"]["token"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +11,7 @@ import typer
 
 from vecron.cli.session import OPERATOR, JsonFlag, out, print_view, run, with_runtime
 from vecron.errors import ValidationError
+from vecron.jobs.portable import placeholders_in
 from vecron.services.views.transfer import ConflictPolicy
 
 if TYPE_CHECKING:
@@ -109,6 +111,13 @@ def _secrets(given: list[str], secrets_file: Path | None) -> dict[str, str]:
     return found
 
 
+def _ask_for_missing(document: Any, values: dict[str, str]) -> None:
+    """Prompt for the value of each placeholder of ``document`` not in ``values``."""
+    for name in dict.fromkeys(placeholders_in(document)):
+        if name not in values:
+            values[name] = typer.prompt(f"secret {name}", hide_input=True, err=True)
+
+
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="An export written by `vecron job export`.")],
@@ -134,14 +143,24 @@ def import_(
             help="Save every valid job and report the others (default: all or none).",
         ),
     ] = False,
+    ask: Annotated[
+        bool | None,
+        typer.Option(
+            "--ask/--no-ask",
+            help="Ask for each secret not given (hidden input); default: on a terminal.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create jobs (and their variables) from an export: every job is checked first
     and, unless --best-effort, one bad job saves nothing."""
     values = _secrets(secret or [], secrets_file)
+    asking = ask if ask is not None else sys.stdin.isatty() and not as_json
 
     async def body(rt: Runtime) -> ImportReport:
         document = rt.jobs.read_export_file(file)
+        if asking:
+            _ask_for_missing(document, values)
         return await rt.jobs.import_(
             OPERATOR,
             document,
