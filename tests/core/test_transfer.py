@@ -33,6 +33,15 @@ KNOWN_HOSTS = (
     "sftp.example.com ssh-ed25519 "
     "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 )
+#: An sftp step's config but for its login.
+SFTP_DOWNLOAD = {
+    "type": "sftp",
+    "host": "sftp.example.com",
+    "username": "partner",
+    "known_hosts": KNOWN_HOSTS,
+    "action": "download",
+    "remote": "inbox/*.csv",
+}
 #: One Fernet key for both installations would hide a token copied across; each has its own.
 KEYS = (
     "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
@@ -111,19 +120,7 @@ def sftp_steps(step_id: str) -> st.SearchStrategy[dict[str, Any]]:
             st.none() | secrets,
         ),
     )
-    return st.builds(
-        lambda login: {
-            "id": step_id,
-            "type": "sftp",
-            "host": "sftp.example.com",
-            "username": "partner",
-            "known_hosts": KNOWN_HOSTS,
-            "action": "download",
-            "remote": "inbox/*.csv",
-            **login,
-        },
-        login,
-    )
+    return st.builds(lambda login: {"id": step_id, **SFTP_DOWNLOAD, **login}, login)
 
 
 def files_steps(step_id: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -282,12 +279,7 @@ EVERYTHING: World = [
                 },
                 {
                     "id": "fetch",
-                    "type": "sftp",
-                    "host": "sftp.example.com",
-                    "username": "partner",
-                    "known_hosts": KNOWN_HOSTS,
-                    "action": "download",
-                    "remote": "inbox/*.csv",
+                    **SFTP_DOWNLOAD,
                     "private_key": "këy-4",
                     "passphrase": "phräse-5",
                 },
