@@ -161,7 +161,7 @@ async def run_jobs(settings: Settings, secret: str) -> dict[str, str]:
             started = {
                 job["name"]: (
                     await rt.triggers.fire(LOCAL_OPERATOR, job["name"], by="test", kind="manual")
-                )[0]
+                ).execution
                 for job in JOBS
             }
             details = {

@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     from vecron.plugin.values import json_safe as json_safe
     from vecron.plugin.values import to_str as to_str
     from vecron.runtime import Runtime as Runtime
+    from vecron.runtime import tune_for_serving as tune_for_serving
     from vecron.secrets.redaction import excerpt as excerpt
     from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
     from vecron.services.views.executions import ExecutionView as ExecutionView
@@ -109,6 +110,9 @@ if TYPE_CHECKING:
     from vecron.services.views.pages import Page as Page
     from vecron.services.views.plugins import PluginView as PluginView
     from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
+    from vecron.services.views.transfer import ConflictPolicy as ConflictPolicy
+    from vecron.services.views.transfer import ExportDocument as ExportDocument
+    from vecron.services.views.transfer import ImportReport as ImportReport
     from vecron.services.views.variables import VariableView as VariableView
     from vecron.settings import Settings as Settings
     from vecron.storage.base import CHUNK_SIZE as CHUNK_SIZE
@@ -136,9 +140,13 @@ _HOMES: dict[str, str] = {
     "Fired": "vecron.services.views.executions",
     "Page": "vecron.services.views.pages",
     "ScheduleExplanation": "vecron.services.views.schedules",
+    "ConflictPolicy": "vecron.services.views.transfer",
+    "ExportDocument": "vecron.services.views.transfer",
+    "ImportReport": "vecron.services.views.transfer",
     "VariableView": "vecron.services.views.variables",
     "command_settings": "vecron.cli.session",
     "serve_app": "vecron.health",
+    "tune_for_serving": "vecron.runtime",
     "add_probes": "vecron.health",
     "PluginError": "vecron.errors",
     "Problem": "vecron.errors",
