@@ -113,7 +113,7 @@ async def test_a_job_without_the_trigger_gets_no_secret(api: Api) -> None:
     answer = await api.client.post(
         f"{PREFIX}/jobs/manual-only/webhook:regenerate", headers=api.auth()
     )
-    problem = await expect_problem(answer, 422, "validation")
+    problem = await expect_problem(answer, 409, "conflict")
     assert problem["errors"][0]["code"] == "no-webhook-trigger"
     shown = await api.client.get(f"{PREFIX}/jobs/manual-only/webhook", headers=api.auth())
     problem = await expect_problem(shown, 404, "not-found")

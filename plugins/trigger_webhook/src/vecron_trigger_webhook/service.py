@@ -32,7 +32,6 @@ from vecron import (
     Principal,
     Runtime,
     TooManyRequests,
-    ValidationError,
     authorize,
 )
 
@@ -153,14 +152,17 @@ class WebhookService:
         ``job:write``; audited as ``webhook.regenerate``.
 
         :raises NotFoundError: no such job.
-        :raises ValidationError: the job lists no webhook trigger (field ``triggers``).
+        :raises ConflictError: the job lists no webhook trigger (reason
+            ``no-webhook-trigger``), or another call made its endpoint at the same instant.
         :raises PermissionDenied: without ``job:write``.
         """
         await self._check(principal, Permission.JOB_WRITE, "webhook.regenerate", ref)
         job = await self.runtime.jobs.get(_READER, ref)
         config = webhook_config(job)
         if config is None:
-            raise ValidationError(
+            # The job as it stands, not the request, is what is wrong: 409, as for a
+            # run the overlap policy refuses.
+            raise ConflictError(
                 f"job {job.name!r} lists no webhook trigger; add {{type: {KIND}}} to its "
                 "triggers first",
                 field="triggers",
