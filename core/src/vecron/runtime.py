@@ -12,6 +12,8 @@ from typing import Any
 
 import pluggy
 
+from vecron.alerts.alerter import Alerter
+from vecron.alerts.delivery import Deliveries
 from vecron.breaker import open_breaker
 from vecron.errors import ConfigurationError
 from vecron.events import EventBus, EventTransport, MemoryTransport
@@ -145,6 +147,13 @@ class Runtime:
         self.files = ExecutionFileService(self.store, self.storage)
         self.plugins = PluginService(self.pm, self.registry, Gate(self.store))
         self.egress = egress_policy(settings)
+        deliveries = Deliveries(settings.alerts, self.registry, self.variables)
+        deliveries.check()
+        #: Alerts of executions this process finishes and fire times it drops.
+        self.alerts = Alerter(self.store, deliveries, batch_size=settings.batch_size)
+        self._stack.push_async_callback(
+            self.alerts.close, min(settings.shutdown_grace, settings.alerts.delivery_timeout)
+        )
         return self
 
     async def __aexit__(
@@ -169,6 +178,7 @@ class Runtime:
             lookahead=self.settings.scheduler_lookahead,
             batch_size=self.settings.batch_size,
             events=self.events,
+            alerts=self.alerts,
         )
 
     def worker(self, *, concurrency: int | None = None) -> Worker:
@@ -187,6 +197,7 @@ class Runtime:
             contexts=JobContextStore(self.storage),
             storage=self.storage,
             egress=self.egress,
+            alerts=self.alerts,
         )
 
 
