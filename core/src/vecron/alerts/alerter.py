@@ -54,6 +54,8 @@ class Alerter:
         self.deliveries = deliveries
         self.settings: AlertSettings = deliveries.settings
         self._finishes: Batcher[_Finish, None] = Batcher(self._advance, max_size=batch_size)
+        #: Execution ends this process has counted, their alerts handed to deliveries.
+        self.counted = 0
 
     def rules(self, definition: JobDefinition | None) -> EffectiveRules | None:
         """A job's rules over the settings' defaults; None when they name no notifier."""
@@ -105,6 +107,7 @@ class Alerter:
         # Only after the commit: a rolled-back step raised nothing.
         for alert, names in raised:
             self.deliveries.send(alert, names)
+        self.counted += len(finishes)
         return [None] * len(finishes)
 
     @staticmethod

@@ -34,7 +34,9 @@ class AlertRules(BaseModel):
         description="Alert once when this many executions in a row failed (default 3).",
     )
     on_dead_letter: bool | None = Field(
-        None, description="Alert when an execution is dead-lettered (default true)."
+        None,
+        description="Alert for every dead-lettered execution (default false: every "
+        "execution that fails its last attempt is one, so the streak rule says enough).",
     )
     on_missed: bool | None = Field(
         None, description="Alert when the misfire policy drops fire times (default true)."
@@ -70,7 +72,7 @@ class AlertRules(BaseModel):
 
         return EffectiveRules(
             after_failures=pick("after_failures") or DEFAULT_AFTER_FAILURES,
-            on_dead_letter=_true_unless_false(pick("on_dead_letter")),
+            on_dead_letter=pick("on_dead_letter") is True,
             on_missed=_true_unless_false(pick("on_missed")),
             on_recovery=_true_unless_false(pick("on_recovery")),
             renotify_after=pick("renotify_after"),
@@ -88,7 +90,7 @@ class EffectiveRules(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     after_failures: int = DEFAULT_AFTER_FAILURES
-    on_dead_letter: bool = True
+    on_dead_letter: bool = False
     on_missed: bool = True
     on_recovery: bool = True
     renotify_after: float | None = None
