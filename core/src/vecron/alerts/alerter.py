@@ -24,7 +24,7 @@ from vecron.batcher import Batcher
 from vecron.ids import new_id
 from vecron.models.alerts import AlertRules, AlertSettings, AlertState, EffectiveRules
 from vecron.models.definition import JobDefinition
-from vecron.models.execution import Execution, ExecutionStatus, Outcome
+from vecron.models.execution import Execution, ExecutionStatus, OccurrenceStatus, Outcome
 from vecron.models.job import JobRecord
 from vecron.plugin.notifier import Alert, AlertKind
 from vecron.secrets.redaction import EXCERPT_CHARS
@@ -129,8 +129,9 @@ class Alerter:
         self, jobs: Sequence[JobRecord], dropped: Sequence[NewOccurrence], at: datetime
     ) -> None:
         """The misfire policy dropped ``dropped`` fire times (recorded in the ledger) of
-        ``jobs``: one alert per job that lost runs."""
-        counts = Counter(occurrence.job_id for occurrence in dropped)
+        ``jobs``: one alert per job that lost runs. Fires coalesced into a later run
+        (``run_once``) were not lost: they ran as that one."""
+        counts = Counter(o.job_id for o in dropped if o.status is OccurrenceStatus.MISSED)
         for job in jobs:
             if not counts[job.id]:
                 continue

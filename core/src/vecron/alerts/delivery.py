@@ -76,12 +76,13 @@ class Deliveries:
                 raise ConfigurationError(f"setting {field!r}: {exc}", field=field) from None
             config = setting.config()
             named = references(config)
+            given = {k: v for k, v in config.items() if k not in named}
             try:
-                cls.Config.model_validate({k: v for k, v in config.items() if k not in named})
+                cls.Config.model_validate(given)
             except PydanticValidationError as exc:
                 problems = [
                     p
-                    for p in problems_from_pydantic(exc.errors(include_url=False))
+                    for p in problems_from_pydantic(exc.errors(include_url=False), data=given)
                     if (p.field or "").split(".")[0] not in named
                 ]
                 if problems:
@@ -157,7 +158,7 @@ class Deliveries:
         try:
             validated: NotifierConfig = cls.Config.model_validate(config)
         except PydanticValidationError as exc:
-            first = problems_from_pydantic(exc.errors(include_url=False))[0]
+            first = problems_from_pydantic(exc.errors(include_url=False), data=config)[0]
             # The message names the field only: a value may be a secret.
             raise ConfigurationError(
                 f"setting '{field}.{first.field}' is invalid", field=field
