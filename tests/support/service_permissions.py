@@ -371,6 +371,7 @@ STATELESS: dict[str, str] = {
     "ScheduleService.explain": "previews a schedule from its document",
     "VariableService.resolve_for_execution": "the worker's, for the execution it runs",
     "VariableService.resolve_for_executions": "the worker's, for the executions it runs",
+    "VariableService.resolve_globals": "alert delivery's, for the notifier settings it sends with",
     "AuditService.unauthenticated": "records a refusal; the caller has no identity to check",
 }
 
