@@ -10,72 +10,43 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
-from aiohttp import web
 
-from tests.support.alert_receivers import (
+from tests.support.alert_receivers import (  # noqa: F401  (mail, receiver: fixtures)
+    SMTP_PASSWORD,
     MailServer,
+    StatusTarget,
     WebhookReceiver,
-    mail_server,
+    mail,
+    receiver,
+    status_target,
     webhook_receiver,
     webhook_secret,
 )
 from tests.support.cluster import TEST_SECRET_KEY, until
 from tests.support.engine import apply, run_and_wait, running
 from tests.support.private_servers import free_port
-from tests.support.web import serve
 from vecron.auth import LOCAL_OPERATOR
 from vecron.models.alerts import AlertSettings
 from vecron.runtime import Runtime
 from vecron.settings import Settings
 
-SMTP_PASSWORD = "smtp-" + "pa55word-alerts"
 #: A secret the job sends in its URL; the error text, so the alerts, quote the URL.
 TOKEN = "tok-" + "n0t-for-alerts"
 
 
-class Target:
-    """``GET /status`` answers ``status`` (500 until the test says otherwise)."""
-
-    def __init__(self) -> None:
-        self.status = 500
-        self.url = ""
-
-    def app(self) -> web.Application:
-        async def answer(request: web.Request) -> web.Response:
-            return web.Response(status=self.status, text=f"answer {self.status}")
-
-        app = web.Application()
-        app.router.add_get("/status", answer)
-        return app
-
-
 @pytest.fixture
-async def target() -> AsyncIterator[Target]:
-    found = Target()
-    async with serve(found.app()) as url:
-        found.url = url
+async def target() -> AsyncIterator[StatusTarget]:
+    async with status_target() as found:
         yield found
 
 
-@pytest.fixture
-def mail(tmp_path: Path) -> Iterator[MailServer]:
-    with mail_server(tmp_path, SMTP_PASSWORD) as server:
-        yield server
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with webhook_receiver(webhook_secret()) as found:
-        yield found
-
-
-def job(target: Target, name: str = "report") -> dict[str, Any]:
+def job(target: StatusTarget, name: str = "report") -> dict[str, Any]:
     return {
         "name": name,
         "triggers": [{"type": "manual"}],
@@ -110,9 +81,9 @@ async def test_five_failures_then_a_success_are_alerted_once_each(
     store_url: str,
     tmp_path: Path,
     test_pm: pluggy.PluginManager,
-    target: Target,
-    mail: MailServer,
-    receiver: WebhookReceiver,
+    target: StatusTarget,
+    mail: MailServer,  # noqa: F811
+    receiver: WebhookReceiver,  # noqa: F811
     log_lines: io.StringIO,
 ) -> None:
     alerts = {
@@ -170,7 +141,7 @@ async def test_a_hanging_or_failing_notifier_delays_no_execution(
     store_url: str,
     tmp_path: Path,
     test_pm: pluggy.PluginManager,
-    target: Target,
+    target: StatusTarget,
     log_lines: io.StringIO,
 ) -> None:
     async with webhook_receiver(webhook_secret(), mode="hang") as hanging:

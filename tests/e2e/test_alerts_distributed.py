@@ -6,18 +6,20 @@ it recovers — never twice."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
-from tests.support.alert_receivers import WebhookReceiver, webhook_receiver, webhook_secret
+from tests.support.alert_receivers import (  # noqa: F401  (receiver: a fixture)
+    StatusTarget,
+    WebhookReceiver,
+    receiver,
+    status_target,
+)
 from tests.support.cluster import Cluster, distributed_env, settings_of, unique, until
 from tests.support.pg_fixtures import postgresql_url  # noqa: F401  (a fixture)
-from tests.support.web import serve
 from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
@@ -25,35 +27,10 @@ from vecron.runtime import Runtime
 pytestmark = pytest.mark.slow
 
 
-class SlowTarget:
-    """``GET /status`` answers after 300 ms, with ``status`` as it is then: both workers
-    hold executions of the job at once."""
-
-    def __init__(self) -> None:
-        self.status = 500
-        self.url = ""
-
-    def app(self) -> web.Application:
-        async def answer(request: web.Request) -> web.Response:
-            await asyncio.sleep(0.3)
-            return web.Response(status=self.status)
-
-        app = web.Application()
-        app.router.add_get("/status", answer)
-        return app
-
-
 @pytest.fixture
-async def target() -> AsyncIterator[SlowTarget]:
-    found = SlowTarget()
-    async with serve(found.app()) as url:
-        found.url = url
-        yield found
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with webhook_receiver(webhook_secret()) as found:
+async def target() -> AsyncIterator[StatusTarget]:
+    # Slow answers: both workers hold executions of the job at once.
+    async with status_target(delay=0.3) as found:
         yield found
 
 
@@ -78,7 +55,10 @@ async def observer(env: dict[str, str]) -> AsyncIterator[Runtime]:
 
 
 async def test_two_workers_alert_a_failing_job_once_and_its_recovery_once(
-    cluster: Cluster, observer: Runtime, target: SlowTarget, receiver: WebhookReceiver
+    cluster: Cluster,
+    observer: Runtime,
+    target: StatusTarget,
+    receiver: WebhookReceiver,  # noqa: F811
 ) -> None:
     name = unique("flaky-")
     cluster.start("scheduler", "scheduler")

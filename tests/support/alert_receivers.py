@@ -19,6 +19,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -32,6 +33,8 @@ from tests.support.private_servers import free_port
 from tests.support.web import serve
 
 SMTP_USER = "alerts"
+#: The login's password of the test SMTP server (a test's own, never a real one).
+SMTP_PASSWORD = "smtp-" + "pa55word-fixture"
 
 
 def webhook_secret() -> str:
@@ -205,3 +208,45 @@ async def webhook_receiver(secret: str, mode: str = "ok") -> AsyncIterator[Webho
 def alerts_setting(notifiers: dict[str, dict[str, Any]], **rules: Any) -> str:
     """The ``VECRON_ALERTS`` value of these notifiers (all told by default) and rules."""
     return json.dumps({"notifiers": notifiers, "notify": sorted(notifiers), **rules})
+
+
+@pytest.fixture
+def mail(tmp_path: Path) -> Iterator[MailServer]:
+    """A real SMTP server for the test (STARTTLS, login with :data:`SMTP_PASSWORD`)."""
+    with mail_server(tmp_path, SMTP_PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    """A webhook receiver with a fresh secret, verifying every delivery."""
+    async with webhook_receiver(webhook_secret()) as found:
+        yield found
+
+
+@dataclass
+class StatusTarget:
+    """What jobs call: ``GET /status`` answers ``status`` (500 until the test says
+    otherwise), as it is after ``delay`` seconds."""
+
+    delay: float = 0.0
+    status: int = 500
+    url: str = ""
+
+    def app(self) -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return web.Response(status=self.status, text=f"answer {self.status}")
+
+        app = web.Application()
+        app.router.add_get("/status", answer)
+        return app
+
+
+@asynccontextmanager
+async def status_target(delay: float = 0.0) -> AsyncIterator[StatusTarget]:
+    target = StatusTarget(delay=delay)
+    async with serve(target.app()) as url:
+        target.url = url
+        yield target

@@ -4,32 +4,11 @@ receiver that verifies signatures, and a peer that accepts and never answers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.alert_receivers import (
-    MailServer,
-    WebhookReceiver,
-    mail_server,
-    webhook_receiver,
-    webhook_secret,
-)
-
-SMTP_PASSWORD = "smtp-" + "pa55word-fixture"
-
-
-@pytest.fixture
-def mail(tmp_path: Path) -> Iterator[MailServer]:
-    with mail_server(tmp_path, SMTP_PASSWORD) as server:
-        yield server
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with webhook_receiver(webhook_secret()) as found:
-        yield found
+from tests.support.alert_receivers import mail, receiver  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
