@@ -119,7 +119,7 @@ async def test_a_secret_given_as_a_variable_is_checked_when_sent_not_at_start(
         },
     )
     async with Runtime(fine) as runtime:
-        assert runtime.alerts.deliveries.names == {"hook"}
+        assert runtime.alerter.deliveries.names == {"hook"}
 
 
 async def test_a_dead_letter_is_alerted_when_the_job_asks(rt: Runtime) -> None:
@@ -136,8 +136,8 @@ async def test_a_dead_letter_is_alerted_when_the_job_asks(rt: Runtime) -> None:
     async with running(rt):
         for run in (1, 2):
             assert (await run_and_wait(rt, "doomed")).status == "failed"
-            await until(lambda run=run: rt.alerts.counted == run, timeout=10)
-        await rt.alerts.deliveries.idle()
+            await until(lambda run=run: rt.alerter.counted == run, timeout=10)
+        await rt.alerter.deliveries.idle()
     kinds = [alert.kind for alert in Inbox.received]
     assert kinds == [AlertKind.DEAD_LETTER, AlertKind.FAILING, AlertKind.DEAD_LETTER]
     assert Inbox.received[1].streak == 2
@@ -165,10 +165,10 @@ async def test_fires_the_misfire_policy_drops_are_alerted_once_per_job(rt: Runti
         rt.registry,
         wakeup=rt.wakeup,
         clock=lambda: now,
-        alerts=rt.alerts,
+        alerts=rt.alerter,
     )
     await scheduler.tick()
-    await rt.alerts.deliveries.idle()
+    await rt.alerter.deliveries.idle()
     # Seven fires of `lost` were missed; `folded` ran its six late fires as one.
     assert [(a.kind, a.job_name, a.missed) for a in Inbox.received] == [
         (AlertKind.MISSED, "lost", 7)
@@ -195,4 +195,4 @@ async def test_a_job_that_alerts_nobody_keeps_no_alert_state(
         async with runtime.store.connect() as conn:
             rows = (await conn.execute(select(func.count()).select_from(alert_states))).scalar()
     assert rows == 0
-    assert runtime.alerts.counted == 0 and Inbox.received == []
+    assert runtime.alerter.counted == 0 and Inbox.received == []

@@ -106,14 +106,14 @@ async def test_five_failures_then_a_success_are_alerted_once_each(
         async with running(rt):
             for run in range(1, 6):
                 assert (await run_and_wait(rt, "report")).status == "failed"
-                await until(lambda run=run: rt.alerts.counted == run, timeout=10)
-                await rt.alerts.deliveries.idle()
+                await until(lambda run=run: rt.alerter.counted == run, timeout=10)
+                await rt.alerter.deliveries.idle()
                 seen.append((run, mail.subjects(), receiver.kinds()))
             target.status = 200
             for run in (6, 7):  # the second success says nothing more
                 assert (await run_and_wait(rt, "report")).status == "succeeded"
-                await until(lambda run=run: rt.alerts.counted == run, timeout=10)
-                await rt.alerts.deliveries.idle()
+                await until(lambda run=run: rt.alerter.counted == run, timeout=10)
+                await rt.alerter.deliveries.idle()
 
     failing = "vecron: job report is failing (3 failures in a row)"
     assert seen == [
@@ -172,11 +172,11 @@ async def test_a_hanging_or_failing_notifier_delays_no_execution(
                     took.append(time.monotonic() - started)
                 # The first failure raised an alert whose deliveries now hang or fail;
                 # the executions after it ran in their normal time all the same.
-                assert rt.alerts.deliveries._tasks, "the deliveries are still pending"
+                assert rt.alerter.deliveries._tasks, "the deliveries are still pending"
                 assert max(took) < 0.9, took
                 loop = asyncio.get_running_loop()
                 waited = loop.time()
-                await rt.alerts.deliveries.idle()
+                await rt.alerter.deliveries.idle()
                 waited = loop.time() - waited
     # Three attempts of at most a second each, plus backoff: then the task gives up.
     assert waited < 3 * 1.0 + 1.0

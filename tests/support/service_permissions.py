@@ -103,6 +103,15 @@ def _new_job(rt: Runtime) -> Any:
 
 
 ROWS: tuple[Row, ...] = (
+    # -- alerts -------------------------------------------------------------------------
+    Row(
+        "AlertService",
+        "test",
+        Permission.JOB_WRITE,
+        "alert.test",
+        "notifier:matrix-log",
+        lambda rt, p, w: rt.alerts.test(p, "matrix-log"),
+    ),
     # -- jobs ---------------------------------------------------------------------------
     Row(
         "JobService",

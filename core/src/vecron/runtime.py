@@ -28,6 +28,7 @@ from vecron.scheduling.fixed_delay import FixedDelay
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
 from vecron.secretkey import key_file_path, secret_box
+from vecron.services.alerts import AlertService
 from vecron.services.audit import AuditService, Gate
 from vecron.services.executions import ExecutionService
 from vecron.services.files import ExecutionFileService
@@ -150,10 +151,11 @@ class Runtime:
         deliveries = Deliveries(settings.alerts, self.registry, self.variables)
         deliveries.check()
         #: Alerts of executions this process finishes and fire times it drops.
-        self.alerts = Alerter(self.store, deliveries, batch_size=settings.batch_size)
+        self.alerter = Alerter(self.store, deliveries, batch_size=settings.batch_size)
         self._stack.push_async_callback(
-            self.alerts.close, min(settings.shutdown_grace, settings.alerts.delivery_timeout)
+            self.alerter.close, min(settings.shutdown_grace, settings.alerts.delivery_timeout)
         )
+        self.alerts = AlertService(deliveries, Gate(self.store))
         return self
 
     async def __aexit__(
@@ -178,7 +180,7 @@ class Runtime:
             lookahead=self.settings.scheduler_lookahead,
             batch_size=self.settings.batch_size,
             events=self.events,
-            alerts=self.alerts,
+            alerts=self.alerter,
         )
 
     def worker(self, *, concurrency: int | None = None) -> Worker:
@@ -197,7 +199,7 @@ class Runtime:
             contexts=JobContextStore(self.storage),
             storage=self.storage,
             egress=self.egress,
-            alerts=self.alerts,
+            alerts=self.alerter,
         )
 
 

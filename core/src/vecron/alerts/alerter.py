@@ -59,7 +59,7 @@ class Alerter:
 
     def rules(self, definition: JobDefinition | None) -> EffectiveRules | None:
         """A job's rules over the settings' defaults; None when they name no notifier."""
-        if definition is None:
+        if definition is None or not self.settings.notifiers:
             return None
         rules = (definition.alerts or AlertRules()).over(self.settings)
         return rules if rules.notify else None

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -18,13 +19,35 @@ from vecron.models.definition import RetryPolicy
 from vecron.plugin.notifier import Alert, Notifier, NotifierConfig
 from vecron.plugin.registry import Registry
 from vecron.secrets.redaction import excerpt
-from vecron.services.variables import ResolvedVariables, VariableService
 from vecron.telemetry import get_logger
 
 log = get_logger("vecron.alerts")
 
 #: A whole setting value that names a global variable: ``{{ vars.WEBHOOK_SECRET }}``.
 VARIABLE_REFERENCE = re.compile(r"^\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+class Resolved(Protocol):
+    """Variables as read for one delivery: their values, and which of them are secret."""
+
+    @property
+    def values(self) -> Mapping[str, str]: ...
+
+    @property
+    def secret_values(self) -> frozenset[str]: ...
+
+
+class GlobalVariables(Protocol):
+    """Where ``{{ vars.NAME }}`` in a notifier's settings is read: the global variables
+    (:meth:`vecron.services.variables.VariableService.resolve_globals`)."""
+
+    async def resolve_globals(self) -> Resolved: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _NoVariables:
+    values: Mapping[str, str] = field(default_factory=dict)
+    secret_values: frozenset[str] = frozenset()
 
 
 def references(config: Mapping[str, Any]) -> dict[str, str]:
@@ -44,7 +67,7 @@ class Deliveries:
         self,
         settings: AlertSettings,
         registry: Registry,
-        variables: VariableService | None = None,
+        variables: GlobalVariables | None = None,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -103,10 +126,12 @@ class Deliveries:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def deliver(self, name: str, setting: NotifierSetting, alert: Alert) -> bool:
+    async def deliver(
+        self, name: str, setting: NotifierSetting, alert: Alert, *, attempts: int | None = None
+    ) -> bool:
         """Try to deliver ``alert`` through notifier ``name`` until it works, fails for
-        good or runs out of attempts. True: delivered."""
-        attempts = self.settings.delivery_attempts
+        good or runs out of ``attempts`` (default: the setting). True: delivered."""
+        attempts = attempts or self.settings.delivery_attempts
         for attempt in range(1, attempts + 1):
             secrets: Collection[str] = ()
             try:
@@ -137,14 +162,12 @@ class Deliveries:
             await self._sleep(self._backoff.backoff(attempt))
         return False
 
-    async def _variables(self, setting: NotifierSetting) -> ResolvedVariables:
+    async def _variables(self, setting: NotifierSetting) -> Resolved:
         if self.variables is None or not references(setting.config()):
-            return ResolvedVariables()
+            return _NoVariables()
         return await self.variables.resolve_globals()
 
-    def _notifier(
-        self, name: str, setting: NotifierSetting, resolved: ResolvedVariables
-    ) -> Notifier[Any]:
+    def _notifier(self, name: str, setting: NotifierSetting, resolved: Resolved) -> Notifier[Any]:
         field = f"alerts.notifiers.{name}"
         config = setting.config()
         for key, variable in references(config).items():

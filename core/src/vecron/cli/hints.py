@@ -24,6 +24,10 @@ HINTS: Mapping[tuple[str, str | None], str] = {
         "pass --secret to change it, or delete it first to store a plain value"
     ),
     ("no-secret-key", None): KEY_ADVICE,
+    (
+        "notifier-not-found",
+        None,
+    ): "notifiers are the tables [alerts.notifiers.<name>] of vecron.toml",
     ("secret-key-mismatch", None): (
         "set VECRON_SECRET_KEYS to include the key it was written with"
     ),
