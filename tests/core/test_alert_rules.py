@@ -3,6 +3,7 @@ start, dead-letter and missed alerts, and no state kept for jobs that alert nobo
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any, ClassVar
 
 import pluggy
 import pytest
+from pydantic import Field, SecretStr
 from sqlalchemy import func, select
 
 from tests.support.cluster import TEST_SECRET_KEY, until
 from tests.support.engine import apply, run_and_wait, running
-from vecron import Alert, AlertKind, Notifier, NotifierConfig, hookimpl
-from vecron.errors import ConfigurationError, DuplicateKindError
+from vecron import Alert, AlertKind, FinalError, Notifier, NotifierConfig, hookimpl
+from vecron.auth import LOCAL_OPERATOR
+from vecron.errors import BackendUnavailable, ConfigurationError, DuplicateKindError
 from vecron.models.alerts import AlertSettings
 from vecron.plugin.builtin.log_notifier import LogNotifier
 from vecron.plugin.manager import build_registry, get_plugin_manager
@@ -40,10 +43,27 @@ class Inbox(Notifier[NotifierConfig]):
         Inbox.received.append(alert)
 
 
+class LeakyConfig(NotifierConfig):
+    """Quotes its secrets in its errors."""
+
+    token: SecretStr = Field(description="Set in the settings.")
+    password: SecretStr = Field(description="A variable's value.")
+
+
+class Leaky(Notifier[LeakyConfig]):
+    kind = "leaky"
+    Config = LeakyConfig
+
+    async def send(self, alert: Alert) -> None:
+        token, password = (s.get_secret_value() for s in (self.config.token, self.config.password))
+        raise FinalError(f"refused token={token} password={password}")
+
+
 class InboxPlugin:
     @hookimpl
     def vecron_register_notifiers(self, register: Registry) -> None:
         register.add_notifier(Inbox)
+        register.add_notifier(Leaky)
 
 
 @pytest.fixture
@@ -196,3 +216,17 @@ async def test_a_job_that_alerts_nobody_keeps_no_alert_state(
             rows = (await conn.execute(select(func.count()).select_from(alert_states))).scalar()
     assert rows == 0
     assert runtime.alerter.counted == 0 and Inbox.received == []
+
+
+async def test_a_notifier_s_secrets_are_masked_in_what_is_logged(
+    sqlite_url: str, tmp_path: Path, pm: pluggy.PluginManager, log_lines: io.StringIO
+) -> None:
+    token, password = "tok-" + "in-the-settings", "pw-" + "in-a-variable"
+    leaky = {"type": "leaky", "token": token, "password": "{{ vars.LEAKY_PASSWORD }}"}
+    async with Runtime(settings(sqlite_url, tmp_path, notifiers={"leaky": leaky}), pm=pm) as rt:
+        await rt.variables.set(LOCAL_OPERATOR, "LEAKY_PASSWORD", password, secret=True)
+        with pytest.raises(BackendUnavailable):
+            await rt.alerts.test(LOCAL_OPERATOR, "leaky")
+    logged = log_lines.getvalue()
+    assert "refused token=********** password=**********" in logged
+    assert token not in logged and password not in logged

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from vecron.errors import ConfigurationError, StepError, problems_from_pydantic
@@ -58,6 +59,15 @@ def references(config: Mapping[str, Any]) -> dict[str, str]:
         if match is not None:
             found[key] = match.group(1)
     return found
+
+
+def _secret_settings(config: NotifierConfig) -> list[str]:
+    """The values of a notifier's ``SecretStr`` settings: masked in what is logged."""
+    return [
+        value.get_secret_value()
+        for value in (getattr(config, name) for name in type(config).model_fields)
+        if isinstance(value, SecretStr)
+    ]
 
 
 class Deliveries:
@@ -138,6 +148,7 @@ class Deliveries:
                 resolved = await self._variables(setting)
                 secrets = resolved.secret_values
                 notifier = self._notifier(name, setting, resolved)
+                secrets = {*secrets, *_secret_settings(notifier.config)}
                 async with asyncio.timeout(self.settings.delivery_timeout):
                     await notifier.send(alert)
             except StepError as exc:
