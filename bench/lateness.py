@@ -28,7 +28,7 @@ from pathlib import Path
 
 from vecron.auth import LOCAL_OPERATOR
 from vecron.models.execution import ExecutionStatus
-from vecron.runtime import Runtime, tune_gc
+from vecron.runtime import Runtime, tune_for_serving
 from vecron.settings import Settings
 from vecron.telemetry import configure_logging
 
@@ -104,7 +104,7 @@ async def bench(args: argparse.Namespace, port: int, home: Path) -> dict[str, ob
         await register(rt, due)
         if datetime.now(UTC) > fire - timedelta(seconds=1.5):
             raise SystemExit("registration took longer than --lead; raise it")
-        tune_gc()  # as `vecron up` does once it is running
+        tune_for_serving()  # as `vecron up` does once it is running
         stop = asyncio.Event()
         scheduler = rt.scheduler()
         await scheduler.tick()  # nothing due yet: what a tick costs with every job registered

@@ -106,7 +106,10 @@ async def warm_up(rt: Runtime, port: int, count: int) -> None:
             }
         ),
     )
-    ids = [(await rt.jobs.run_now(LOCAL_OPERATOR, "warm-up"))[0].id for _ in range(count)]
+    ids = [
+        (await rt.triggers.fire(LOCAL_OPERATOR, "warm-up", kind="manual")).execution.id
+        for _ in range(count)
+    ]
     for execution_id in ids:
         await rt.executions.wait(LOCAL_OPERATOR, execution_id, timeout=120)
 

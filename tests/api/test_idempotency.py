@@ -96,3 +96,42 @@ async def test_concurrent_triggers_with_different_bodies_under_one_key(db_api: A
             await expect_problem(answer, 422)
     assert len(set(accepted)) == 1, "only the body that made the run is answered with it"
     assert statuses.count(202) == 10 and statuses.count(422) == 10, statuses
+
+
+async def test_the_trigger_policy_answers_403_and_409_as_problems(db_api: Api) -> None:
+    """A manual run is judged by the job's trigger policy: a job that does not allow
+    manual runs, or is disabled, is 403 ``trigger-forbidden``; a busy no-overlap job 409
+    ``job-running`` naming the run that holds it. Nothing is made by a refusal."""
+    rt = db_api.runtime
+    cron = [{"type": "cron", "expression": "0 0 2 * * ?"}]
+    await rt.jobs.save(
+        LOCAL_OPERATOR,
+        rt.jobs.parse(
+            {**job_document("scheduled"), "triggers": cron, "policy": {"allow_manual": False}}
+        ),
+    )
+    await rt.jobs.save(
+        LOCAL_OPERATOR, rt.jobs.parse(job_document("single", allow_concurrent=False))
+    )
+    url = f"{PREFIX}/jobs/{{}}/trigger"
+    refused = await expect_problem(
+        await db_api.client.post(url.format("scheduled"), headers=ADMIN), 403, "trigger-forbidden"
+    )
+    assert refused["errors"][0]["code"] == "trigger-not-allowed"
+    assert refused["errors"][0]["params"]["allowed"] == ["cron"]
+    first = await db_api.client.post(url.format("single"), headers=ADMIN)
+    assert first.status == 202, await first.text()
+    held_by = (await first.json())["execution_id"]
+    busy = await expect_problem(
+        await db_api.client.post(url.format("single"), headers=ADMIN), 409, "conflict"
+    )
+    assert busy["errors"][0]["code"] == "job-running"
+    assert busy["errors"][0]["params"]["execution"] == held_by
+    await rt.jobs.set_enabled(LOCAL_OPERATOR, "nightly", False)
+    disabled = await expect_problem(
+        await db_api.client.post(url.format("nightly"), headers=ADMIN), 403, "trigger-forbidden"
+    )
+    assert disabled["errors"][0]["code"] == "job-disabled"
+    assert await executions_of(db_api, "scheduled") == []
+    assert await executions_of(db_api, "nightly") == []
+    assert [e.id for e in await executions_of(db_api, "single")] == [held_by]

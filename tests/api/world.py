@@ -103,7 +103,9 @@ class World:
 
     async def new_queued(self) -> str:
         """A queued execution of a job of its own (no worker runs while calls are made)."""
-        execution, _ = await self.rt.jobs.run_now(LOCAL_OPERATOR, await self.new_job("queued"))
+        execution = (
+            await self.rt.triggers.fire(LOCAL_OPERATOR, await self.new_job("queued"), kind="manual")
+        ).execution
         return execution.id
 
     async def new_dead_letter(self) -> str:

@@ -118,7 +118,9 @@ async def test_a_huge_retry_after_from_a_target_waits_at_most_the_bound(
         ),
     )
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "bounded")
+        execution = (
+            await runtime.triggers.fire(LOCAL_OPERATOR, "bounded", kind="manual")
+        ).execution
         queued = await wait_for(
             runtime,
             execution.id,
@@ -152,7 +154,7 @@ async def test_an_execution_claimed_after_its_last_attempt_is_dead_lettered(
     """Each attempt ended without a result (its worker died): the next claim must not run
     it a fourth time of three, but dead-letter it."""
     await apply(runtime, document(retry={"max_attempts": 3}))
-    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "bounded")
+    execution = (await runtime.triggers.fire(LOCAL_OPERATOR, "bounded", kind="manual")).execution
     await force_attempt(runtime, execution.id, 3)
     async with running(runtime):
         failed = await wait_for(runtime, execution.id, lambda e: e.status.finished)
@@ -227,7 +229,7 @@ async def test_every_accepted_definition_plans_runs_retries_and_dead_letters(
         "name": f"any-{next(names)}",
         "timezone": "UTC",
         # Disabled: the scheduler in the background must not add fires of its own; the
-        # test plans them itself, and a manual run still starts it.
+        # test plans them itself, and runs its manual-only twin below.
         "enabled": False,
         "triggers": [*drawn["triggers"], {"type": "manual"}],
         "steps": [step],
@@ -253,8 +255,13 @@ async def test_every_accepted_definition_plans_runs_retries_and_dead_letters(
     for attempt in range(1, policy.max_attempts + 1):
         assert LATEST + timedelta(seconds=policy.backoff(attempt)) >= LATEST
 
-    # Run, retried (or dead-lettered at once), then the last attempt dead-letters.
-    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, job.name)
+    # Run, retried (or dead-lettered at once), then the last attempt dead-letters: the
+    # same job but enabled and manual-only (a disabled job is started by no trigger).
+    twin = {**doc, "name": f"{job.name}-run", "enabled": True, "triggers": [{"type": "manual"}]}
+    runnable = await apply(runtime, twin)
+    execution = (
+        await runtime.triggers.fire(LOCAL_OPERATOR, runnable.name, kind="manual")
+    ).execution
     async with running(runtime):
         first = await wait_for(
             runtime,

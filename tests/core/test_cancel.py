@@ -78,7 +78,7 @@ async def test_a_queued_execution_is_cancelled_at_once_and_never_runs(
 ) -> None:
     await apply(rt, job("doomed"))
     await apply(rt, job("witness"))
-    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "doomed")
+    execution = (await rt.triggers.fire(LOCAL_OPERATOR, "doomed", kind="manual")).execution
     async with rt.events.subscribe([EventKind.EXECUTION_FINISHED]) as events:
         cancelled = await rt.executions.cancel(LOCAL_OPERATOR, execution.id)
         event = await finished_event(events, execution.id)
@@ -92,7 +92,7 @@ async def test_a_queued_execution_is_cancelled_at_once_and_never_runs(
     # With a worker running, a later run of another job finishes; the cancelled one
     # was never started (it was published before it was cancelled: the claim refuses).
     async with running(rt):
-        later, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "witness")
+        later = (await rt.triggers.fire(LOCAL_OPERATOR, "witness", kind="manual")).execution
         done = await rt.executions.wait(LOCAL_OPERATOR, later.id, timeout=20)
     assert done.status is ExecutionStatus.SUCCEEDED
     assert calls.counts["doomed"] == 0
@@ -119,7 +119,7 @@ async def test_an_execution_waiting_for_its_retry_is_cancelled_at_once(
         },
     )
     async with running(rt):
-        execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "flaky")
+        execution = (await rt.triggers.fire(LOCAL_OPERATOR, "flaky", kind="manual")).execution
 
         async def waiting_for_retry() -> bool:
             e = await rt.store.get_execution(execution.id)
@@ -134,7 +134,7 @@ async def test_an_execution_waiting_for_its_retry_is_cancelled_at_once(
 async def test_a_running_execution_is_stopped_by_its_worker(rt: Runtime, calls: Any) -> None:
     await apply(rt, job("long", sleep=LONG_STEP))
     async with running(rt), rt.events.subscribe([EventKind.EXECUTION_FINISHED]) as events:
-        execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "long")
+        execution = (await rt.triggers.fire(LOCAL_OPERATOR, "long", kind="manual")).execution
 
         async def step_started() -> bool:
             e = await rt.store.get_execution(execution.id)
@@ -161,7 +161,7 @@ async def test_a_running_execution_is_stopped_by_its_worker(rt: Runtime, calls: 
     # The job goes on: its next run is not cancelled.
     await apply(rt, job("long"))
     async with running(rt):
-        next_run, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "long")
+        next_run = (await rt.triggers.fire(LOCAL_OPERATOR, "long", kind="manual")).execution
         done = await rt.executions.wait(LOCAL_OPERATOR, next_run.id, timeout=20)
     assert done.status is ExecutionStatus.SUCCEEDED
 

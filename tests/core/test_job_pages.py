@@ -28,7 +28,7 @@ async def save(rt: Runtime, name: str, **fields: Any) -> None:
 
 
 async def end_run(rt: Runtime, name: str, status: ExecutionStatus) -> None:
-    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, name)
+    execution = (await rt.triggers.fire(LOCAL_OPERATOR, name, kind="manual")).execution
     now = utcnow()
     [claimed] = await rt.store.claim(
         [execution.id], "w", lease_until=now + timedelta(minutes=1), now=now

@@ -21,6 +21,7 @@ from vecron.models.execution import Execution, ExecutionStatus
 from vecron.runtime import Runtime
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 
 
 def execution(n: int, status: ExecutionStatus, **fields: Any) -> Execution:
@@ -102,6 +103,17 @@ def test_what_holds_a_job() -> None:
         assert not overlap.holds(execution(5, final, started_at=T0, scheduled_at=None))
 
 
+def test_a_run_admitted_first_wins_however_late_a_worker_claims_it() -> None:
+    """A worker claims a scheduled run a little before its fire time; a manual run
+    admitted before that claim but claimed after it still began first: it holds the job
+    from its creation."""
+    running = ExecutionStatus.RUNNING
+    manual = execution(1, running, scheduled_at=None, created_at=T0, started_at=T0 + SECOND * 2)
+    scheduled = execution(2, running, created_at=T0, started_at=T0 + SECOND)
+    assert overlap.held_by(scheduled, [manual, scheduled]) is manual
+    assert overlap.held_by(manual, [manual, scheduled]) is None
+
+
 def test_only_a_skip_job_is_exclusive() -> None:
     def job(policy: str) -> JobDefinition:
         return JobDefinition.model_validate(
@@ -134,12 +146,13 @@ async def test_a_manual_run_is_refused_exactly_while_an_execution_holds_the_job(
     # The scheduler's next fire, created ahead of its time (look-ahead): not admitted yet.
     soon = now + timedelta(seconds=1)
     ahead, _ = await rt.store.create_execution(scheduled_fire(job, soon, created_at=now))
-    manual, created = await rt.jobs.run_now(LOCAL_OPERATOR, "single")
+    fired = await rt.triggers.fire(LOCAL_OPERATOR, "single", kind="manual")
+    manual, created = fired.execution, fired.created
     assert created
     # The manual run holds the job from its creation: a second one is refused, and the
     # scheduled one, when it starts, is skipped (the worker asks the same rule).
     with pytest.raises(ConflictError, match=f"{manual.id} is queued"):
-        await rt.jobs.run_now(LOCAL_OPERATOR, "single")
+        await rt.triggers.fire(LOCAL_OPERATOR, "single", kind="manual")
     both = await rt.store.list_executions(job_id=job.id)
     [scheduled] = [e for e in both if e.id == ahead.id]
     assert overlap.held_by(replace(scheduled, started_at=soon), both)

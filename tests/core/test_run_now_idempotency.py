@@ -32,15 +32,19 @@ async def test_fifty_calls_with_one_key_create_one_execution(rt: Runtime) -> Non
     await save(rt, "orders", allow_concurrent=True)
     results = await asyncio.gather(
         *(
-            rt.jobs.run_now(
-                LOCAL_OPERATOR, "orders", params={"order": 7}, idempotency_key="order-7"
+            rt.triggers.fire(
+                LOCAL_OPERATOR,
+                "orders",
+                params={"order": 7},
+                idempotency_key="order-7",
+                kind="manual",
             )
             for _ in range(AT_ONCE)
         )
     )
-    ids = {execution.id for execution, _ in results}
+    ids = {fired.execution.id for fired in results}
     assert len(ids) == 1, results
-    assert sum(created for _, created in results) == 1
+    assert sum(fired.created for fired in results) == 1
     job = await rt.store.get_job("orders")
     stored = await rt.store.list_executions(job_id=job.id, limit=100)
     assert [e.id for e in stored] == list(ids)
@@ -51,18 +55,30 @@ async def test_fifty_calls_with_one_key_create_one_execution(rt: Runtime) -> Non
 
 async def test_the_same_key_for_another_request_is_refused(rt: Runtime) -> None:
     await save(rt, "orders", allow_concurrent=True)
-    first, created = await rt.jobs.run_now(
-        LOCAL_OPERATOR, "orders", params={"order": 7, "region": "vn"}, idempotency_key="k"
+    fired = await rt.triggers.fire(
+        LOCAL_OPERATOR,
+        "orders",
+        params={"order": 7, "region": "vn"},
+        idempotency_key="k",
+        kind="manual",
     )
+    first, created = fired.execution, fired.created
     assert created
     # Key order does not matter: the fingerprint is of canonical JSON.
-    again, created = await rt.jobs.run_now(
-        LOCAL_OPERATOR, "orders", params={"region": "vn", "order": 7}, idempotency_key="k"
+    fired = await rt.triggers.fire(
+        LOCAL_OPERATOR,
+        "orders",
+        params={"region": "vn", "order": 7},
+        idempotency_key="k",
+        kind="manual",
     )
+    again, created = fired.execution, fired.created
     assert (again.id, created) == (first.id, False)
     for other in ({"order": 8, "region": "vn"}, {}, None):
         with pytest.raises(ValidationError) as refused:
-            await rt.jobs.run_now(LOCAL_OPERATOR, "orders", params=other, idempotency_key="k")
+            await rt.triggers.fire(
+                LOCAL_OPERATOR, "orders", params=other, idempotency_key="k", kind="manual"
+            )
         error = refused.value
         assert (error.status, error.field, error.problems[0].code) == (
             422,
@@ -79,7 +95,8 @@ async def test_the_same_key_for_another_request_is_refused(rt: Runtime) -> None:
     assert failed[0].detail == {"reason": "idempotency-key-reused", "execution": first.id}
     # A key is per job: another job takes the same key for its own run.
     await save(rt, "refunds")
-    other_job, created = await rt.jobs.run_now(LOCAL_OPERATOR, "refunds", idempotency_key="k")
+    fired = await rt.triggers.fire(LOCAL_OPERATOR, "refunds", idempotency_key="k", kind="manual")
+    other_job, created = fired.execution, fired.created
     assert created and other_job.id != first.id
 
 
@@ -87,9 +104,12 @@ async def test_keys_that_are_empty_or_too_long_are_refused(rt: Runtime) -> None:
     await save(rt, "orders")
     for key in ("", "k" * 201):
         with pytest.raises(ValidationError) as bad:
-            await rt.jobs.run_now(LOCAL_OPERATOR, "orders", idempotency_key=key)
+            await rt.triggers.fire(LOCAL_OPERATOR, "orders", idempotency_key=key, kind="manual")
         assert bad.value.field == "Idempotency-Key"
-    execution, created = await rt.jobs.run_now(LOCAL_OPERATOR, "orders", idempotency_key="k" * 200)
+    fired = await rt.triggers.fire(
+        LOCAL_OPERATOR, "orders", idempotency_key="k" * 200, kind="manual"
+    )
+    execution, created = fired.execution, fired.created
     assert created and execution.idempotency_key.endswith("k" * 200)
 
 

@@ -14,6 +14,7 @@ from vecron.errors import ConflictError
 from vecron.models.definition import OverlapPolicy
 from vecron.models.execution import ExecutionStatus
 from vecron.runtime import Runtime
+from vecron.services.views import Fired
 
 AT_ONCE = 8
 
@@ -24,13 +25,15 @@ async def save(rt: Runtime, name: str, **fields: Any) -> None:
 
 
 async def run_at_once(rt: Runtime, name: str, **options: Any) -> list[Any]:
-    return await asyncio.gather(
+    """Each call's ``(execution, created)``, or the error it raised."""
+    results = await asyncio.gather(
         *(
-            rt.jobs.run_now(LOCAL_OPERATOR, name, triggered_by=f"t{n}", **options)
+            rt.triggers.fire(LOCAL_OPERATOR, name, kind="manual", by=f"t{n}", **options)
             for n in range(AT_ONCE)
         ),
         return_exceptions=True,
     )
+    return [(r.execution, r.created) if isinstance(r, Fired) else r for r in results]
 
 
 async def test_runs_at_the_same_instant_of_a_no_overlap_job_create_one(rt: Runtime) -> None:
@@ -64,7 +67,10 @@ async def test_a_retried_request_gets_its_run_back_while_the_job_is_busy(rt: Run
     assert sum(created for _, created in results) == 1
     [first] = [execution for execution, created in results if created]
     assert first.status is ExecutionStatus.QUEUED
-    again, created = await rt.jobs.run_now(LOCAL_OPERATOR, "keyed", idempotency_key="order-7")
+    fired = await rt.triggers.fire(
+        LOCAL_OPERATOR, "keyed", idempotency_key="order-7", kind="manual"
+    )
+    again, created = fired.execution, fired.created
     assert (again.id, created) == (first.id, False)
     with pytest.raises(ConflictError, match=f"{first.id} is queued"):
-        await rt.jobs.run_now(LOCAL_OPERATOR, "keyed", idempotency_key="order-8")
+        await rt.triggers.fire(LOCAL_OPERATOR, "keyed", idempotency_key="order-8", kind="manual")

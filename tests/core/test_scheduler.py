@@ -153,9 +153,9 @@ async def test_manual_run_of_a_busy_no_overlap_job_is_refused(runtime: Runtime) 
             }
         ),
     )
-    await runtime.jobs.run_now(LOCAL_OPERATOR, "single")
+    await runtime.triggers.fire(LOCAL_OPERATOR, "single", kind="manual")
     with pytest.raises(ConflictError, match="already running"):
-        await runtime.jobs.run_now(LOCAL_OPERATOR, "single")
+        await runtime.triggers.fire(LOCAL_OPERATOR, "single", kind="manual")
 
 
 async def test_a_fenced_scheduler_writes_nothing(runtime: Runtime) -> None:
@@ -175,7 +175,7 @@ async def test_new_leader_resends_what_the_last_process_left_unclaimed(runtime: 
         LOCAL_OPERATOR,
         runtime.jobs.parse({"name": "orphan", "steps": [{"id": "a", "type": "record"}]}),
     )
-    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "orphan")
+    execution = (await runtime.triggers.fire(LOCAL_OPERATOR, "orphan", kind="manual")).execution
     await runtime.store.mark_published(
         [execution]
     )  # published to a queue that died with its process
@@ -237,7 +237,7 @@ async def test_a_fire_while_a_no_overlap_run_waits_for_its_retry_is_skipped(
     doc["retry"] = {"max_attempts": 3, "delay": 3600}
     await runtime.jobs.save(LOCAL_OPERATOR, runtime.jobs.parse(doc))
     job = await runtime.store.get_job("patient")
-    first, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "patient")
+    first = (await runtime.triggers.fire(LOCAL_OPERATOR, "patient", kind="manual")).execution
     async with running(runtime):
         async with asyncio.timeout(120):
             while True:  # attempt 1 failed; the retry waits an hour

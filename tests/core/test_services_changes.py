@@ -58,6 +58,7 @@ class Recorder:
 def events(runtime: Runtime) -> Recorder:
     recorder = Recorder()
     runtime.jobs.events = recorder
+    runtime.triggers.events = recorder
     runtime.executions.events = recorder
     runtime.variables.events = recorder
     return recorder
@@ -102,11 +103,14 @@ async def test_runs_and_reruns_are_audited_and_announced(
     jobs = runtime.jobs
     await jobs.save(LOCAL_OPERATOR, jobs.parse(document("report")))
     events.events.clear()
-    first, created = await jobs.run_now(ALICE, "report", idempotency_key="k", params={"a": "1"})
-    again, created_again = await jobs.run_now(
-        ALICE, "report", idempotency_key="k", params={"a": "1"}
+    fired = await runtime.triggers.fire(
+        ALICE, "report", kind="manual", idempotency_key="k", params={"a": "1"}
     )
-    assert (created, created_again, again.id) == (True, False, first.id)
+    again = await runtime.triggers.fire(
+        ALICE, "report", kind="manual", idempotency_key="k", params={"a": "1"}
+    )
+    first = fired.execution
+    assert (fired.created, again.created, again.execution.id) == (True, False, first.id)
     assert first.triggered_by == "alice"  # no front end named one: the principal
     # A worker gives up on it: dead-lettered.
     now = utcnow()
@@ -128,7 +132,8 @@ async def test_runs_and_reruns_are_audited_and_announced(
         ("execution.rerun", f"execution:{first.id}", AuditOutcome.OK),
     ]
     [run_entry] = await runtime.store.list_audit(action="job.run")
-    assert run_entry.detail == {"params": ["a"]}  # parameter names, never their values
+    # The trigger kind and the parameter names, never their values.
+    assert run_entry.detail == {"kind": "manual", "params": ["a"]}
     assert events.kinds() == [("execution", "manual"), ("execution", "rerun")]
 
 
@@ -138,9 +143,9 @@ async def test_a_refused_run_leaves_no_entry_and_no_event(
     jobs = runtime.jobs
     await jobs.save(LOCAL_OPERATOR, jobs.parse(document("single", policy={"overlap": "skip"})))
     events.events.clear()
-    await jobs.run_now(ALICE, "single")
+    await runtime.triggers.fire(ALICE, "single", kind="manual")
     with pytest.raises(ConflictError):
-        await jobs.run_now(ALICE, "single")
+        await runtime.triggers.fire(ALICE, "single", kind="manual")
     assert await actions(runtime) == [("job.run", "job:single", AuditOutcome.OK)]
     assert events.kinds() == [("execution", "manual")]
 
@@ -205,7 +210,7 @@ async def test_execution_filters_are_checked_by_the_service(runtime: Runtime) ->
         await runtime.executions.list_executions(ALICE, status="finished")
     assert bad.value.field == "status" and "succeeded" in bad.value.message
     await runtime.jobs.save(LOCAL_OPERATOR, runtime.jobs.parse(document("report")))
-    execution, _ = await runtime.jobs.run_now(ALICE, "report")
+    execution = (await runtime.triggers.fire(ALICE, "report", kind="manual")).execution
     by_name = await runtime.executions.list_executions(ALICE, job="report", status="queued")
     by_id = await runtime.executions.list_executions(ALICE, job=execution.job_id)
     assert [e.id for e in by_name.items] == [e.id for e in by_id.items] == [execution.id]

@@ -289,7 +289,9 @@ async def test_the_event_loop_keeps_running_while_a_bomb_renders(
     await apply(runtime, job("slow-bomb", SLOW, step={"timeout": 30}))
     lateness: list[float] = []
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "slow-bomb")
+        execution = (
+            await runtime.triggers.fire(LOCAL_OPERATOR, "slow-bomb", kind="manual")
+        ).execution
         loop = asyncio.get_running_loop()
         while (await runtime.store.get_execution(execution.id)).status.value in (
             "queued",

@@ -143,10 +143,17 @@ async def test_retry_resumes_at_the_failed_step(runtime: Runtime, calls: Any) ->
 
 async def test_manual_idempotency_key_gives_the_same_execution(runtime: Runtime) -> None:
     await apply(runtime, job("once-only", {"id": "a", "type": "record"}))
-    first, created = await runtime.jobs.run_now(LOCAL_OPERATOR, "once-only", idempotency_key="k1")
-    again, created_again = await runtime.jobs.run_now(
-        LOCAL_OPERATOR, "once-only", idempotency_key="k1"
+    fired = await runtime.triggers.fire(
+        LOCAL_OPERATOR, "once-only", idempotency_key="k1", kind="manual"
     )
+    first, created = fired.execution, fired.created
+    fired = await runtime.triggers.fire(
+        LOCAL_OPERATOR,
+        "once-only",
+        idempotency_key="k1",
+        kind="manual",
+    )
+    again, created_again = fired.execution, fired.created
     assert created and not created_again
     assert first.id == again.id
 
@@ -197,7 +204,7 @@ async def test_stopping_worker_hands_back_what_it_cannot_finish(
     import asyncio
 
     await apply(runtime, job("slow", {"id": "a", "type": "record", "label": "s", "sleep": 30}))
-    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "slow")
+    execution = (await runtime.triggers.fire(LOCAL_OPERATOR, "slow", kind="manual")).execution
     stop = asyncio.Event()
     worker = runtime.worker()
     scheduler_stop = asyncio.Event()
@@ -221,7 +228,7 @@ async def test_duplicate_deliveries_in_one_batch_run_once(runtime: Runtime, call
     from vecron.queue import QueueMessage
 
     await apply(runtime, job("dup", {"id": "a", "type": "record", "label": "d"}))
-    execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "dup")
+    execution = (await runtime.triggers.fire(LOCAL_OPERATOR, "dup", kind="manual")).execution
     message = QueueMessage(execution.id, execution.not_before, execution.attempt)
     await runtime.queue.publish([message, message, message])  # e.g. a re-send and the original
     async with running(runtime, scheduler=False):

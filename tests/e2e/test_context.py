@@ -23,6 +23,7 @@ from vecron.runtime import Runtime
 from vecron.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "multi-step.yaml"
+EXAMPLE_JOB = "multi-step-example"
 TOKEN = "tok-9f3a7c51-very-secret"
 
 
@@ -85,9 +86,8 @@ async def test_three_step_example(
         await rt.variables.set(LOCAL_OPERATOR, "API_TOKEN", TOKEN, secret=True)
         await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(parse_text(EXAMPLE.read_text())))
         async with running(rt):
-            execution, _ = await rt.jobs.run_now(
-                LOCAL_OPERATOR, "multi-step-example", triggered_by="alice"
-            )
+            fired = await rt.triggers.fire(LOCAL_OPERATOR, EXAMPLE_JOB, kind="manual", by="alice")
+            execution = fired.execution
             await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
             detail = await context_of(rt, execution.id)
         job = await rt.jobs.get(LOCAL_OPERATOR, "multi-step-example")
@@ -155,9 +155,8 @@ async def test_a_context_that_cannot_be_saved_retries_the_step(
         document["retry"] = {"max_attempts": 3, "delay": 0.01}
         await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(document))
         async with running(rt):
-            execution, _ = await rt.jobs.run_now(
-                LOCAL_OPERATOR, "multi-step-example", triggered_by="alice"
-            )
+            fired = await rt.triggers.fire(LOCAL_OPERATOR, EXAMPLE_JOB, kind="manual", by="alice")
+            execution = fired.execution
             await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30)
             detail = await context_of(rt, execution.id)
     assert detail.status is ExecutionStatus.SUCCEEDED
@@ -187,7 +186,9 @@ async def test_undefined_secret_fails_at_run_time_and_is_not_retried(
             ),
         )
         async with running(rt):
-            execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "needs-secret")
+            execution = (
+                await rt.triggers.fire(LOCAL_OPERATOR, "needs-secret", kind="manual")
+            ).execution
             done = await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=20)
     assert done.status is ExecutionStatus.FAILED
     assert done.attempt == 1  # a template error is final
@@ -262,7 +263,9 @@ async def test_context_writes_grow_linearly_with_the_number_of_steps(
                 rt.jobs.parse({"name": "long", "triggers": [{"type": "manual"}], "steps": steps}),
             )
             async with running(rt):
-                execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "long")
+                execution = (
+                    await rt.triggers.fire(LOCAL_OPERATOR, "long", kind="manual")
+                ).execution
                 detail = await rt.executions.wait(
                     LOCAL_OPERATOR, execution.id, timeout=60, context=True
                 )

@@ -77,7 +77,7 @@ async def test_kill_9_worker_mid_execution(rt: Runtime, cluster: Cluster, target
     await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse(three_steps("crashy", target, slow_ms=2500)))
     cluster.start("scheduler", "scheduler")
     cluster.start("w1", "worker")
-    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "crashy")
+    execution = (await rt.triggers.fire(LOCAL_OPERATOR, "crashy", kind="manual")).execution
     middle = f"{execution.id}:middle"
 
     async def middle_started() -> bool:
@@ -106,7 +106,7 @@ async def test_sigterm_worker_hands_back_and_exits_0(
         )
         cluster.start("scheduler", "scheduler")
         cluster.start("w1", "worker")
-        execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "stoppable")
+        execution = (await rt.triggers.fire(LOCAL_OPERATOR, "stoppable", kind="manual")).execution
 
         async def middle_started() -> bool:
             return target.started[f"{execution.id}:middle"] >= 1

@@ -126,9 +126,14 @@ async def test_partner_orders_pipeline(
                 LOCAL_OPERATOR, rt.jobs.parse(parse_text(EXAMPLE.read_text("utf-8")))
             )
             async with running(rt):
-                execution, _ = await rt.jobs.run_now(
-                    LOCAL_OPERATOR, "partner-orders", triggered_by="test"
-                )
+                execution = (
+                    await rt.triggers.fire(
+                        LOCAL_OPERATOR,
+                        "partner-orders",
+                        by="test",
+                        kind="manual",
+                    )
+                ).execution
                 detail = await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=60)
             stored_csv = await rt.storage.get_bytes(f"executions/{execution.id}/files/orders.csv")
         async with warehouse.connect() as conn:

@@ -160,8 +160,8 @@ async def run_jobs(settings: Settings, secret: str) -> dict[str, str]:
         async with running(rt):
             started = {
                 job["name"]: (
-                    await rt.jobs.run_now(LOCAL_OPERATOR, job["name"], triggered_by="test")
-                )[0]
+                    await rt.triggers.fire(LOCAL_OPERATOR, job["name"], by="test", kind="manual")
+                ).execution
                 for job in JOBS
             }
             details = {

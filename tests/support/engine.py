@@ -58,5 +58,5 @@ async def apply(rt: Runtime, document: dict[str, Any]) -> JobRecord:
 
 
 async def run_and_wait(rt: Runtime, name: str, timeout: float = 20) -> ExecutionView:
-    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, name, triggered_by="test")
+    execution = (await rt.triggers.fire(LOCAL_OPERATOR, name, by="test", kind="manual")).execution
     return await rt.executions.wait(LOCAL_OPERATOR, execution.id, timeout=timeout, context=True)

@@ -44,7 +44,7 @@ async def build_world(rt: Runtime, home: Path) -> World:
     """Made through the services as the local operator, the dead letter through the store
     as a worker would leave it."""
     await rt.jobs.save(LOCAL_OPERATOR, rt.jobs.parse({"name": "matrix", **JOB_DOCUMENT}))
-    execution, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "matrix")
+    execution = (await rt.triggers.fire(LOCAL_OPERATOR, "matrix", kind="manual")).execution
     now = utcnow()
     [claimed] = await rt.store.claim(
         [execution.id], "matrix-worker", lease_until=now + timedelta(minutes=5), now=now
@@ -54,7 +54,7 @@ async def build_world(rt: Runtime, home: Path) -> World:
     await rt.variables.set(LOCAL_OPERATOR, "TOKEN", "matrix-secret", job="matrix", secret=True)
     document = home / "applied.yaml"
     document.write_text('{"name": "matrix-applied", "steps": [{"id": "a", "type": "record"}]}')
-    queued, _ = await rt.jobs.run_now(LOCAL_OPERATOR, "matrix")
+    queued = (await rt.triggers.fire(LOCAL_OPERATOR, "matrix", kind="manual")).execution
     return World(
         job="matrix",
         execution_id=execution.id,
@@ -218,12 +218,12 @@ ROWS: tuple[Row, ...] = (
         lambda rt, p, w: rt.jobs.delete(p, w.job),
     ),
     Row(
-        "JobService",
-        "run_now",
+        "TriggerService",
+        "fire",
         Permission.JOB_EXECUTE,
         "job.run",
         "job:{job}",
-        lambda rt, p, w: rt.jobs.run_now(p, w.job),
+        lambda rt, p, w: rt.triggers.fire(p, w.job, kind="manual"),
     ),
     # -- executions -------------------------------------------------------------------
     Row(

@@ -25,7 +25,7 @@ def api(
     settings = command_settings(ctx, port=port, host=host)
 
     async def serve() -> None:
-        from vecron import serve_app
+        from vecron import serve_app, tune_for_serving
         from vecron_api.app import create_app
 
         stop = asyncio.Event()
@@ -36,6 +36,7 @@ def api(
             Runtime(settings) as rt,
             serve_app(create_app(rt), settings.host, settings.port) as bound,
         ):
+            tune_for_serving()
             typer.echo(f"vecron API on http://{settings.host}:{bound}/api/v1/docs", err=True)
             await stop.wait()
 

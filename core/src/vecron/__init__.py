@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from vecron.errors import StepError as StepError
     from vecron.errors import TemplateError as TemplateError
     from vecron.errors import TooManyRequests as TooManyRequests
+    from vecron.errors import TriggerForbidden as TriggerForbidden
     from vecron.errors import Unauthenticated as Unauthenticated
     from vecron.errors import ValidationError as ValidationError
     from vecron.errors import VecronError as VecronError
@@ -97,9 +98,11 @@ if TYPE_CHECKING:
     from vecron.plugin.values import json_safe as json_safe
     from vecron.plugin.values import to_str as to_str
     from vecron.runtime import Runtime as Runtime
+    from vecron.runtime import tune_for_serving as tune_for_serving
     from vecron.secrets.redaction import excerpt as excerpt
     from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
     from vecron.services.views.executions import ExecutionView as ExecutionView
+    from vecron.services.views.executions import Fired as Fired
     from vecron.services.views.executions import StepView as StepView
     from vecron.services.views.jobs import AppliedDocument as AppliedDocument
     from vecron.services.views.jobs import JobSummary as JobSummary
@@ -135,11 +138,13 @@ _HOMES: dict[str, str] = {
     "ExecutionSummary": "vecron.services.views.executions",
     "ExecutionView": "vecron.services.views.executions",
     "StepView": "vecron.services.views.executions",
+    "Fired": "vecron.services.views.executions",
     "Page": "vecron.services.views.pages",
     "ScheduleExplanation": "vecron.services.views.schedules",
     "VariableView": "vecron.services.views.variables",
     "command_settings": "vecron.cli.session",
     "serve_app": "vecron.health",
+    "tune_for_serving": "vecron.runtime",
     "add_probes": "vecron.health",
     "PluginError": "vecron.errors",
     "Problem": "vecron.errors",
@@ -170,6 +175,7 @@ _HOMES: dict[str, str] = {
     "PermissionDenied": "vecron.errors",
     "ConflictError": "vecron.errors",
     "TooManyRequests": "vecron.errors",
+    "TriggerForbidden": "vecron.errors",
     "run_migrations": "vecron.store.migrate",
     "AuditEntry": "vecron.auth.audit",
     "AuditOutcome": "vecron.auth.audit",

@@ -219,6 +219,16 @@ class PermissionDenied(VecronError):
         self.resource = resource
 
 
+class TriggerForbidden(VecronError):
+    """The job may not be started this way now: it is disabled (reason ``job-disabled``)
+    or it does not allow the trigger kind asked for (reason ``trigger-not-allowed``).
+    Unlike :class:`PermissionDenied` it is about the job, not about who asks."""
+
+    status = 403
+    exit_code = 77  # EX_NOPERM
+    code = "trigger-forbidden"
+
+
 class NotFoundError(VecronError, LookupError):
     status = 404
     exit_code = 66

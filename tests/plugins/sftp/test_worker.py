@@ -35,7 +35,9 @@ async def test_download_through_the_worker(
     await runtime.variables.set(LOCAL_OPERATOR, "SFTP_PASSWORD", ssh_server.password, secret=True)
     await apply(runtime, job("sftp-fetch", ssh_server, remote_folder, into="in"))
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now(LOCAL_OPERATOR, "sftp-fetch", triggered_by="test")
+        execution = (
+            await runtime.triggers.fire(LOCAL_OPERATOR, "sftp-fetch", by="test", kind="manual")
+        ).execution
         done = await runtime.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30, context=True)
     assert done.status is ExecutionStatus.SUCCEEDED, done.error
     assert done.context is not None
@@ -54,9 +56,14 @@ async def test_wrong_password_fails_after_one_attempt(
     await runtime.variables.set(LOCAL_OPERATOR, "SFTP_PASSWORD", "not-the-password-77", secret=True)
     await apply(runtime, job("sftp-denied", ssh_server, remote_folder))
     async with running(runtime):
-        execution, _ = await runtime.jobs.run_now(
-            LOCAL_OPERATOR, "sftp-denied", triggered_by="test"
-        )
+        execution = (
+            await runtime.triggers.fire(
+                LOCAL_OPERATOR,
+                "sftp-denied",
+                by="test",
+                kind="manual",
+            )
+        ).execution
         done = await runtime.executions.wait(LOCAL_OPERATOR, execution.id, timeout=30, context=True)
     assert done.status is ExecutionStatus.FAILED
     assert done.attempt == 1  # final: the retry policy's 5 attempts are not used

@@ -159,14 +159,17 @@ async def disable_job(request: web.Request) -> web.Response:
 async def trigger_job(request: web.Request) -> web.Response:
     given = await body(request, TriggerBody) if request.body_exists else TriggerBody()
     key = request.headers.get("Idempotency-Key")  # the service checks it
-    execution, created = await runtime(request).jobs.run_now(
+    fired = await runtime(request).triggers.fire(
         principal(request),
         request.match_info["name"],
+        kind="manual",
         params=given.params,
-        triggered_by="api",
+        by="api",
         idempotency_key=key,
     )
-    return reply(TriggerAccepted(execution_id=execution.id, created=created), status=202)
+    return reply(
+        TriggerAccepted(execution_id=fired.execution.id, created=fired.created), status=202
+    )
 
 
 async def job_versions(request: web.Request) -> web.Response:
@@ -292,6 +295,10 @@ ROUTES: list[Route] = [
         handler=trigger_job,
         operation_id="triggerJob",
         summary="Run the job now; an Idempotency-Key makes it exactly once",
+        description="A manual run, judged by the job's trigger policy like every other: "
+        "403 (`trigger-forbidden`) when the job is disabled or does not allow manual runs "
+        "(`policy.allow_manual: false`), 409 (`job-running`) when it does not allow "
+        "overlap and an execution holds it.",
         tag="jobs",
         permission=P.JOB_EXECUTE,
         body=TriggerBody,

@@ -19,6 +19,8 @@ HINTS: Mapping[tuple[str, str | None], str] = {
     ("duplicate-kind", None): "uninstall one of them or block it with VECRON_DISABLE_PLUGINS",
     ("plugin-import", None): "block it with VECRON_DISABLE_PLUGINS=<name>",
     ("job-not-found", None): "`vecron job list` shows the jobs",
+    ("job-disabled", None): "`vecron job enable NAME` enables it",
+    ("job-running", None): "`vecron exec list --job NAME` shows the run that holds it",
     ("variable-not-found", None): "`vecron var list` shows the variables",
     ("variable-is-secret", None): (
         "pass --secret to change it, or delete it first to store a plain value"

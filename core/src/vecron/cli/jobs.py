@@ -167,17 +167,25 @@ def run_(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a job now (manual trigger)."""
+    """Run a job now (manual trigger).
+
+    Refused (exit 77) if the job is disabled or has policy.allow_manual: false.
+
+    Refused (exit 75) if it allows no overlap and a run of it is in progress.
+    """
     params = _params(param or [])
 
     async def body(rt: Runtime) -> ExecutionView:
-        execution, _ = await rt.jobs.run_now(
-            OPERATOR,
-            name,
-            params=params,
-            triggered_by=f"cli:{getpass.getuser()}",
-            idempotency_key=idempotency_key,
-        )
+        execution = (
+            await rt.triggers.fire(
+                OPERATOR,
+                name,
+                kind="manual",
+                params=params,
+                by=f"cli:{getpass.getuser()}",
+                idempotency_key=idempotency_key,
+            )
+        ).execution
         if not wait:
             return await rt.executions.get(OPERATOR, execution.id, context=True)
         finished = rt.executions.wait(OPERATOR, execution.id, timeout=timeout, context=True)

@@ -32,7 +32,7 @@ async def _serve(
     concurrency: int | None,
 ) -> None:
     from vecron.health import health_app, serve_app
-    from vecron.runtime import Runtime, tune_gc
+    from vecron.runtime import Runtime, tune_for_serving
 
     settings = state(ctx).settings(port=port)
     stop = asyncio.Event()
@@ -45,7 +45,7 @@ async def _serve(
             settings.port,
         ) as bound,
     ):
-        tune_gc()
+        tune_for_serving()
         log.info(
             "listening",
             url=f"http://{settings.host}:{bound}/",

@@ -34,6 +34,7 @@ from vecron.ids import new_id
 from vecron.jobs.context import JobContextStore
 from vecron.models import overlap
 from vecron.models.execution import Execution, ExecutionStatus, Outcome
+from vecron.models.policy import TriggerPolicy
 from vecron.plugin.egress import EgressPolicy, default_egress
 from vecron.plugin.registry import Registry
 from vecron.queue.base import Delivery, Queue
@@ -300,7 +301,9 @@ class Worker:
             attempt=execution.attempt,
         )
         definition = job.definition
-        if overlap.exclusive(definition) and await self._held(execution):
+        # The trigger policy the scheduler planned this fire with and the trigger service
+        # admits manual and webhook runs with: a scheduled run is judged as it starts.
+        if TriggerPolicy(definition).exclusive and await self._held(execution):
             self._cancellable.pop(execution.id, None)  # recording now: too late to stop
             skipped = Outcome.finished(
                 execution,

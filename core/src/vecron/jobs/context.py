@@ -29,8 +29,17 @@ from vecron.templates import mask
 BATCH = 200
 
 
+#: The keys of the Job Context's ``trigger`` that vecron fills itself; what an event
+#: trigger hands over (:attr:`Execution.trigger_data`) goes beside them, never over them.
+TRIGGER_KEYS = frozenset({"type", "by", "fire_time", "params"})
+
+
 def trigger_data(execution: Execution) -> dict[str, Any]:
+    """The ``trigger`` namespace: who fired and why, and what an event trigger handed
+    over (a webhook's ``payload``, ``query``, ``headers``), read by templates under the
+    kind's name too (``{{ webhook.payload.order_id }}``)."""
     return {
+        **execution.trigger_data,
         "type": execution.trigger,
         "by": execution.triggered_by,
         "fire_time": execution.scheduled_at.isoformat() if execution.scheduled_at else None,

@@ -297,6 +297,7 @@ def _check_rules(doc: Mapping[str, Any], found: _Findings) -> None:
     start, end = doc.get("start_at"), doc.get("end_at")
     if isinstance(start, datetime) and isinstance(end, datetime) and end <= start:
         found.add(Problem(message="must be after start_at", field="end_at", code="order"))
+    _check_manual(doc, found)
     seen: set[str] = set()
     for index, step in enumerate(doc.get("steps") or []):
         step_id = step.get("id") if isinstance(step, Mapping) else None
@@ -311,6 +312,26 @@ def _check_rules(doc: Mapping[str, Any], found: _Findings) -> None:
                 )
             )
         seen.add(step_id)
+
+
+def _check_manual(doc: Mapping[str, Any], found: _Findings) -> None:
+    """``policy.allow_manual: false`` with a ``manual`` trigger (listed, or the default
+    of a job that lists none) is a contradiction: nothing else would start the job."""
+    policy = doc.get("policy")
+    if not isinstance(policy, Mapping) or policy.get("allow_manual") is not False:
+        return
+    triggers = doc.get("triggers")
+    for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
+        if isinstance(trigger, Mapping) and trigger.get("type") == "manual":
+            found.add(
+                Problem(
+                    message=f"false contradicts triggers[{index}], a manual trigger (a job "
+                    "that lists no triggers has one); remove one of them",
+                    field="policy.allow_manual",
+                    code="contradiction",
+                )
+            )
+            return
 
 
 def json_schema(registry: Registry) -> dict[str, Any]:

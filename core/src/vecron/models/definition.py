@@ -84,6 +84,11 @@ class SchedulePolicy(_Strict):
     run_all_cap: int = Field(100, ge=1, le=10_000, description="Most missed fires `run_all` runs.")
     overlap: OverlapPolicy = OverlapPolicy.ALLOW
     jitter: Seconds = Field(0.0, description="Spread each start by up to this many seconds.")
+    allow_manual: bool = Field(
+        True,
+        description="Runs by hand (CLI, API, dashboard) may start the job; false: only "
+        "its triggers do.",
+    )
 
 
 class DstPolicy(_Strict):

@@ -77,6 +77,9 @@ class Execution:
     #: Someone asked to cancel it while it ran; its worker cancels it at its next
     #: lease extension.
     cancel_requested_at: datetime | None = None
+    #: What an event trigger handed over (a webhook's payload, query and headers): the
+    #: Job Context's ``trigger`` holds it, templates read it under the kind's name.
+    trigger_data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def may_have_progress(self) -> bool:
@@ -103,6 +106,7 @@ class NewExecution:
     created_at: datetime
     params: dict[str, Any] = field(default_factory=dict)
     request_fingerprint: str | None = None
+    trigger_data: dict[str, Any] = field(default_factory=dict)
 
 
 def request_fingerprint(request: Mapping[str, Any]) -> str:

@@ -55,11 +55,13 @@ def holds_job(
 
 
 def start_order(execution: Execution) -> tuple[datetime, datetime, str]:
-    """The order in which executions of one job began: the earliest start first (its
-    creation for one admitted and not started yet); executions claimed together by their
-    fire time, then id."""
+    """The order in which executions of one job began: a run admitted at its creation
+    (manual, webhook: no fire time) began then, whenever a worker claims it; a scheduled
+    one when it was claimed (a worker claims it a little before its fire time);
+    executions claimed together by their fire time, then id."""
+    began = execution.created_at if execution.scheduled_at is None else execution.started_at
     return (
-        execution.started_at or execution.created_at,
+        began or execution.created_at,
         execution.scheduled_at or execution.created_at,
         execution.id,
     )

@@ -9,7 +9,6 @@ time, so the database work is done before the instant it is due.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,9 +20,9 @@ from vecron.events import EventSink, ExecutionCreated, ExecutionMissed, NullSink
 from vecron.ids import new_id
 from vecron.jobs.firetimes import JobSchedule
 from vecron.lock.base import Lock
-from vecron.models.definition import MisfirePolicy
 from vecron.models.execution import Execution, NewExecution, OccurrenceStatus
 from vecron.models.job import JobRecord
+from vecron.models.policy import TriggerPolicy
 from vecron.plugin.registry import Registry
 from vecron.queue.base import Queue, QueueMessage
 from vecron.scheduling.relay import Relay
@@ -50,14 +49,6 @@ class TickReport:
     jobs: int = 0
     created: list[Execution] = field(default_factory=list)
     republished: int = 0
-
-
-def jitter_offset(job_id: str, fire: datetime, jitter: float) -> timedelta:
-    """A stable pseudo-random start delay: the same fire always gets the same offset."""
-    if jitter <= 0:
-        return timedelta(0)
-    digest = hashlib.blake2b(f"{job_id}@{fire.isoformat()}".encode(), digest_size=8).digest()
-    return timedelta(seconds=jitter * int.from_bytes(digest, "big") / 2**64)
 
 
 def _dropped(applied: AppliedFires) -> list[NewOccurrence]:
@@ -282,31 +273,28 @@ class Scheduler:
             )
 
     def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:
-        """Decide what the fire times of ``job`` up to ``horizon`` become (misfire policy)."""
+        """Decide what the fire times of ``job`` up to ``horizon`` become: the job's
+        :class:`~vecron.models.policy.TriggerPolicy` (misfire, jitter) judges them, the
+        same object the trigger service admits manual and webhook runs with."""
         assert job.next_fire_at is not None
         schedule = self.schedule_of(job)
-        definition = job.definition
-        policy = definition.policy
-        grace = timedelta(seconds=policy.misfire_grace)
+        policy = TriggerPolicy(job.definition)
         due: list[datetime] = []
         fire: datetime | None = job.next_fire_at
         late_count = 0
         summarised: datetime | None = None
         while fire is not None and fire <= horizon and len(due) < MAX_FIRES_PER_TICK:
-            late = now - fire > grace
-            if late:
+            if policy.late(fire, now):
                 late_count += 1
                 if late_count > MAX_ITEMISED_MISSES:  # jump over a long outage
                     summarised = fire
-                    fire = schedule.next_after(now - grace, job, include_after_finish=False)
+                    fire = schedule.next_after(now - policy.grace, job, include_after_finish=False)
                     late_count = 0
                     continue
             due.append(fire)
             # Fixed-delay triggers are not asked here: they wait for this run's finish.
             fire = schedule.next_after(fire, job, include_after_finish=False)
-        late_fires = [f for f in due if now - f > grace]
-        on_time = [f for f in due if now - f <= grace]
-        run: list[datetime] = list(on_time)
+        decision = policy.misfires(due, now)
         occurrences: list[NewOccurrence] = []
         if summarised is not None:
             occurrences.append(
@@ -317,47 +305,24 @@ class Scheduler:
                     reason="scheduler was down; earlier misses not itemised",
                 )
             )
-        if late_fires:
-            if policy.misfire is MisfirePolicy.SKIP:
-                kept: list[datetime] = []
-            elif policy.misfire is MisfirePolicy.RUN_ONCE:
-                kept = [] if on_time else late_fires[-1:]
-            else:
-                kept = late_fires[-policy.run_all_cap :]
-            for f in late_fires:
-                if f in kept:
-                    run.append(f)
-                elif policy.misfire is MisfirePolicy.RUN_ONCE:
-                    occurrences.append(
-                        NewOccurrence(
-                            job_id=job.id,
-                            fire_time=f,
-                            status=OccurrenceStatus.COALESCED,
-                            reason="misfire policy run_once",
-                        )
-                    )
-                else:
-                    occurrences.append(
-                        NewOccurrence(
-                            job_id=job.id,
-                            fire_time=f,
-                            status=OccurrenceStatus.MISSED,
-                            reason=f"misfire policy {policy.misfire.value}",
-                        )
-                    )
+        occurrences += [
+            NewOccurrence(job_id=job.id, fire_time=d.fire_time, status=d.status, reason=d.reason)
+            for d in decision.dropped
+        ]
+        kind = self._trigger_kind(schedule)
         executions = []
-        for f in sorted(run):
+        for f in decision.run:
             execution = NewExecution(
                 id=new_id(),
                 job_id=job.id,
                 job_name=job.name,
                 job_version=job.version,
                 idempotency_key=fire_key(job.id, f),
-                trigger=self._trigger_kind(schedule),
+                trigger=kind,
                 triggered_by="scheduler",
                 scheduled_at=f,
-                not_before=max(f, now) + jitter_offset(job.id, f, policy.jitter),
-                max_attempts=definition.retry.max_attempts,
+                not_before=policy.start_at(job.id, f, now),
+                max_attempts=job.definition.retry.max_attempts,
                 created_at=now,
             )
             executions.append(execution)

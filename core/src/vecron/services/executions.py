@@ -83,11 +83,12 @@ class ExecutionService:
         return await self._view(execution_id, context=context)
 
     async def _view(self, execution_id: str, *, context: bool) -> ExecutionView:
-        execution = await self.store.get_execution(execution_id)
+        async with self.store.reading():
+            execution = await self.store.get_execution(execution_id)
+            steps = await self.store.step_results(execution_id)
         document = None
         if self.storage is not None:
             document = await JobContextStore(self.storage).read(execution)
-        steps = await self.store.step_results(execution_id)
         return ExecutionView.with_steps(
             execution,
             steps,
@@ -126,6 +127,22 @@ class ExecutionService:
         check_limit(limit)
         wanted = None if status is None else parse_status(status)
         start, end = utc_or_none(since), utc_or_none(until)
+        async with self.store.reading():
+            return await self._list_executions(
+                job, wanted, trigger, start, end, cursor=cursor, limit=limit
+            )
+
+    async def _list_executions(
+        self,
+        job: str | None,
+        wanted: ExecutionStatus | None,
+        trigger: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[ExecutionSummary]:
         job_id = None if job is None else (await self.store.get_job(job)).id
         listing = Listing(
             "executions",

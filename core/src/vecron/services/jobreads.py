@@ -75,15 +75,16 @@ class JobReading:
         check_limit(limit)
         listing = Listing("jobs", {"enabled": enabled, "search": search or None})
         position = listing.position(cursor, 1)
-        found = await self.store.list_jobs(
-            enabled=enabled,
-            search=search or None,
-            after=None if position is None else position[0],
-            limit=limit + 1,
-        )
-        stats = await self.store.job_stats(
-            [j.id for j in found[:limit]], since=self.clock() - STATS_WINDOW
-        )
+        async with self.store.reading():
+            found = await self.store.list_jobs(
+                enabled=enabled,
+                search=search or None,
+                after=None if position is None else position[0],
+                limit=limit + 1,
+            )
+            stats = await self.store.job_stats(
+                [j.id for j in found[:limit]], since=self.clock() - STATS_WINDOW
+            )
         items, next_cursor = listing.page(
             found, limit, lambda j: (j.name,), lambda j: JobSummary.of(j, stats.get(j.id))
         )

@@ -1,5 +1,6 @@
-"""Jobs: save, create, apply and validate documents, enable, disable, delete, run now;
-reading them (show, list, versions, ledger) is :mod:`vecron.services.jobreads`.
+"""Jobs: save, create, apply and validate documents, enable, disable, delete; reading
+them (show, list, versions, ledger) is :mod:`vecron.services.jobreads`, starting one
+:mod:`vecron.services.triggers`.
 
 Every method that reads or changes state takes the acting :class:`~vecron.auth.Principal`
 first and is authorized before it touches anything; every change is audited in its own
@@ -14,17 +15,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from vecron.auth import AuditEntry, AuditOutcome, Permission, Principal
+from vecron.auth import AuditEntry, Permission, Principal
 from vecron.clock import utcnow
-from vecron.errors import ValidationError
-from vecron.events import ChangeKind, EventSink, ExecutionCreated, JobChanged, NullSink
-from vecron.ids import new_id
+from vecron.events import ChangeKind, EventSink, JobChanged, NullSink
 from vecron.jobs.documents import DEFAULT_LIMITS, json_schema, parse_definition
 from vecron.jobs.firetimes import JobSchedule
 from vecron.jobs.limits import DocumentLimits
-from vecron.models import overlap
 from vecron.models.definition import JobDefinition
-from vecron.models.execution import NewExecution, request_fingerprint
 from vecron.models.job import JobRecord
 from vecron.plugin.registry import Registry
 from vecron.services.audit import Gate
@@ -34,7 +31,6 @@ from vecron.services.views import (
     AppliedDocument,
     CheckedDocument,
     DocumentProblem,
-    ExecutionSummary,
     JobSummary,
     SavedJob,
     ValidationReport,
@@ -42,23 +38,6 @@ from vecron.services.views import (
 from vecron.services.views.jobs import Change
 from vecron.storage import ObjectStorage
 from vecron.store.base import SaveResult, Store
-
-#: The longest idempotency key a manual run takes (the API's header, the CLI's option).
-MAX_IDEMPOTENCY_KEY = 200
-#: Where an idempotency key problem points: the HTTP header that carries it.
-IDEMPOTENCY_KEY_FIELD = "Idempotency-Key"
-KEY_REUSED = "idempotency-key-reused"
-
-
-def check_idempotency_key(key: str | None) -> None:
-    """:raises ValidationError: ``key`` is empty or longer than :data:`MAX_IDEMPOTENCY_KEY`."""
-    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise ValidationError(
-            f"an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} characters, not {len(key)}",
-            field=IDEMPOTENCY_KEY_FIELD,
-            reason="out-of-range",
-            params={"min": 1, "max": MAX_IDEMPOTENCY_KEY},
-        )
 
 
 class JobService(JobReading):
@@ -331,87 +310,6 @@ class JobService(JobReading):
         )
         self._job_changed(principal, job, ChangeKind.DELETED)
         return JobSummary.of(job)
-
-    async def run_now(
-        self,
-        principal: Principal,
-        ref: str,
-        *,
-        params: dict[str, Any] | None = None,
-        triggered_by: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> tuple[ExecutionSummary, bool]:
-        """A manual run of the job (by name or id), and whether it is new. Permission
-        ``job:execute``; audited as ``job.run``.
-
-        ``idempotency_key`` makes it exactly once: the same key (for this job) again
-        gives the same execution and False, however many callers ask at once — the
-        store's unique key decides, not a check before the insert. The key remembers
-        what was asked (a fingerprint of ``params``): the same key for a different
-        request is refused, never answered with the other request's run.
-
-        :raises ValidationError: the key is empty or longer than 200 characters, or it
-            was used for a different request (reason ``idempotency-key-reused``, field
-            ``Idempotency-Key``; audited as a failed ``job.run``).
-        :raises ConflictError: the job does not allow overlap and has an execution queued
-            or running — checked in the same transaction as the insert, so of two runs
-            at the same instant one is refused.
-        :raises NotFoundError: no such job.
-        :raises PermissionDenied: without ``job:execute``.
-        """
-        await self.gate.check(principal, Permission.JOB_EXECUTE, "job.run", job_resource(ref))
-        check_idempotency_key(idempotency_key)
-        job = await self.store.get_job(ref)
-        now = self.clock()
-        fingerprint = request_fingerprint({"params": params or {}})
-        key = f"{job.id}:manual:{idempotency_key or new_id()}"
-        execution, created = await self.store.create_execution(
-            NewExecution(
-                id=new_id(),
-                job_id=job.id,
-                job_name=job.name,
-                job_version=job.version,
-                idempotency_key=key,
-                trigger="manual",
-                triggered_by=triggered_by or principal.subject,
-                scheduled_at=None,
-                not_before=now,
-                max_attempts=job.definition.retry.max_attempts,
-                created_at=now,
-                params=params or {},
-                request_fingerprint=fingerprint,
-            ),
-            exclusive=overlap.exclusive(job.definition),
-            audit=self.gate.entry(
-                principal,
-                "job.run",
-                job_resource(job.name),
-                detail={"params": sorted(params or {})},
-            ),
-        )
-        if not created and execution.request_fingerprint not in (None, fingerprint):
-            # (None: made before fingerprints were kept; nothing to compare with.)
-            await self.gate.record(
-                self.gate.entry(
-                    principal,
-                    "job.run",
-                    job_resource(job.name),
-                    outcome=AuditOutcome.FAILED,
-                    detail={"reason": KEY_REUSED, "execution": execution.id},
-                )
-            )
-            raise ValidationError(
-                "this Idempotency-Key was used for a different request (other params); "
-                "use a new key for a new request",
-                field=IDEMPOTENCY_KEY_FIELD,
-                reason=KEY_REUSED,
-            )
-        if created:
-            self.events.emit(
-                ExecutionCreated(at=now, execution_id=execution.id, job_id=job.id, trigger="manual")
-            )
-            self._changed()
-        return ExecutionSummary.of(execution), created
 
     def _job_changed(self, principal: Principal, job: JobRecord, change: ChangeKind) -> None:
         self.events.emit(

@@ -45,7 +45,9 @@ async def create_execution(
             await conn.execute(
                 statements.insert(executions)
                 .values(
-                    **rows.new_execution_values(new), request_fingerprint=new.request_fingerprint
+                    **rows.new_execution_values(new),
+                    request_fingerprint=new.request_fingerprint,
+                    trigger_data=dict(new.trigger_data) or None,
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(*executions.c)
@@ -92,6 +94,8 @@ async def _refuse_overlap(conn: AsyncConnection, new: NewExecution) -> None:
             f"job {new.job_name!r} is already running (execution {active.id} is "
             f"{active.status}) and does not allow overlap",
             hint="wait for it to finish, or set policy.overlap: allow",
+            reason="job-running",
+            params={"execution": active.id, "status": active.status},
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Unpack
@@ -160,6 +160,16 @@ class Store(metaclass=ABCMeta):
     @abstractmethod
     def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A write transaction, for plugins' own tables."""
+
+    def reading(self) -> AbstractAsyncContextManager[None]:
+        """Reads made inside, by this task, share one connection and its transaction: a
+        service that reads several times to answer once (a page and its statistics)
+        pays for one connection, not one each. Only for reads made one after another:
+        not around a write (on SQLite a read after it may not see it) nor around reads
+        run concurrently (a task started inside inherits the connection). Nested, the
+        outer one is the one used. Other tasks read on their own. (This default shares
+        nothing.)"""
+        return nullcontext()
 
     # -- jobs ---------------------------------------------------------------------
     @abstractmethod

@@ -15,17 +15,14 @@ from vecron.models.definition import JobDefinition
 from vecron.models.job import JobRecord
 from vecron.store import rows
 from vecron.store.base import JobVersion
-from vecron.store.schema import job_versions, jobs
+from vecron.store.schema import JOB_READ_COLUMNS, job_versions, jobs
 from vecron.store.statements import chunks
 
 
 async def get_job(conn: AsyncConnection, ref: str) -> JobRecord:
     """By id or by name. :raises NotFoundError: no such job."""
-    found = (
-        (await conn.execute(select(jobs).where(or_(jobs.c.id == ref, jobs.c.name == ref))))
-        .mappings()
-        .all()
-    )
+    query = select(*JOB_READ_COLUMNS).where(or_(jobs.c.id == ref, jobs.c.name == ref))
+    found = (await conn.execute(query)).mappings().all()
     if not found:
         raise NotFoundError(f"job {ref!r} not found", reason="job-not-found")
     # A name could look like another job's id; the id wins.
@@ -36,7 +33,7 @@ async def get_job(conn: AsyncConnection, ref: str) -> JobRecord:
 async def jobs_by_name(conn: AsyncConnection, names: Sequence[str]) -> dict[str, JobRecord]:
     found: dict[str, JobRecord] = {}
     for chunk in chunks(sorted(set(names))):
-        result = await conn.execute(select(jobs).where(jobs.c.name.in_(chunk)))
+        result = await conn.execute(select(*JOB_READ_COLUMNS).where(jobs.c.name.in_(chunk)))
         found.update({row["name"]: rows.job_record(row) for row in result.mappings()})
     return found
 
@@ -50,7 +47,7 @@ async def list_jobs(
     limit: int | None = None,
 ) -> list[JobRecord]:
     """See :meth:`Store.list_jobs`: walks the unique name index in order, from ``after``."""
-    query = select(jobs)
+    query = select(*JOB_READ_COLUMNS)
     if enabled is not None:
         query = query.where(jobs.c.enabled == enabled)
     if search:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -34,10 +35,13 @@ DEFINITION_CACHE_SIZE = 4096
 
 
 def job_definition(job_id: str, version: int, data: Any) -> JobDefinition:
-    """Version ``version`` of job ``job_id`` from its stored JSON ``data``."""
+    """Version ``version`` of job ``job_id`` from its stored JSON ``data`` (decoded, or
+    still text: see ``schema.JOB_READ_COLUMNS``)."""
     key = (job_id, version)
     found = _DEFINITIONS.get(key)
     if found is None:
+        if isinstance(data, str | bytes):
+            data = json.loads(data)
         found = _DEFINITIONS[key] = JobDefinition.model_validate(data)
         if len(_DEFINITIONS) > DEFINITION_CACHE_SIZE:
             _DEFINITIONS.popitem(last=False)
@@ -85,6 +89,7 @@ def execution(row: RowMapping) -> Execution:
         published=bool(row["published"]),
         request_fingerprint=row["request_fingerprint"],
         cancel_requested_at=row["cancel_requested_at"],
+        trigger_data=row.get("trigger_data") or {},
     )
 
 

@@ -11,8 +11,9 @@ decide in Python which apply, and then write with the condition repeated in the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Unpack
 
@@ -67,7 +68,7 @@ from vecron.store.base import (
 )
 from vecron.store.engine import create_engine, is_sqlite, writer
 from vecron.store.migrate import upgrade_to_head
-from vecron.store.schema import REVISION_ROW, executions, jobs, revision
+from vecron.store.schema import JOB_READ_COLUMNS, REVISION_ROW, executions, jobs, revision
 from vecron.store.statements import Statements, chunks
 from vecron.urls import redact_url
 
@@ -83,11 +84,23 @@ def utc_now() -> datetime:
 def due_jobs_query(horizon: datetime, limit: int) -> Select[Any]:
     """The scheduler's due query: a range scan of the partial index ``ix_jobs_due``."""
     return (
-        select(jobs)
+        select(*JOB_READ_COLUMNS)
         .where(jobs.c.enabled, jobs.c.next_fire_at <= horizon)
         .order_by(jobs.c.next_fire_at, jobs.c.id)
         .limit(limit)
     )
+
+
+#: The connection of the :meth:`SqlStore.reading` block the current task is in, and
+#: whose store it is (a process may hold several stores).
+_SHARED_READS: ContextVar[tuple[SqlStore, AsyncConnection] | None] = ContextVar(
+    "vecron_store_shared_reads", default=None
+)
+
+
+def _shared_reads(store: SqlStore) -> AsyncConnection | None:
+    found = _SHARED_READS.get()
+    return found[1] if found is not None and found[0] is store else None
 
 
 class SqlStore(Store):
@@ -157,7 +170,22 @@ class SqlStore(Store):
         """A write transaction, through the one writer on SQLite."""
         return self._write()
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[None]:
+        if _shared_reads(self) is not None:
+            yield
+            return
+        async with self._read() as conn:
+            shared = _SHARED_READS.set((self, conn))
+            try:
+                yield
+            finally:
+                _SHARED_READS.reset(shared)
+
     def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        shared = _shared_reads(self)
+        if shared is not None:
+            return nullcontext(shared)
         if self._engine is None:
             raise VecronError("the store is not started; call start() first")
         return self._engine.connect()

@@ -21,6 +21,7 @@ from . import records
 from .audit import Auditor
 from .bootstrap import create_first_admin
 from .config import DbAuthConfig, config_of
+from .grants import ForgettingDatabase, Grants
 from .keys import SigningKey, SigningKeys
 from .passwords import Passwords
 from .roles import RoleService
@@ -42,6 +43,7 @@ class Services:
     roles: RoleService
     passwords: Passwords
     auditor: Auditor
+    grants: Grants
 
     @classmethod
     def of(
@@ -52,11 +54,14 @@ class Services:
         clock: Callable[[], datetime],
     ) -> Services:
         passwords = Passwords(config)
+        grants = Grants(config.user_cache_seconds)
+        changes = ForgettingDatabase(database, grants)
         return cls(
-            users=UserService(database, auditor, passwords, clock),
-            roles=RoleService(database, auditor, clock),
+            users=UserService(changes, auditor, passwords, clock),
+            roles=RoleService(changes, auditor, clock),
             passwords=passwords,
             auditor=auditor,
+            grants=grants,
         )
 
     @classmethod
@@ -72,8 +77,9 @@ class DbAuthBackend(AuthBackend[DbAuthConfig]):
 
     :meth:`authenticate` answers ``None`` when the request has no bearer token or a JWT
     of another issuer (the next backend may know it); every defect of its own tokens
-    raises :class:`vecron.Unauthenticated`. On each request the user is read again: a
-    deleted or disabled user, or one whose password changed, is refused at once.
+    raises :class:`vecron.Unauthenticated`. The token's user is read again at most every
+    ``user_cache_seconds`` (:mod:`.grants`): a user deleted, disabled or given a new
+    password through this process is refused at once, through another within that time.
     """
 
     kind = "db"
@@ -162,13 +168,21 @@ class DbAuthBackend(AuthBackend[DbAuthConfig]):
             return None  # not a JWT, or another issuer's: another backend's to judge
         started = self.started
         claims = await started.tokens.verify(token)
-        async with started.database.connect() as conn:
-            user = await records.user_by_id(conn, claims.user_id)
-            if user is None:
-                raise Unauthenticated("the token's user no longer exists", reason="invalid-token")
-            custom = await records.custom_roles(
-                conn, [role for role in user.roles if role not in BUILTIN_ROLES]
-            )
+        grants = started.services.grants
+        grant = grants.get(claims.user_id)
+        if grant is None:
+            epoch = grants.epoch
+            async with started.database.connect() as conn:
+                user = await records.user_by_id(conn, claims.user_id)
+                if user is None:
+                    raise Unauthenticated(
+                        "the token's user no longer exists", reason="invalid-token"
+                    )
+                custom = await records.custom_roles(
+                    conn, [role for role in user.roles if role not in BUILTIN_ROLES]
+                )
+            grant = grants.keep(user, records.permissions(user.roles, custom), read_in=epoch)
+        user = grant.user
         if user.disabled:
             raise Unauthenticated("the token's user is disabled", reason="user-disabled")
         if user.token_generation != claims.generation:
@@ -178,7 +192,7 @@ class DbAuthBackend(AuthBackend[DbAuthConfig]):
             )
         return Principal(
             subject=user.name,
-            permissions=records.permissions(user.roles, custom),
+            permissions=grant.permissions,
             roles=frozenset(user.roles),
             source="api",
             address=request.address,

@@ -85,6 +85,15 @@ class DbAuthConfig(AuthBackendConfig):
     refresh_per_minute: int = Field(
         60, ge=1, description="Token refreshes one client address may make per minute."
     )
+    user_cache_seconds: float = Field(
+        5,
+        ge=0,
+        le=300,
+        description="How long an API process keeps what a token's user may do before "
+        "reading the user again. A change made through the same process (API) applies to "
+        "the next request; one made elsewhere (the CLI, another API process) within this "
+        "time. 0 reads the user on every request.",
+    )
 
 
 def validated(model: type[M], data: dict[str, Any], *, prefix: str = "") -> M:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from vecron.services.views.alerts import AlertTestView as AlertTestView
 from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
 from vecron.services.views.executions import ExecutionView as ExecutionView
+from vecron.services.views.executions import Fired as Fired
 from vecron.services.views.executions import StepView as StepView
 from vecron.services.views.jobs import AppliedDocument as AppliedDocument
 from vecron.services.views.jobs import CheckedDocument as CheckedDocument

@@ -100,3 +100,13 @@ class ExecutionView(ExecutionSummary):
             context_path=context_path,
             context=context if include_context else None,
         )
+
+
+class Fired(BaseModel):
+    """What a trigger started (:meth:`TriggerService.fire`): the execution, and whether
+    this call created it (False: the idempotency key named one made before)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    execution: ExecutionSummary
+    created: bool

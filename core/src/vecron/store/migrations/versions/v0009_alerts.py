@@ -2,7 +2,7 @@
 notified. Shared by every process, so a streak survives restarts and is alerted once.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-# Another branch adds 0008 in parallel: whoever merges second re-chains this to it.
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
