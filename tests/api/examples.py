@@ -90,6 +90,17 @@ def _apply(world: World) -> Call:
     return Call(json={"documents": [job_document(world.name("applied"))]})
 
 
+def _import(world: World) -> Call:
+    export = {
+        "format_version": 1,
+        "exported_at": "2026-12-07T00:00:00Z",
+        "exported_by": "examples",
+        "vecron_version": None,
+        "jobs": [{"definition": job_document(world.name("imported"))}],
+    }
+    return Call(json={"document": export, "on_conflict": "fail"})
+
+
 # -- executions ---------------------------------------------------------------------------
 
 
@@ -174,6 +185,9 @@ EXAMPLES: dict[str, Example] = {
     "getJobLedger": of(lambda w: Call(path={"name": w.job}, query={"limit": "20"})),
     "validateJobs": of(lambda w: Call(json={"documents": [job_document(w.name("checked"))]})),
     "applyJobs": of(_apply),
+    # With its variables an export needs variable:read too; the matrix checks job:read.
+    "exportJobs": of(lambda w: Call(json={"names": [w.job], "variables": False})),
+    "importJobs": of(_import),
     # executions
     "listExecutions": of(lambda w: Call(query={"job": w.job, "limit": "5"})),
     "getExecution": of(lambda w: Call(path={"id": w.finished})),

@@ -40,6 +40,7 @@ from vecron.models.execution import (
 )
 from vecron.models.job import JobRecord
 from vecron.store import JobFires, NewOccurrence
+from vecron.store.base import NewVariable
 from vecron.store.sql import SqlStore, due_jobs_query
 
 from .conftest import StoreFactory
@@ -820,6 +821,36 @@ async def test_save_jobs_creates_updates_and_keeps_in_one_call(store: SqlStore) 
     assert [j.name for j in await store.list_jobs()] == ["new-1", "new-2", "old", "same"]
     by_name = await store.jobs_by_name(["old", "nope", "new-1"])
     assert sorted(by_name) == ["new-1", "old"] and by_name["old"].version == 2
+
+
+async def test_save_jobs_writes_their_variables_in_the_same_transaction(store: SqlStore) -> None:
+    """An import: each new job's variables are made from its id once saved; a failure
+    while they are made undoes the jobs too."""
+    await make_job(store, "old")
+
+    def variables(saved: Any) -> list[NewVariable]:
+        return [
+            NewVariable(scope=r.job.id, name="REGION", value=r.job.name, secret=False)
+            for r in saved
+        ]
+
+    results = await store.save_jobs(
+        [(definition("old", url="http://127.0.0.1/v2"), None), (definition("new"), None)],
+        now=T0,
+        variables=variables,
+    )
+    for result in results:
+        [found] = await store.list_variables(scope=result.job.id)
+        assert (found.name, found.value) == ("REGION", result.job.name)
+
+    def broken(saved: Any) -> list[NewVariable]:
+        raise RuntimeError("cannot seal")
+
+    with pytest.raises(RuntimeError):
+        await store.save_jobs([(definition("newer"), None)], now=T0, variables=broken)
+    with pytest.raises(NotFoundError):
+        await store.get_job("newer")
+    assert [j.name for j in await store.list_jobs()] == ["new", "old"]
 
 
 async def test_a_late_mark_published_does_not_hide_a_retry(store: SqlStore) -> None:

@@ -287,7 +287,8 @@ def test_the_core_gives_no_cli_advice() -> None:
 
 def test_every_cli_hint_answers_a_code_the_core_raises() -> None:
     source = "\n".join(p.read_text(encoding="utf-8") for p in CORE.rglob("*.py"))
-    raised = set(re.findall(r"reason=\"([a-z-]+)\"", source)) | set(
+    # An error's reason, or the code of one Problem among several.
+    raised = set(re.findall(r"(?:reason|code)=\"([a-z-]+)\"", source)) | set(
         re.findall(r"code = \"([a-z-]+)\"", source)
     )
     assert {code for code, _ in HINTS} - raised == set()

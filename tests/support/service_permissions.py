@@ -102,6 +102,17 @@ def _new_job(rt: Runtime) -> Any:
     return rt.jobs.parse(_new_document())
 
 
+def _export_of_new_job() -> dict[str, Any]:
+    """An export (as ``job export`` writes it) of a job the world does not have."""
+    return {
+        "format_version": 1,
+        "exported_at": "2026-12-07T00:00:00Z",
+        "exported_by": "matrix",
+        "vecron_version": None,
+        "jobs": [{"definition": {**_new_document(), "name": "matrix-imported"}}],
+    }
+
+
 ROWS: tuple[Row, ...] = (
     # -- alerts -------------------------------------------------------------------------
     Row(
@@ -224,6 +235,22 @@ ROWS: tuple[Row, ...] = (
         "job.run",
         "job:{job}",
         lambda rt, p, w: rt.triggers.fire(p, w.job, kind="manual"),
+    ),
+    Row(
+        "JobService",
+        "export",
+        Permission.JOB_READ,
+        "job.export",
+        "job:*",
+        lambda rt, p, w: rt.jobs.export(p, [w.job], variables=False),
+    ),
+    Row(
+        "JobService",
+        "import_",
+        Permission.JOB_WRITE,
+        "job.import",
+        "job:*",
+        lambda rt, p, w: rt.jobs.import_(p, _export_of_new_job()),
     ),
     # -- executions -------------------------------------------------------------------
     Row(
@@ -377,6 +404,9 @@ STATELESS: dict[str, str] = {
     "JobService.load_path": "reads and validates documents from files",
     "JobService.parse_text": "reads JSON or YAML text under the document limits",
     "JobService.schema": "the JSON Schema of the installed plugins",
+    "JobService.read_export": "reads an export's JSON text under the size limit",
+    "JobService.read_export_file": "reads an export's file under the size limit",
+    "VariableService.seal": "encrypts a value for one variable; stores nothing",
     "ScheduleService.explain": "previews a schedule from its document",
     "VariableService.resolve_for_execution": "the worker's, for the execution it runs",
     "VariableService.resolve_for_executions": "the worker's, for the executions it runs",

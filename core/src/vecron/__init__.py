@@ -114,6 +114,9 @@ if TYPE_CHECKING:
     from vecron.services.views.pages import Page as Page
     from vecron.services.views.plugins import PluginView as PluginView
     from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
+    from vecron.services.views.transfer import ConflictPolicy as ConflictPolicy
+    from vecron.services.views.transfer import ExportDocument as ExportDocument
+    from vecron.services.views.transfer import ImportReport as ImportReport
     from vecron.services.views.variables import VariableView as VariableView
     from vecron.settings import Settings as Settings
     from vecron.storage.base import CHUNK_SIZE as CHUNK_SIZE
@@ -141,6 +144,9 @@ _HOMES: dict[str, str] = {
     "Fired": "vecron.services.views.executions",
     "Page": "vecron.services.views.pages",
     "ScheduleExplanation": "vecron.services.views.schedules",
+    "ConflictPolicy": "vecron.services.views.transfer",
+    "ExportDocument": "vecron.services.views.transfer",
+    "ImportReport": "vecron.services.views.transfer",
     "VariableView": "vecron.services.views.variables",
     "command_settings": "vecron.cli.session",
     "serve_app": "vecron.health",

@@ -139,6 +139,8 @@ class Runtime:
             on_change=self.wakeup.notify,
             limits=document_limits(settings),
             events=self.events,
+            variables=self.variables,
+            max_import_bytes=settings.api_max_body_bytes,
         )
         self.triggers = TriggerService(
             self.store, self.registry, on_change=self.wakeup.notify, events=self.events

@@ -7,11 +7,21 @@ from vecron_api.routing import Route
 
 
 def ROUTES() -> list[Route]:
-    from vecron_api.routes import audit, executions, jobs, me, plugins, schedules, variables
+    from vecron_api.routes import (
+        audit,
+        executions,
+        jobs,
+        me,
+        plugins,
+        schedules,
+        transfer,
+        variables,
+    )
 
     return [
         *me.ROUTES,
         *jobs.ROUTES,
+        *transfer.ROUTES,
         *executions.ROUTES,
         *variables.ROUTES,
         *schedules.ROUTES,

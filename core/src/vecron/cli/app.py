@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from vecron.cli import alerts, audit, db, execs, jobs, plugins, schedule, secrets, serve, variables
+from vecron.cli import (
+    alerts,
+    audit,
+    db,
+    execs,
+    jobs,
+    plugins,
+    schedule,
+    secrets,
+    serve,
+    transfer,
+    variables,
+)
 from vecron.cli.session import CliState
 
 app = typer.Typer(
@@ -68,6 +80,7 @@ def _configure_logging(cli: CliState) -> None:
 app.command("up")(serve.up)
 app.command("scheduler")(serve.scheduler)
 app.command("worker")(serve.worker)
+transfer.register(jobs.app)
 app.add_typer(jobs.app, name="job", help="Create, change, inspect and run jobs.")
 app.add_typer(execs.app, name="exec", help="Inspect executions.")
 app.add_typer(schedule.app, name="schedule", help="Explain schedules.")

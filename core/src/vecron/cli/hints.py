@@ -25,6 +25,10 @@ HINTS: Mapping[tuple[str, str | None], str] = {
     ("variable-is-secret", None): (
         "pass --secret to change it, or delete it first to store a plain value"
     ),
+    ("secret-missing", None): "give each with --secret NAME=VALUE or in --secrets-file FILE",
+    ("unknown-secret", None): 'the export lists its placeholders under "secrets"',
+    # Only an import refuses a taken name in the CLI (apply updates the job).
+    ("job-exists", None): "--on-conflict rename or --on-conflict overwrite",
     ("no-secret-key", None): KEY_ADVICE,
     (
         "notifier-not-found",

@@ -32,6 +32,22 @@ from vecron.plugin.registry import STEP_KEYS, TRIGGER_KEYS, Registry
 DEFAULT_LIMITS = DocumentLimits()
 
 
+def load_json(text: str | bytes, source: str) -> Any:
+    """JSON text to data.
+
+    :raises ValidationError: not JSON (reason ``syntax``, naming the source, line and column).
+    :raises RecursionError: nested deeper than the interpreter's stack.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            reason="syntax",
+            params={"line": exc.lineno, "column": exc.colno},
+        ) from None
+
+
 def parse_text(
     text: str, *, source: str = "<input>", limits: DocumentLimits = DEFAULT_LIMITS
 ) -> Any:
@@ -41,7 +57,7 @@ def parse_text(
     limits.check_text(stripped, source)
     try:
         if stripped.lstrip().startswith(("{", "[")):
-            data = json.loads(stripped)
+            data = load_json(stripped, source)
         else:
             data = limits.load_yaml(stripped, source)
     except RecursionError:  # JSON nested deeper than the interpreter's stack
@@ -50,12 +66,6 @@ def parse_text(
             limits.max_depth,
             "job_max_depth",
         )
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            reason="syntax",
-            params={"line": exc.lineno, "column": exc.colno},
-        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -96,7 +106,8 @@ class _Findings:
         self.add(*exc.problems)
 
 
-def _inside(where: str, field: str | None) -> str:
+def field_inside(where: str, field: str | None) -> str:
+    """``field`` (a path) as seen from the field ``where`` it is in."""
     if not field:
         return where
     return f"{where}{field}" if field.startswith("[") else f"{where}.{field}"
@@ -146,12 +157,12 @@ def _config_problems(
     except pydantic.ValidationError as exc:
         for problem in problems_from_pydantic(exc.errors(include_url=False), data=config):
             if not any(_related(problem.field, path) for path in templated):
-                problems.append(replace(problem, field=_inside(where, problem.field)))
+                problems.append(replace(problem, field=field_inside(where, problem.field)))
     return problems
 
 
 def _template_problem(exc: TemplateError, where: str) -> Problem:
-    return Problem(message=exc.message, field=_inside(where, exc.config_field), code=exc.code)
+    return Problem(message=exc.message, field=field_inside(where, exc.config_field), code=exc.code)
 
 
 def _related(field: str | None, templated: str) -> bool:

@@ -136,7 +136,7 @@ def list_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[PluginInf
             PluginInfo(
                 name=name,
                 distribution=dist.project_name if dist else "vecron-core",
-                version=dist.version if dist else _core_version(),
+                version=dist.version if dist else core_version(),
                 hooks=hooks,
                 executors=_owned(registry, "executor", name),
                 triggers=_owned(registry, "trigger", name),
@@ -153,7 +153,8 @@ def _owned(registry: Registry, family: str, plugin: str) -> tuple[str, ...]:
     )
 
 
-def _core_version() -> str | None:
+def core_version() -> str | None:
+    """The installed version of vecron's core, None when it runs from a source tree."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

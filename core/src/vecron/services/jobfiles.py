@@ -100,21 +100,24 @@ def check_documents(
             continue
         other = names.get(definition.name)
         if other is not None:
-            checked.problems.append(
-                Problem(
-                    message=f"job {definition.name!r} is also in {other}",
-                    field="name",
-                    code="duplicate-name",
-                    params={"other": other},
-                    source=source,
-                )
-            )
+            checked.problems.append(duplicate_name(definition.name, other, source))
             checked.documents.append((source, definition.name, False))
             continue
         names[definition.name] = source
         checked.parsed.append((source, definition))
         checked.documents.append((source, definition.name, True))
     return checked
+
+
+def duplicate_name(name: str, other: str, source: str, field: str = "name") -> Problem:
+    """Job ``name`` of ``source`` is also in the ``other`` document."""
+    return Problem(
+        message=f"job {name!r} is also in {other}",
+        field=field,
+        code="duplicate-name",
+        params={"other": other},
+        source=source,
+    )
 
 
 def _each(documents: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:

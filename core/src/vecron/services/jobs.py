@@ -27,6 +27,8 @@ from vecron.plugin.registry import Registry
 from vecron.services.audit import Gate
 from vecron.services.jobfiles import check_documents, document_diff, load_documents
 from vecron.services.jobreads import JobReading, job_resource
+from vecron.services.transfer import JobTransfer
+from vecron.services.variables import VariableService
 from vecron.services.views import (
     AppliedDocument,
     CheckedDocument,
@@ -37,10 +39,10 @@ from vecron.services.views import (
 )
 from vecron.services.views.jobs import Change
 from vecron.storage import ObjectStorage
-from vecron.store.base import SaveResult, Store
+from vecron.store.base import SaveResult, Store, VariablesOf
 
 
-class JobService(JobReading):
+class JobService(JobReading, JobTransfer):
     def __init__(
         self,
         store: Store,
@@ -53,8 +55,12 @@ class JobService(JobReading):
         limits: DocumentLimits = DEFAULT_LIMITS,
         events: EventSink | None = None,
         gate: Gate | None = None,
+        variables: VariableService | None = None,
+        max_import_bytes: int = 10 * 1024 * 1024,
     ) -> None:
         self.limits = limits
+        self.variables = variables
+        self.max_import_bytes = max_import_bytes
         self.storage = storage
         self.store = store
         self.registry = registry
@@ -139,10 +145,15 @@ class JobService(JobReading):
         definitions: Sequence[JobDefinition],
         *,
         create_only: bool = False,
+        variables: VariablesOf | None = None,
+        audit: Sequence[AuditEntry] | None = None,
     ) -> list[SaveResult]:
+        """Save in one transaction, with the ``variables`` made from the saves; each
+        changed job audited by its entry of ``audit`` (default: ``job.create`` or
+        ``job.update``)."""
         now = self.clock()
         current = await self.store.jobs_by_name([d.name for d in definitions])
-        entries: list[AuditEntry | None] = [
+        entries: Sequence[AuditEntry | None] = audit or [
             self.gate.entry(
                 principal,
                 "job.update" if d.name in current else "job.create",
@@ -155,6 +166,7 @@ class JobService(JobReading):
             now=now,
             audit=entries,
             create_only=create_only,
+            variables=variables,
         )
         changed = [r for r in results if r.change != "unchanged"]
         await self._store_documents(changed)

@@ -47,6 +47,28 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_value(value: str, *, secret: bool, field: str = "value") -> str:
+    """:raises ValidationError: a value no database holds, or a secret one too short to
+    be masked (:data:`~vecron.secrets.redaction.MIN_SECRET_LENGTH`) or only asterisks."""
+    if "\x00" in value:
+        # PostgreSQL text cannot hold it; refuse on every backend alike.
+        raise ValidationError("a variable value cannot contain a NUL character", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (undecodable bytes of an argument) is no text a database holds.
+        raise ValidationError("a variable value must be valid Unicode text", field=field) from None
+    if secret and not maskable(value):
+        # Unmasked it would show everywhere, and masking every "ab" would wreck outputs.
+        raise ValidationError(
+            f"a secret value must have at least {MIN_SECRET_LENGTH} characters and not "
+            "only asterisks, or it cannot be masked",
+            field=field,
+            hint="use a longer value, or a plain variable if it is not secret",
+        )
+    return value
+
+
 def _label(name: str, job: str | None) -> str:
     return f"variable {name!r}" if job is None else f"variable {name!r} of job {job!r}"
 
@@ -90,7 +112,9 @@ class VariableService:
     def _binding(scope: str | None, name: str) -> str:
         return f"{scope or ''}/{name}\n"
 
-    def _seal(self, scope: str | None, name: str, value: str) -> str:
+    def seal(self, scope: str | None, name: str, value: str) -> str:
+        """The token stored for secret ``value`` of variable ``name`` in ``scope`` (a job
+        id; None = global): it opens only as that variable."""
         return self.box.encrypt(self._binding(scope, name) + value)
 
     def _open(self, variable: StoredVariable, label: str) -> str:
@@ -147,24 +171,7 @@ class VariableService:
         resource = variable_resource(name, job)
         await self.gate.check(principal, Permission.VARIABLE_WRITE, "variable.set", resource)
         check_name(name)
-        if "\x00" in value:
-            # PostgreSQL text cannot hold it; refuse on every backend alike.
-            raise ValidationError("a variable value cannot contain a NUL character", field="value")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate (undecodable bytes of an argument) is no text a database holds.
-            raise ValidationError(
-                "a variable value must be valid Unicode text", field="value"
-            ) from None
-        if secret and not maskable(value):
-            # Unmasked it would show everywhere, and masking every "ab" would wreck outputs.
-            raise ValidationError(
-                f"a secret value must have at least {MIN_SECRET_LENGTH} characters and not "
-                "only asterisks, or it cannot be masked",
-                field="value",
-                hint="use a longer value, or a plain variable if it is not secret",
-            )
+        check_value(value, secret=secret)
         record = await self._job(job)
         scope = record.id if record else None
         existing = await self.store.get_variable(scope, name)
@@ -174,7 +181,7 @@ class VariableService:
                 f"{label} is secret; a plain value does not replace it",
                 reason="variable-is-secret",
             )
-        stored_value = self._seal(scope, name, value) if secret else value
+        stored_value = self.seal(scope, name, value) if secret else value
         stored = await self.store.set_variable(
             scope,
             name,

@@ -134,6 +134,22 @@ class StoredVariable:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewVariable:
+    """A variable to create or replace with a batch of jobs (an import): ``value`` is the
+    encrypted token when ``secret``, as for :meth:`Store.set_variable`."""
+
+    scope: str
+    name: str
+    value: str
+    secret: bool
+
+
+#: The variables to write with saved jobs, made from the saves (a new job's id is only
+#: known once it is saved, and a secret value is sealed to its job's id).
+VariablesOf = Callable[[Sequence["SaveResult"]], Sequence[NewVariable]]
+
+
 class Store(metaclass=ABCMeta):
     """Jobs, executions, step results and the ledger. All datetimes are aware UTC."""
 
@@ -196,11 +212,13 @@ class Store(metaclass=ABCMeta):
         now: datetime,
         audit: AuditEntry | Sequence[AuditEntry | None] | None = None,
         create_only: bool = False,
+        variables: VariablesOf | None = None,
     ) -> list[SaveResult]:
         """:meth:`save_job` for each ``(definition, next_fire_at)``, all or nothing.
 
         ``audit`` is one entry for the whole batch (written if any job changed) or one
         per item, in order (each written if its job changed; None for none).
+        ``variables`` gives the variables to set with the jobs, from the saves' results.
 
         Backends should override this with one transaction; the default saves one by one.
 
@@ -218,6 +236,8 @@ class Store(metaclass=ABCMeta):
                     f"job {name!r} exists already", field="name", reason="job-exists"
                 )
         results = [await self.save_job(d, next_fire_at=n, now=now) for d, n in items]
+        for v in variables(results) if variables is not None else ():
+            await self.set_variable(v.scope, v.name, v.value, secret=v.secret, now=now)
         for entry in audit_for_saves(audit, results):
             await self.add_audit(entry)
         return results

@@ -64,6 +64,7 @@ from vecron.store.base import (
     SaveResult,
     Store,
     StoredVariable,
+    VariablesOf,
     audit_for_saves,
 )
 from vecron.store.engine import create_engine, is_sqlite, writer
@@ -223,11 +224,16 @@ class SqlStore(Store):
         now: datetime,
         audit: AuditEntry | Sequence[AuditEntry | None] | None = None,
         create_only: bool = False,
+        variables: VariablesOf | None = None,
     ) -> list[SaveResult]:
         async with self._write() as conn:
             results = await saving.save_jobs(
                 conn, self._statements, items, now=now, create_only=create_only
             )
+            for v in variables(results) if variables is not None else ():
+                await variables_module.set_variable(
+                    conn, self._statements, v.scope, v.name, v.value, secret=v.secret, now=now
+                )
             await auditlog.write_audit(conn, audit_for_saves(audit, results))
             return results
 

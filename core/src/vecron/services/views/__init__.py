@@ -24,5 +24,11 @@ from vecron.services.views.jobs import ValidationReport as ValidationReport
 from vecron.services.views.pages import Page as Page
 from vecron.services.views.schedules import ScheduledFire as ScheduledFire
 from vecron.services.views.schedules import ScheduleExplanation as ScheduleExplanation
+from vecron.services.views.transfer import ExportDocument as ExportDocument
+from vecron.services.views.transfer import ExportedJob as ExportedJob
+from vecron.services.views.transfer import ExportedVariable as ExportedVariable
+from vecron.services.views.transfer import ImportedJob as ImportedJob
+from vecron.services.views.transfer import ImportReport as ImportReport
+from vecron.services.views.transfer import SecretPlaceholder as SecretPlaceholder
 from vecron.services.views.variables import KeyRotation as KeyRotation
 from vecron.services.views.variables import VariableView as VariableView
