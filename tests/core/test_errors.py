@@ -287,8 +287,15 @@ def test_the_core_gives_no_cli_advice() -> None:
 
 def test_every_cli_hint_answers_a_code_the_core_raises() -> None:
     source = "\n".join(p.read_text(encoding="utf-8") for p in CORE.rglob("*.py"))
-    # An error's reason, or the code of one Problem among several.
+    # An error's reason, or the code of one Problem among several; given as text or as a
+    # module constant (``reason=JOB_DISABLED`` with ``JOB_DISABLED = "job-disabled"``).
     raised = set(re.findall(r"(?:reason|code)=\"([a-z-]+)\"", source)) | set(
         re.findall(r"code = \"([a-z-]+)\"", source)
     )
+    constants = dict(re.findall(r"^([A-Z_]+) = \"([a-z-]+)\"", source, re.MULTILINE))
+    raised |= {
+        constants[name]
+        for name in re.findall(r"(?:reason|code)=([A-Z_]+)\b", source)
+        if name in constants
+    }
     assert {code for code, _ in HINTS} - raised == set()

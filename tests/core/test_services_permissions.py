@@ -23,6 +23,7 @@ from tests.support.service_permissions import (
 from vecron.auth import AuditOutcome, Permission, Principal
 from vecron.auth.principal import ALL_PERMISSIONS
 from vecron.errors import PermissionDenied
+from vecron.models.alerts import AlertSettings
 from vecron.runtime import Runtime
 from vecron.settings import Settings
 
@@ -35,6 +36,7 @@ async def world(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/vecron.db",
         storage_url=f"file://{tmp_path}/storage",
         port=0,
+        alerts=AlertSettings.model_validate({"notifiers": {"matrix-log": {"type": "log"}}}),
     )
     async with Runtime(settings, pm=test_pm) as rt:
         yield rt, await build_world(rt, tmp_path)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import Cli
+from tests.support.cli import Cli, logging_restored
 from tests.support.exports import BAD, FIFTY_MB, export, huge
 from vecron.runtime import Runtime
 from vecron.settings import Settings
@@ -125,19 +125,20 @@ def test_import_asks_for_each_secret_not_given_without_echoing_it(tmp_path: Path
     cli = Cli(tmp_path)
     env = {k: cli.env[k] for k in ("VECRON_DATABASE_URL", "VECRON_STORAGE_URL", "VECRON_CONFIG")}
     env["VECRON_STATE_DIR"] = str(tmp_path / "state")
-    result = CliRunner().invoke(
-        app,
-        [
-            "job",
-            "import",
-            str(tmp_path / "asked.json"),
-            "--ask",
-            "--secret",
-            "asked/vars.PIN=p1n-ü",
-        ],
-        input="t0ken-typed\n",
-        env=env,
-    )
+    with logging_restored():
+        result = CliRunner().invoke(
+            app,
+            [
+                "job",
+                "import",
+                str(tmp_path / "asked.json"),
+                "--ask",
+                "--secret",
+                "asked/vars.PIN=p1n-ü",
+            ],
+            input="t0ken-typed\n",
+            env=env,
+        )
     assert result.exit_code == 0, result.output
     assert "secret asked/steps.call.auth.token" in result.output  # asked once, PIN was given
     assert "asked/vars.PIN:" not in result.output

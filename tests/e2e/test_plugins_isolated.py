@@ -31,6 +31,7 @@ PLUGINS: dict[str, tuple[str, dict[str, list[str]]]] = {
     "auth_db": ("vecron_auth_db", {"auth": ["db"]}),
     "auth_keycloak": ("vecron_auth_keycloak", {"auth": ["keycloak"]}),
     "trigger_webhook": ("vecron_trigger_webhook", {"trigger": ["webhook"]}),
+    "notifiers": ("vecron_notifiers", {"notifier": ["email", "webhook"]}),
 }
 #: What a plugin needs beside the core, from this repository (auth_db and trigger_webhook
 #: add routes).
@@ -42,7 +43,7 @@ importlib.import_module(sys.argv[1])
 from vecron.plugin.manager import build_registry, get_plugin_manager
 registry = build_registry(get_plugin_manager())
 print(json.dumps({"executor": sorted(registry.executors), "trigger": sorted(registry.triggers),
-                  "auth": sorted(registry.auth_backends)}))
+                  "auth": sorted(registry.auth_backends), "notifier": sorted(registry.notifiers)}))
 """
 
 
@@ -90,8 +91,10 @@ def test_a_plugin_installs_and_registers_alone(folder: str, constraints: str) ->
         listed = run(uv(), "pip", "list", "--python", python, "--format", "json").stdout
         installed = {p["name"].replace("-", "_") for p in json.loads(listed)}
         assert not others & installed, f"{folder} pulled in {sorted(others & installed)}"
-        # Exactly the plugin's kinds beside the core's built-in `manual` trigger.
+        # Exactly the plugin's kinds beside the core's built-in `manual` trigger ...
         expected_executors = kinds.get("executor", [])
         assert found["executor"] == sorted(expected_executors)
         assert found["trigger"] == sorted(["manual", *kinds.get("trigger", [])])
         assert found["auth"] == kinds.get("auth", [])
+        # ... and the core's built-in `log` notifier.
+        assert found["notifier"] == sorted(["log", *kinds.get("notifier", [])])

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from tests.support.cli import logging_restored
 from tests.support.engine import running
 from tests.support.spellings import base64_spellings, exposed, plain_spellings
 from tests.support.web import serve
@@ -222,11 +223,8 @@ def check_nothing_leaks(home: Path, secret: str) -> None:
         "VECRON_LOG_LEVEL": "debug",
         "COLUMNS": "300",
     }
-    try:
+    with logging_restored():
         outputs = invoke_all(CliRunner(), executions, env)
-    finally:
-        # The CLI pointed structlog at CliRunner's stream, closed once it returns.
-        structlog.reset_defaults()
     shown = {
         name: json.loads(outputs[f"exec show {execution_id} --json"])
         for name, execution_id in executions.items()

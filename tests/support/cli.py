@@ -6,10 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import structlog
+
+from vecron.telemetry import configure_logging
 
 VECRON = str(Path(sys.executable).with_name("vecron"))
 
@@ -82,3 +87,16 @@ class Cli:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
         )
+
+
+@contextmanager
+def logging_restored() -> Iterator[None]:
+    """Around an in-process CLI call (``CliRunner``): the CLI points vecron's logging at
+    the runner's stream, closed once it returns; later tests must not log into it."""
+    try:
+        yield
+    finally:
+        # The process's own stderr for library logs (pytest's capture closes too), and
+        # structlog's defaults, which look the stream up at each call.
+        configure_logging(stream=sys.__stderr__)
+        structlog.reset_defaults()

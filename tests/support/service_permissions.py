@@ -129,6 +129,15 @@ def _export_of_new_job() -> dict[str, Any]:
 
 
 ROWS: tuple[Row, ...] = (
+    # -- alerts -------------------------------------------------------------------------
+    Row(
+        "AlertService",
+        "test",
+        Permission.JOB_WRITE,
+        "alert.test",
+        "notifier:matrix-log",
+        lambda rt, p, w: rt.alerts.test(p, "matrix-log"),
+    ),
     # -- jobs ---------------------------------------------------------------------------
     Row(
         "JobService",
@@ -436,6 +445,7 @@ STATELESS: dict[str, str] = {
     "ScheduleService.explain": "previews a schedule from its document",
     "VariableService.resolve_for_execution": "the worker's, for the execution it runs",
     "VariableService.resolve_for_executions": "the worker's, for the executions it runs",
+    "VariableService.resolve_globals": "alert delivery's, for the notifier settings it sends with",
     "AuditService.unauthenticated": "records a refusal; the caller has no identity to check",
 }
 

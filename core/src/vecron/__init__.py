@@ -81,6 +81,10 @@ if TYPE_CHECKING:
     from vecron.plugin.files import ExecutionFiles as ExecutionFiles
     from vecron.plugin.files import StoredFile as StoredFile
     from vecron.plugin.hookspecs import hookimpl as hookimpl
+    from vecron.plugin.notifier import Alert as Alert
+    from vecron.plugin.notifier import AlertKind as AlertKind
+    from vecron.plugin.notifier import Notifier as Notifier
+    from vecron.plugin.notifier import NotifierConfig as NotifierConfig
     from vecron.plugin.registry import Registry as Registry
     from vecron.plugin.trigger import ScheduleContext as ScheduleContext
     from vecron.plugin.trigger import Trigger as Trigger
@@ -161,6 +165,10 @@ _HOMES: dict[str, str] = {
     "JsonFlag": "vecron.cli.session",
     "AuthBackend": "vecron.plugin.auth",
     "AuthBackendConfig": "vecron.plugin.auth",
+    "Alert": "vecron.plugin.notifier",
+    "AlertKind": "vecron.plugin.notifier",
+    "Notifier": "vecron.plugin.notifier",
+    "NotifierConfig": "vecron.plugin.notifier",
     "AuthRequest": "vecron.plugin.auth",
     "AuthServices": "vecron.plugin.auth",
     "Database": "vecron.plugin.auth",

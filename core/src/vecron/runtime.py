@@ -13,6 +13,8 @@ from typing import Any
 
 import pluggy
 
+from vecron.alerts.alerter import Alerter
+from vecron.alerts.delivery import Deliveries
 from vecron.breaker import open_breaker
 from vecron.errors import ConfigurationError
 from vecron.events import EventBus, EventTransport, MemoryTransport
@@ -27,6 +29,7 @@ from vecron.scheduling.fixed_delay import FixedDelay
 from vecron.scheduling.scheduler import Scheduler
 from vecron.scheduling.wakeup import Wakeup
 from vecron.secretkey import key_file_path, secret_box
+from vecron.services.alerts import AlertService
 from vecron.services.audit import AuditService, Gate
 from vecron.services.executions import ExecutionService
 from vecron.services.files import ExecutionFileService
@@ -152,6 +155,14 @@ class Runtime:
         self.files = ExecutionFileService(self.store, self.storage)
         self.plugins = PluginService(self.pm, self.registry, Gate(self.store))
         self.egress = egress_policy(settings)
+        deliveries = Deliveries(settings.alerts, self.registry, self.variables)
+        deliveries.check()
+        #: Alerts of executions this process finishes and fire times it drops.
+        self.alerter = Alerter(self.store, deliveries, batch_size=settings.batch_size)
+        self._stack.push_async_callback(
+            self.alerter.close, min(settings.shutdown_grace, settings.alerts.delivery_timeout)
+        )
+        self.alerts = AlertService(deliveries, Gate(self.store))
         return self
 
     async def __aexit__(
@@ -176,6 +187,7 @@ class Runtime:
             lookahead=self.settings.scheduler_lookahead,
             batch_size=self.settings.batch_size,
             events=self.events,
+            alerts=self.alerter,
         )
 
     def worker(self, *, concurrency: int | None = None) -> Worker:
@@ -194,6 +206,7 @@ class Runtime:
             contexts=JobContextStore(self.storage),
             storage=self.storage,
             egress=self.egress,
+            alerts=self.alerter,
         )
 
 

@@ -18,6 +18,7 @@ from pydantic_settings import (
 
 from vecron.errors import ConfigurationError, problems_from_pydantic
 from vecron.jobs.limits import DocumentLimits
+from vecron.models.alerts import AlertSettings
 from vecron.plugin.egress import EgressRules, check_rules
 
 STEP_TYPE = re.compile(r"[a-z][a-z0-9_.-]*")
@@ -117,6 +118,11 @@ class Settings(BaseSettings):
     # NoDecode: the environment gives a comma-separated list, not JSON.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Origins browsers may call the API from, comma-separated (none: off)."
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings,
+        description="Notifiers by name ([alerts.notifiers.<name>] type = ...) and the "
+        "default alert rules of every job (after_failures, notify, ...).",
     )
     state_dir: Path = Field(
         Path(".vecron"),

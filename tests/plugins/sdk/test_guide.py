@@ -43,6 +43,8 @@ def test_every_way_to_read_the_registry_is_in_the_guide(guide: str) -> None:
         "executors",
         "triggers",
         "auth_backends",
+        "notifier",
+        "notifiers",
         "migrations",
         "owners",
     }

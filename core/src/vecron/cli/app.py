@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from vecron.cli import (
+    alerts,
     audit,
     db,
     execs,
@@ -86,6 +87,7 @@ app.add_typer(schedule.app, name="schedule", help="Explain schedules.")
 app.add_typer(plugins.app, name="plugins", help="Installed plugins.")
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(variables.app, name="var", help="Global and job variables; secret ones masked.")
+app.add_typer(alerts.app, name="alerts", help="Alerts: test a configured notifier.")
 app.add_typer(audit.app, name="audit", help="The audit log: changes and refused attempts.")
 app.add_typer(
     secrets.app,

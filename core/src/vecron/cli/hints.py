@@ -30,6 +30,10 @@ HINTS: Mapping[tuple[str, str | None], str] = {
     # Only an import refuses a taken name in the CLI (apply updates the job).
     ("job-exists", None): "--on-conflict rename or --on-conflict overwrite",
     ("no-secret-key", None): KEY_ADVICE,
+    (
+        "notifier-not-found",
+        None,
+    ): "notifiers are the tables [alerts.notifiers.<name>] of vecron.toml",
     ("secret-key-mismatch", None): (
         "set VECRON_SECRET_KEYS to include the key it was written with"
     ),

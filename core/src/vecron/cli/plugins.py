@@ -23,6 +23,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             *(f"executor {k}" for k in view.executors),
             *(f"trigger {k}" for k in view.triggers),
             *(f"auth {k}" for k in view.auth_backends),
+            *(f"notifier {k}" for k in view.notifiers),
         ]
         table.add_row(
             view.name,

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
+from vecron.alerts.alerter import Alerter
 from vecron.batcher import Batcher
 from vecron.errors import VecronError
 from vecron.events import EventSink
@@ -39,6 +40,7 @@ class OutcomeRecorder:
         lease: timedelta,
         wakeup: Wakeup | None = None,
         batch_size: int = 500,
+        alerts: Alerter | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -46,6 +48,7 @@ class OutcomeRecorder:
         self.fixed_delay = fixed_delay
         self.lease = lease
         self.wakeup = wakeup
+        self.alerts = alerts
         self._records: Batcher[tuple[list[StepResult], Outcome | None], bool] = Batcher(
             self._record_batch, max_size=batch_size
         )
@@ -111,6 +114,8 @@ class OutcomeRecorder:
             error=outcome.error,
         )
         await self.fixed_delay.finished(execution, definition, outcome.at)
+        if self.alerts is not None:
+            await self.alerts.finished(execution, outcome, definition)
         return True
 
     async def hand_back(self, outcomes: Sequence[Outcome]) -> None:

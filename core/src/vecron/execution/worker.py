@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from vecron.alerts.alerter import Alerter
 from vecron.batcher import Batcher
 from vecron.breaker import CircuitBreaker
 from vecron.clock import utcnow
@@ -70,6 +71,7 @@ class Worker:
         storage: ObjectStorage | None = None,
         egress: EgressPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        alerts: Alerter | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -88,6 +90,7 @@ class Worker:
             lease=self.lease,
             wakeup=wakeup,
             batch_size=batch_size,
+            alerts=alerts,
         )
         self.breaker = breaker
         self.variables = variables

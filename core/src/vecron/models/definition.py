@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from vecron.models.alerts import AlertRules
 from vecron.models.bounds import MAX_SECONDS, Instant, PositiveSeconds, Seconds
 from vecron.models.dst import DstFold, DstGap
 
@@ -188,6 +189,9 @@ class JobDefinition(_Strict):
     start_at: Instant | None = None
     end_at: Instant | None = None
     tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=100)
+    alerts: AlertRules | None = Field(
+        None, description="When to alert about this job; left out: the settings' [alerts]."
+    )
 
     def document(self) -> dict[str, Any]:
         """The user-facing document: step and trigger configs inlined again."""

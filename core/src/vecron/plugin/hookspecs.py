@@ -75,6 +75,17 @@ def vecron_register_auth_backends(register: Registry) -> None:
 
 
 @_spec
+def vecron_register_notifiers(register: Registry) -> None:
+    """Register notifier classes (:class:`vecron.plugin.notifier.Notifier`).
+
+    Called once when the plugin registry is built. Settings ``[alerts.notifiers.<name>]``
+    choose a registered kind by ``type``; alert rules name the notifiers to tell.
+
+    :param register: call ``register.add_notifier(cls)``; ``cls.kind`` must be unique.
+    """
+
+
+@_spec
 def vecron_register_migrations(register: Registry) -> None:
     """Register a plugin's own database tables, as Alembic migrations.
 

@@ -18,7 +18,10 @@ from vecron.plugin import hookspecs
 from vecron.plugin.registry import Registry
 
 #: Core's own plugin modules, registered like any installed plugin.
-DEFAULT_PLUGINS: tuple[str, ...] = ("vecron.plugin.builtin.manual",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "vecron.plugin.builtin.manual",
+    "vecron.plugin.builtin.log_notifier",
+)
 
 
 def _env_names(var: str) -> list[str] | None:
@@ -69,6 +72,7 @@ REGISTER_HOOKS = (
     "vecron_register_executors",
     "vecron_register_triggers",
     "vecron_register_auth_backends",
+    "vecron_register_notifiers",
     "vecron_register_migrations",
 )
 
@@ -104,6 +108,7 @@ class PluginInfo:
     executors: tuple[str, ...]
     triggers: tuple[str, ...]
     auth_backends: tuple[str, ...] = ()
+    notifiers: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +119,7 @@ class PluginInfo:
             "executors": list(self.executors),
             "triggers": list(self.triggers),
             "auth_backends": list(self.auth_backends),
+            "notifiers": list(self.notifiers),
         }
 
 
@@ -135,6 +141,7 @@ def list_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[PluginInf
                 executors=_owned(registry, "executor", name),
                 triggers=_owned(registry, "trigger", name),
                 auth_backends=_owned(registry, "auth", name),
+                notifiers=_owned(registry, "notifier", name),
             )
         )
     return sorted(infos, key=lambda info: info.name)

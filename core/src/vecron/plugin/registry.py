@@ -11,6 +11,7 @@ from vecron.errors import DuplicateKindError, PluginError, ValidationError
 from vecron.plugin.auth import AuthBackend, AuthBackendConfig
 from vecron.plugin.executor import Executor, ExecutorConfig
 from vecron.plugin.migrations import MigrationSource
+from vecron.plugin.notifier import Notifier, NotifierConfig
 from vecron.plugin.trigger import Trigger, TriggerConfig
 
 #: Keys of a step or trigger document that belong to vecron, not to the plugin's Config.
@@ -33,10 +34,12 @@ class Registry:
     triggers: dict[str, type[Trigger[Any]]] = field(default_factory=dict)
     #: Auth backend classes by kind (the names in settings ``auth_backends``).
     auth_backends: dict[str, type[AuthBackend[Any]]] = field(default_factory=dict)
+    #: Notifier classes by kind (the ``type`` of ``[alerts.notifiers.<name>]``).
+    notifiers: dict[str, type[Notifier[Any]]] = field(default_factory=dict)
     #: Plugins' own database migrations, by name, applied after core's.
     migrations: dict[str, MigrationSource] = field(default_factory=dict)
     #: The plugin that registered each ``(family, kind)``: family ``executor``,
-    #: ``trigger``, ``auth`` or ``migrations``.
+    #: ``trigger``, ``auth``, ``notifier`` or ``migrations``.
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     #: The plugin whose hook is running: the manager sets it before each call.
     plugin: str = "<unknown>"
@@ -61,6 +64,11 @@ class Registry:
         """Register an auth backend class; raises as :meth:`add_executor`."""
         self._check(cls, "auth", AuthBackend, AuthBackendConfig, frozenset())
         self._add(self.auth_backends, "auth", cls)
+
+    def add_notifier(self, cls: type[Notifier[Any]]) -> None:
+        """Register a notifier class; raises as :meth:`add_executor`."""
+        self._check(cls, "notifier", Notifier, NotifierConfig, frozenset({"type"}))
+        self._add(self.notifiers, "notifier", cls)
 
     def add_migrations(self, name: str, package: str, directory: str = "migrations") -> None:
         """Register a plugin's Alembic migrations: the folder ``directory`` of the
@@ -89,6 +97,17 @@ class Registry:
                 f"unknown auth backend {kind!r}; installed: "
                 f"{', '.join(sorted(self.auth_backends)) or 'none'}",
                 field="auth_backends",
+            ) from None
+
+    def notifier(self, kind: str) -> type[Notifier[Any]]:
+        """The notifier class ``kind``; raises as :meth:`executor`."""
+        try:
+            return self.notifiers[kind]
+        except KeyError:
+            raise ValidationError(
+                f"unknown notifier type {kind!r}; installed: "
+                f"{', '.join(sorted(self.notifiers)) or 'none'}",
+                field="alerts.notifiers",
             ) from None
 
     def executor(self, kind: str) -> type[Executor[Any]]:

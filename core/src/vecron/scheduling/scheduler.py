@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from vecron.alerts.alerter import Alerter
 from vecron.clock import utcnow
 from vecron.errors import FencedOut, VecronError
 from vecron.events import EventSink, ExecutionCreated, ExecutionMissed, NullSink
@@ -50,6 +51,16 @@ class TickReport:
     republished: int = 0
 
 
+def _dropped(applied: AppliedFires) -> list[NewOccurrence]:
+    """The fire times of a committed batch that the misfire policy did not run."""
+    return [
+        occurrence
+        for decision in applied.decisions
+        for occurrence in decision.occurrences
+        if occurrence.status in _DROPPED
+    ]
+
+
 def fire_key(job_id: str, fire: datetime) -> str:
     return f"{job_id}@{fire.isoformat()}"
 
@@ -70,8 +81,10 @@ class Scheduler:
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
         events: EventSink | None = None,
+        alerts: Alerter | None = None,
     ) -> None:
         self.store = store
+        self.alerts = alerts
         self.events: EventSink = events or NullSink()
         self.queue = queue
         self.registry = registry
@@ -195,6 +208,8 @@ class Scheduler:
             fires = [self.plan(job, now, horizon) for job in jobs]
             created = await self.store.apply_fires(fires, epoch=self.epoch)
             self._announce(created, now)
+            if self.alerts is not None:
+                self.alerts.missed(jobs, _dropped(created), now)
             report.jobs += len(jobs)
             report.created.extend(created)
             await self.relay.publish(created)
@@ -247,17 +262,15 @@ class Scheduler:
                     fire_time=execution.scheduled_at,
                 )
             )
-        for decision in applied.decisions:
-            for occurrence in decision.occurrences:
-                if occurrence.status in _DROPPED:
-                    self.events.emit(
-                        ExecutionMissed(
-                            at=now,
-                            job_id=occurrence.job_id,
-                            fire_time=occurrence.fire_time,
-                            reason=occurrence.reason or occurrence.status.value,
-                        )
-                    )
+        for occurrence in _dropped(applied):
+            self.events.emit(
+                ExecutionMissed(
+                    at=now,
+                    job_id=occurrence.job_id,
+                    fire_time=occurrence.fire_time,
+                    reason=occurrence.reason or occurrence.status.value,
+                )
+            )
 
     def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:
         """Decide what the fire times of ``job`` up to ``horizon`` become: the job's

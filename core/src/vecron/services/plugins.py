@@ -29,6 +29,7 @@ class PluginService:
                 executors=list(info.executors),
                 triggers=list(info.triggers),
                 auth_backends=list(info.auth_backends),
+                notifiers=list(info.notifiers),
             )
             for info in list_plugins(self.pm, self.registry)
         ]

@@ -326,6 +326,14 @@ class VariableService:
         """
         return self._resolve(await self.store.variables_for_job(job_id), job_id)
 
+    async def resolve_globals(self) -> ResolvedVariables:
+        """The global variables alone, read now: what operators' settings may reference
+        as ``{{ vars.NAME }}`` (a notifier's signing secret), never a job's own.
+
+        :raises SecretKeyError: a secret no configured key decrypts.
+        """
+        return self._resolve(await self.store.list_variables(scope=None), "")
+
     async def resolve_for_executions(self, job_ids: Sequence[str]) -> dict[str, ResolvedVariables]:
         """:meth:`resolve_for_execution` for a batch of jobs, in one query."""
         found = await self.store.variables_for_jobs(job_ids)

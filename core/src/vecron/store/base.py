@@ -15,7 +15,7 @@ records what changed nothing, such as a refused attempt.
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Unpack
 
 from vecron.auth.audit import AuditEntry, AuditFilters
 from vecron.errors import ValidationError
+from vecron.models.alerts import AlertState
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     Execution,
@@ -471,6 +472,17 @@ class Store(metaclass=ABCMeta):
         ``attempt``; the returned list says which applied. A finished outcome also sets
         the job's ``last_finished_at``; a retry (QUEUED) sets ``not_before``, clears the
         lease, marks it unpublished and bumps the revision."""
+
+    @abstractmethod
+    async def advance_alerts(
+        self,
+        job_ids: Sequence[str],
+        step: Callable[[Mapping[str, AlertState]], Mapping[str, AlertState]],
+    ) -> None:
+        """Advance the alert state of ``job_ids`` in one transaction: ``step`` gets each
+        job's state (a new job's is ``AlertState()``) read under the write lock and
+        returns the states to store. Concurrent calls for one job run one after the
+        other, so each sees the other's result."""
 
     @abstractmethod
     async def get_execution(self, execution_id: str) -> Execution:

@@ -230,6 +230,18 @@ audit_log = Table(
     Index("ix_audit_log_actor_at", "actor", "at", "id"),
 )
 
+#: Alerting's memory per job (:class:`vecron.models.alerts.AlertState`), shared by every
+#: process, so that a streak survives restarts and is alerted once whichever worker saw
+#: its executions finish.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("job_id", String(ID_LENGTH), primary_key=True),
+    Column("streak", Integer, nullable=False),
+    Column("alerted_at", UtcDateTime),
+    Column("notified_at", UtcDateTime),
+)
+
 revision = Table(
     "revision",
     metadata,

@@ -11,7 +11,7 @@ decide in Python which apply, and then write with the condition repeated in the
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vecron.auth.audit import AuditEntry, AuditFilters
 from vecron.errors import BackendUnavailable, NotFoundError, ValidationError, VecronError
+from vecron.models.alerts import AlertState
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import (
     ACTIVE_STATUSES,
@@ -38,6 +39,7 @@ from vecron.models.job import JobRecord
 from vecron.plugin.migrations import MigrationSource
 from vecron.store import (
     admission,
+    alertstates,
     auditlog,
     cancels,
     claims,
@@ -461,6 +463,14 @@ class SqlStore(Store):
             if not outcomes:
                 return []
             return await recording.apply_outcomes(conn, self._statements, outcomes)
+
+    async def advance_alerts(
+        self,
+        job_ids: Sequence[str],
+        step: Callable[[Mapping[str, AlertState]], Mapping[str, AlertState]],
+    ) -> None:
+        async with self._write() as conn:
+            await alertstates.advance(conn, self._statements, job_ids, step)
 
     async def get_execution(self, execution_id: str) -> Execution:
         async with self._read() as conn:

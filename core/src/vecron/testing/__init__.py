@@ -15,14 +15,25 @@ if TYPE_CHECKING:
     from vecron.testing.auth import AuthBackendContract as AuthBackendContract
     from vecron.testing.contracts import ExecutorContract as ExecutorContract
     from vecron.testing.contracts import TriggerContract as TriggerContract
+    from vecron.testing.notifiers import NotifierContract as NotifierContract
+    from vecron.testing.notifiers import sample_alert as sample_alert
     from vecron.testing.step_contexts import make_step_context as make_step_context
 
-__all__ = ["AuthBackendContract", "ExecutorContract", "TriggerContract", "make_step_context"]
+__all__ = [
+    "AuthBackendContract",
+    "ExecutorContract",
+    "NotifierContract",
+    "TriggerContract",
+    "make_step_context",
+    "sample_alert",
+]
 
 _HOMES = {
     "AuthBackendContract": ".auth",
     "ExecutorContract": ".contracts",
     "TriggerContract": ".contracts",
+    "NotifierContract": ".notifiers",
+    "sample_alert": ".notifiers",
     "make_step_context": ".step_contexts",
 }
 

@@ -75,6 +75,31 @@ def check_described(config: type[pydantic.BaseModel]) -> None:
     assert not missing, f"give these fields a description (Field(description=...)): {missing}"
 
 
+def check_unknown_field_rejected(config: type[pydantic.BaseModel], valid: dict[str, Any]) -> None:
+    """A field the model does not know is an error naming it, not silently dropped."""
+    with pytest.raises(pydantic.ValidationError) as caught:
+        config.model_validate({**valid, UNKNOWN_FIELD: 1})
+    assert UNKNOWN_FIELD in str(caught.value)
+
+
+def check_secret_fields(config: type[pydantic.BaseModel], public: frozenset[str]) -> None:
+    """Every field named like a credential is a ``SecretStr``, except those in ``public``."""
+    plain = sorted(
+        name
+        for name, prop in _secret_properties(config.model_json_schema())
+        if SECRET_NAME.search(name) and name not in public and not _schema_is_secret(prop)
+    )
+    assert not plain, f"type {plain} as pydantic.SecretStr (or list them in public_fields)"
+
+
+def check_secrets_hidden(config: pydantic.BaseModel) -> None:
+    """No secret value of ``config`` shows in its ``repr``, ``str`` or JSON."""
+    shown = (repr(config), str(config), config.model_dump_json())
+    for secret in _secret_values(config):
+        if secret:
+            assert all(secret not in text for text in shown), "a secret value leaked"
+
+
 def _secret_values(value: Any) -> Iterator[str]:
     if isinstance(value, pydantic.SecretStr):
         yield value.get_secret_value()
@@ -194,28 +219,13 @@ class ExecutorContract:
         assert isinstance(config, self.executor_class.Config)
 
     def test_unknown_config_field_is_rejected(self) -> None:
-        document = {**self.valid_config(), UNKNOWN_FIELD: 1}
-        with pytest.raises(pydantic.ValidationError) as caught:
-            self.executor_class.Config.model_validate(document)
-        assert UNKNOWN_FIELD in str(caught.value)
+        check_unknown_field_rejected(self.executor_class.Config, self.valid_config())
 
     def test_secret_looking_fields_are_secret_str(self) -> None:
-        schema = self.executor_class.Config.model_json_schema()
-        plain = sorted(
-            name
-            for name, prop in _secret_properties(schema)
-            if SECRET_NAME.search(name)
-            and name not in self.public_fields
-            and not _schema_is_secret(prop)
-        )
-        assert not plain, f"type {plain} as pydantic.SecretStr (or list them in public_fields)"
+        check_secret_fields(self.executor_class.Config, self.public_fields)
 
     def test_secrets_stay_out_of_repr_and_json(self) -> None:
-        config = self.executor_class.Config.model_validate(self.valid_config())
-        shown = (repr(config), str(config), config.model_dump_json())
-        for secret in _secret_values(config):
-            if secret:
-                assert all(secret not in text for text in shown), "a secret value leaked"
+        check_secrets_hidden(self.executor_class.Config.model_validate(self.valid_config()))
 
     @pytest.mark.asyncio
     async def test_run_returns_a_json_serialisable_mapping(
@@ -320,10 +330,7 @@ class TriggerContract:
         check_described(self.trigger_class.Config)
 
     def test_unknown_config_field_is_rejected(self) -> None:
-        document = {**self.valid_config(), UNKNOWN_FIELD: 1}
-        with pytest.raises(pydantic.ValidationError) as caught:
-            self.trigger_class.Config.model_validate(document)
-        assert UNKNOWN_FIELD in str(caught.value)
+        check_unknown_field_rejected(self.trigger_class.Config, self.valid_config())
 
     def test_fire_times_are_aware_and_strictly_increase(self) -> None:
         trigger = self.make_trigger()

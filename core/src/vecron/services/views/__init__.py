@@ -7,6 +7,7 @@ hold nothing secret in clear: job configs and secret variables come masked.
 
 from __future__ import annotations
 
+from vecron.services.views.alerts import AlertTestView as AlertTestView
 from vecron.services.views.executions import ExecutionSummary as ExecutionSummary
 from vecron.services.views.executions import ExecutionView as ExecutionView
 from vecron.services.views.executions import Fired as Fired

@@ -17,3 +17,4 @@ class PluginView(BaseModel):
     executors: list[str]
     triggers: list[str]
     auth_backends: list[str]
+    notifiers: list[str] = []
