@@ -144,6 +144,16 @@ TRIGGERS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "at": (datetime(2030, 1, 1, tzinfo=UTC) + timedelta(hours=h)).isoformat(),
         }
     ),
+    # The signing secret is the installation's, not the job's: an imported job gets an
+    # endpoint and secret of its own (docs/webhooks.md); the settings travel.
+    "webhook": st.fixed_dictionaries(
+        {
+            "type": st.just("webhook"),
+            "rate": st.floats(0.5, 1000, allow_nan=False),
+            "burst": st.integers(1, 1000),
+            "grace": st.integers(0, 3600),
+        }
+    ),
 }
 
 
