@@ -31,6 +31,7 @@ from vecron.execution.run import StepRunner
 from vecron.execution.steps import DefinitionCache, ExecutorPool, LoadedJob
 from vecron.ids import new_id
 from vecron.jobs.context import JobContextStore
+from vecron.metrics import Metrics
 from vecron.models import overlap
 from vecron.models.execution import Execution, ExecutionStatus, Outcome
 from vecron.models.policy import TriggerPolicy
@@ -70,8 +71,10 @@ class Worker:
         storage: ObjectStorage | None = None,
         egress: EgressPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.queue = queue
         self.registry = registry
         self.events: EventSink = events or NullSink()
@@ -88,6 +91,7 @@ class Worker:
             lease=self.lease,
             wakeup=wakeup,
             batch_size=batch_size,
+            metrics=self.metrics,
         )
         self.breaker = breaker
         self.variables = variables
@@ -137,6 +141,7 @@ class Worker:
                 contexts=self.contexts,
                 breaker=self.breaker,
                 storage=self.storage,
+                metrics=self.metrics,
             )
             lease_task = asyncio.create_task(self._renew_leases(stop))
             log.info("worker started", owner=self.owner, concurrency=self._concurrency)
@@ -311,6 +316,8 @@ class Worker:
             )
             await self.recorder.settle(execution, skipped, definition=definition)
             return
+        if execution.attempt == 1 and execution.scheduled_at is not None:
+            self.metrics.started_late(execution.scheduled_at, started)
         self.events.emit(
             ExecutionStarted(
                 at=started,
