@@ -158,24 +158,24 @@ async def test_every_metric_moves_by_what_happened(
 
     target = failing_target.removesuffix("/")
     expected = {
-        series("job_success_total", job="ok"): 2,
-        series("job_success_total", job="flaky"): 1,
-        series("job_success_total", job="once"): 1,
-        series("job_success_total", job="exclusive"): 1,
-        series("job_failed_total", job="broken"): 1,
-        series("job_failed_total", job="exhausted"): 1,
-        series("job_failed_total", job="target"): 1,
-        series("job_retries_total", job="flaky"): 1,
-        series("job_retries_total", job="exhausted"): 1,
-        series("job_retries_total", job="target"): 1,
-        series("job_dead_lettered_total", job="broken"): 1,
-        series("job_dead_lettered_total", job="exhausted"): 1,
-        series("job_dead_lettered_total", job="target"): 1,
-        series("job_occurrences_total", job="lost", outcome="missed"): 3,
-        series("job_occurrences_total", job="once", outcome="fired"): 1,
-        series("job_occurrences_total", job="once", outcome="coalesced"): 2,
-        series("job_occurrences_total", job="exclusive", outcome="fired"): 3,
-        series("job_occurrences_total", job="exclusive", outcome="skipped"): 2,
+        series("job_success_total", job_name="ok"): 2,
+        series("job_success_total", job_name="flaky"): 1,
+        series("job_success_total", job_name="once"): 1,
+        series("job_success_total", job_name="exclusive"): 1,
+        series("job_failed_total", job_name="broken"): 1,
+        series("job_failed_total", job_name="exhausted"): 1,
+        series("job_failed_total", job_name="target"): 1,
+        series("job_retries_total", job_name="flaky"): 1,
+        series("job_retries_total", job_name="exhausted"): 1,
+        series("job_retries_total", job_name="target"): 1,
+        series("job_dead_lettered_total", job_name="broken"): 1,
+        series("job_dead_lettered_total", job_name="exhausted"): 1,
+        series("job_dead_lettered_total", job_name="target"): 1,
+        series("job_occurrences_total", job_name="lost", outcome="missed"): 3,
+        series("job_occurrences_total", job_name="once", outcome="fired"): 1,
+        series("job_occurrences_total", job_name="once", outcome="coalesced"): 2,
+        series("job_occurrences_total", job_name="exclusive", outcome="fired"): 3,
+        series("job_occurrences_total", job_name="exclusive", outcome="skipped"): 2,
         # The runs that started after a fire time: once's and exclusive's winner.
         series("scheduler_lateness_seconds_count"): 2,
         series("step_duration_seconds_count", step_type="record", status="succeeded"): 5,
@@ -190,7 +190,7 @@ async def test_every_metric_moves_by_what_happened(
     durations = {"ok": 2, "flaky": 1, "once": 1, "exclusive": 1}
     durations |= {"broken": 1, "exhausted": 1, "target": 1}
     for job, count in durations.items():
-        expected[series("job_duration_seconds_count", job=job)] = count
+        expected[series("job_duration_seconds_count", job_name=job)] = count
     changes = moved(before, after)
     # Histograms' sums and buckets move with their counts; the rest is exactly as listed.
     counts = {k: v for k, v in changes.items() if not k[0].endswith(("_sum", "_bucket"))}

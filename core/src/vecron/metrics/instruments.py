@@ -7,7 +7,8 @@ it. Gauges of shared state (queue depth, dead letters, running executions) are n
 here: :mod:`vecron.metrics.backlog` reads them from the store when scraped, so every
 process reports the same truth.
 
-Labels are bounded: a job's name, a step type, a circuit's target (``scheme://host:port``,
+Labels are bounded: a job's name (``job_name``: Prometheus itself puts ``job`` on every
+series it scrapes, naming the scrape job), a step type, a circuit's target (``scheme://host:port``,
 never a path or a credential), an API route's template. Execution ids, full URLs and
 user input never become a label.
 """
@@ -63,33 +64,38 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.job_success = Counter("job_success", "Executions that succeeded.", ["job"], registry=r)
+        self.job_success = Counter(
+            "job_success", "Executions that succeeded.", ["job_name"], registry=r
+        )
         self.job_failed = Counter(
             "job_failed",
             "Executions that failed for good (failed or timed out, after their last attempt).",
-            ["job"],
+            ["job_name"],
             registry=r,
         )
         self.job_duration = Histogram(
             "job_duration_seconds",
             "Seconds from an execution's start to its end, for those that ran to an end.",
-            ["job"],
+            ["job_name"],
             buckets=DURATION_BUCKETS,
             registry=r,
         )
         self.job_retries = Counter(
-            "job_retries", "Failed attempts that were scheduled to run again.", ["job"], registry=r
+            "job_retries",
+            "Failed attempts that were scheduled to run again.",
+            ["job_name"],
+            registry=r,
         )
         self.job_dead_lettered = Counter(
             "job_dead_lettered",
             "Executions put in the dead-letter table after their last attempt.",
-            ["job"],
+            ["job_name"],
             registry=r,
         )
         self.job_occurrences = Counter(
             "job_occurrences",
             "Fire times by what became of them (fired, skipped, missed, coalesced, excluded).",
-            ["job", "outcome"],
+            ["job_name", "outcome"],
             registry=r,
         )
         self.scheduler_lateness = Histogram(
