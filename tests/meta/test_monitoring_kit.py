@@ -212,3 +212,18 @@ def test_every_exported_metric_is_used_by_the_kit(tmp_path: Path) -> None:
 
 def _family(name: str) -> str:
     return re.sub(r"_(total|created|bucket|sum|count)$", "", name)
+
+
+@pytest.mark.parametrize("page", ["observability.md", "vi/observability.md"])
+def test_every_metric_is_in_the_table_of_the_docs(tmp_path: Path, page: str) -> None:
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    table = {
+        line.split("|")[1].strip().strip("`")
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 5
+    }
+    families = {
+        name for name in exported(tmp_path) if not name.endswith(("_created", "_sum", "_count"))
+    }
+    documented = {name.removesuffix("_bucket") for name in families}
+    assert table == documented

@@ -75,7 +75,8 @@ class Metrics:
         )
         self.job_duration = Histogram(
             "job_duration_seconds",
-            "Seconds from an execution's start to its end, for those that ran to an end.",
+            "Seconds from the start of an execution's last attempt to its end, for those that "
+            "succeeded or failed for good.",
             ["job_name"],
             buckets=DURATION_BUCKETS,
             registry=r,
