@@ -211,12 +211,13 @@ async def test_every_metric_moves_by_what_happened(
 
 
 async def test_the_gauges_read_the_store_so_every_process_agrees(
-    tmp_path: Path, test_pm: pluggy.PluginManager
+    tmp_path: Path, test_pm: pluggy.PluginManager, store_url: str
 ) -> None:
     """A queued execution shows in the queue depth and outbox of a process that never saw
-    it (no worker, no scheduler here): the store is asked at scrape time."""
+    it (no worker, no scheduler here): the store is asked at scrape time. SQLite and
+    PostgreSQL."""
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db",
+        database_url=store_url,
         storage_url=f"file://{tmp_path}/storage",
         port=0,
     )
