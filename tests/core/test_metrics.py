@@ -70,6 +70,15 @@ async def failing_target() -> AsyncIterator[str]:
         yield base
 
 
+def settings_in(home: Path, **more: Any) -> Settings:
+    given: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{home}/v.db",
+        "storage_url": f"file://{home}/storage",
+        "port": 0,
+    }
+    return Settings(**(given | more))
+
+
 def monthly(name: str, steps: list[dict[str, Any]], **policy: Any) -> dict[str, Any]:
     return {
         "name": name,
@@ -111,13 +120,7 @@ async def settled(rt: Runtime, job_ids: list[str], count: int, timeout: float = 
 async def test_every_metric_moves_by_what_happened(
     tmp_path: Path, test_pm: pluggy.PluginManager, failing_target: str
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db",
-        storage_url=f"file://{tmp_path}/storage",
-        port=0,
-        breaker_threshold=2,
-        breaker_open_seconds=60,
-    )
+    settings = settings_in(tmp_path, breaker_threshold=2, breaker_open_seconds=60)
     async with Runtime(settings, pm=test_pm) as rt:
         for name, steps in {
             "ok": record(),
@@ -156,41 +159,46 @@ async def test_every_metric_moves_by_what_happened(
                 await settled(rt, scheduled, count=4)  # lost: none; once: 1; exclusive: 3
                 after = await scrape(port)
 
+    per_job = {
+        "job_success_total": {"ok": 2, "flaky": 1, "once": 1, "exclusive": 1},
+        "job_failed_total": {"broken": 1, "exhausted": 1, "target": 1},
+        "job_retries_total": {"flaky": 1, "exhausted": 1, "target": 1},
+        "job_dead_lettered_total": {"broken": 1, "exhausted": 1, "target": 1},
+        # Durations of runs that ended: the successes and the failures above.
+        "job_duration_seconds_count": {"ok": 2, "flaky": 1, "once": 1, "exclusive": 1}
+        | {"broken": 1, "exhausted": 1, "target": 1},
+    }
+    occurrences = {
+        ("lost", "missed"): 3,
+        ("once", "fired"): 1,
+        ("once", "coalesced"): 2,
+        ("exclusive", "fired"): 3,
+        ("exclusive", "skipped"): 2,
+    }
+    steps = {("record", "succeeded"): 5, ("record", "failed"): 4, ("http", "failed"): 2}
+    expected: dict[Key, float] = {
+        series(name, job_name=job): count
+        for name, counts in per_job.items()
+        for job, count in counts.items()
+    }
+    expected |= {
+        series("job_occurrences_total", job_name=job, outcome=outcome): count
+        for (job, outcome), count in occurrences.items()
+    }
+    expected |= {
+        series("step_duration_seconds_count", step_type=kind, status=status): count
+        for (kind, status), count in steps.items()
+    }
     target = failing_target.removesuffix("/")
-    expected = {
-        series("job_success_total", job_name="ok"): 2,
-        series("job_success_total", job_name="flaky"): 1,
-        series("job_success_total", job_name="once"): 1,
-        series("job_success_total", job_name="exclusive"): 1,
-        series("job_failed_total", job_name="broken"): 1,
-        series("job_failed_total", job_name="exhausted"): 1,
-        series("job_failed_total", job_name="target"): 1,
-        series("job_retries_total", job_name="flaky"): 1,
-        series("job_retries_total", job_name="exhausted"): 1,
-        series("job_retries_total", job_name="target"): 1,
-        series("job_dead_lettered_total", job_name="broken"): 1,
-        series("job_dead_lettered_total", job_name="exhausted"): 1,
-        series("job_dead_lettered_total", job_name="target"): 1,
-        series("job_occurrences_total", job_name="lost", outcome="missed"): 3,
-        series("job_occurrences_total", job_name="once", outcome="fired"): 1,
-        series("job_occurrences_total", job_name="once", outcome="coalesced"): 2,
-        series("job_occurrences_total", job_name="exclusive", outcome="fired"): 3,
-        series("job_occurrences_total", job_name="exclusive", outcome="skipped"): 2,
+    expected |= {
         # The runs that started after a fire time: once's and exclusive's winner.
         series("scheduler_lateness_seconds_count"): 2,
-        series("step_duration_seconds_count", step_type="record", status="succeeded"): 5,
-        series("step_duration_seconds_count", step_type="record", status="failed"): 4,
-        series("step_duration_seconds_count", step_type="http", status="failed"): 2,
         series("circuit_breaker_state", target=target): 2,  # open after two failures
         series("dead_letter_size"): 3,
         series("scheduler_leader_acquisitions_total"): 1,
         series("scheduler_leader"): 1,
         series("scheduler_fencing_epoch"): 1,  # the first leader of a new database
     }
-    durations = {"ok": 2, "flaky": 1, "once": 1, "exclusive": 1}
-    durations |= {"broken": 1, "exhausted": 1, "target": 1}
-    for job, count in durations.items():
-        expected[series("job_duration_seconds_count", job_name=job)] = count
     changes = moved(before, after)
     # Histograms' sums and buckets move with their counts; the rest is exactly as listed.
     counts = {k: v for k, v in changes.items() if not k[0].endswith(("_sum", "_bucket"))}
@@ -216,11 +224,7 @@ async def test_the_gauges_read_the_store_so_every_process_agrees(
     """A queued execution shows in the queue depth and outbox of a process that never saw
     it (no worker, no scheduler here): the store is asked at scrape time. SQLite and
     PostgreSQL."""
-    settings = Settings(
-        database_url=store_url,
-        storage_url=f"file://{tmp_path}/storage",
-        port=0,
-    )
+    settings = settings_in(tmp_path, database_url=store_url)
     async with Runtime(settings, pm=test_pm) as writer, Runtime(settings, pm=test_pm) as reader:
         await writer.jobs.save(LOCAL_OPERATOR, writer.jobs.parse({"name": "j", "steps": record()}))
         async with serve_health(reader.readiness_checks(), "127.0.0.1", 0, reader.metrics) as port:
@@ -239,11 +243,7 @@ async def test_the_gauges_read_the_store_so_every_process_agrees(
 async def test_a_store_that_does_not_answer_shows_as_database_down(
     tmp_path: Path, test_pm: pluggy.PluginManager
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/v.db",
-        storage_url=f"file://{tmp_path}/storage",
-        port=0,
-    )
+    settings = settings_in(tmp_path)
     async with (
         Runtime(settings, pm=test_pm) as rt,
         serve_health(rt.readiness_checks(), "127.0.0.1", 0, rt.metrics) as port,
