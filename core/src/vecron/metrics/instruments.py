@@ -15,6 +15,7 @@ user input never become a label.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -164,7 +165,9 @@ class Metrics:
         """The exposition of ``GET /metrics``, the store's gauges fresh."""
         if self.backlog is not None:
             await self.backlog.refresh()
-        return generate_latest(self.registry)
+        # Thousands of jobs make a long text: written off the event loop, so a scrape
+        # does not hold up the scheduler's and the worker's tasks meanwhile.
+        return await asyncio.to_thread(generate_latest, self.registry)
 
     def names(self) -> set[str]:
         """Every series name this registry exports, as PromQL sees them (``_total``,
