@@ -204,6 +204,9 @@ async def test_every_metric_moves_by_what_happened(
     counts = {k: v for k, v in changes.items() if not k[0].endswith(("_sum", "_bucket"))}
     assert counts == expected
     assert after[series("database_up")] == 1
+    # A job that ran has all its series, at 0 where nothing happened: rate() sees the first.
+    assert after[series("job_failed_total", job_name="ok")] == 0
+    assert after[series("job_dead_lettered_total", job_name="flaky")] == 0
     for gauge in ("job_queue_size", "outbox_size", "active_executions"):
         assert before[series(gauge)] == after[series(gauge)] == 0
     # The lateness of runs two months late is counted in the top bucket only.

@@ -271,6 +271,7 @@ class Worker:
         try:
             for step in job.definition.steps:  # start executors before the fire time
                 await self._executors.get(step.type)
+            self.metrics.expect_job(execution.job_name)
             wait = (execution.not_before - self.clock()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -153,6 +153,8 @@ class Metrics:
 
         #: The store's gauges, once :meth:`read_backlog_from` named the store.
         self.backlog: BacklogCollector | None = None
+        self._jobs: set[str] = set()
+        self._circuits: dict[str, CircuitState] = {}
 
     def read_backlog_from(self, store: Store) -> None:
         """Export the store's gauges (queue depth, dead letters …), asked when scraped."""
@@ -203,6 +205,17 @@ class Metrics:
         self.api_latency.labels(method, route).observe(seconds)
 
     # -- what the worker did -----------------------------------------------------
+    def expect_job(self, job: str) -> None:
+        """Make the job's series before its run is due: the first run of a job in this
+        process then costs a tenth (a histogram's series are many objects), and each
+        series shows 0 until something happens, so ``rate()`` sees the first change."""
+        if job in self._jobs:
+            return
+        self._jobs.add(job)
+        for per_job in (self.job_success, self.job_failed, self.job_duration, self.job_retries):
+            per_job.labels(job)
+        self.job_dead_lettered.labels(job)
+
     def settled(self, execution: Execution, outcome: Outcome) -> None:
         """Count an outcome the store applied (an attempt's end, a retry, a skip)."""
         job = execution.job_name
@@ -235,4 +248,7 @@ class Metrics:
         self.step_duration.labels(step_type, status).observe(max(seconds, 0.0))
 
     def circuit(self, target: str, state: CircuitState) -> None:
-        self.circuit_state.labels(target).set(CIRCUIT_VALUES[state])
+        # Asked twice per step that has a target: only a change costs the gauge's lock.
+        if self._circuits.get(target) is not state:
+            self._circuits[target] = state
+            self.circuit_state.labels(target).set(CIRCUIT_VALUES[state])
