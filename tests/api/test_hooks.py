@@ -44,11 +44,11 @@ async def test_hook_vecron_web_app(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     async with Runtime(api_settings(tmp_path), pm=pm) as rt:
         app = web_app(rt)
         paths = {r.canonical for r in app.router.resources()}
-        assert {"/api/v1/openapi.json", "/api/v1/jobs", "/healthz", "/readyz"} <= paths
+        assert {"/api/v1/openapi.json", "/api/v1/jobs", "/healthz", "/readyz", "/metrics"} <= paths
     monkeypatch.setenv("VECRON_DISABLE_PLUGINS", "api")
     async with Runtime(api_settings(tmp_path / "bare", auth_backends=())) as rt:
         app = web_app(rt)
-        assert {r.canonical for r in app.router.resources()} == {"/healthz", "/readyz"}
+        assert {r.canonical for r in app.router.resources()} == {"/healthz", "/readyz", "/metrics"}
 
 
 class Greeting(BaseModel):

@@ -20,6 +20,7 @@ NOT_OPERATIONS = {
     ("GET", f"{PREFIX}/static"): "the reference page's vendored scripts (a static folder)",
     ("GET", "/healthz"): "the liveness probe (outside the API, no credentials)",
     ("GET", "/readyz"): "the readiness probe (outside the API, no credentials)",
+    ("GET", "/metrics"): "Prometheus's scrape (outside the API, no credentials)",
 }
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 

@@ -105,6 +105,20 @@ async def test_opens_after_five_consecutive_failures(breaker: CircuitBreaker) ->
     assert decision.retry_after == pytest.approx(30.0)
 
 
+async def test_record_answers_the_state_it_left_the_circuit_in(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    """What a worker's metrics show (``circuit_breaker_state``) after each outcome."""
+    assert [await breaker.record(TARGET, ok=False) for _ in range(5)] == [CLOSED] * 4 + [OPEN]
+    assert await breaker.record(TARGET, ok=False) is OPEN  # a late report changes nothing
+    clock.advance(30)
+    assert (await breaker.allow(TARGET)).state is HALF_OPEN
+    assert await breaker.record(TARGET, ok=False) is OPEN  # the probe failed
+    clock.advance(30)
+    await breaker.allow(TARGET)
+    assert await breaker.record(TARGET, ok=True) is CLOSED
+
+
 async def test_retry_after_is_the_rest_of_the_open_period(
     breaker: CircuitBreaker, clock: FakeClock
 ) -> None:

@@ -114,3 +114,4 @@ def test_probes_answer(up: tuple[Cli, int]) -> None:
 
     assert eventually(lambda: get("/healthz")) == 200
     assert eventually(lambda: get("/readyz")) == 200
+    assert eventually(lambda: get("/metrics")) == 200

@@ -12,6 +12,7 @@ from aiohttp import web
 from vecron import Runtime, Unauthenticated
 from vecron_api.authn import authenticate, backends_ctx
 from vecron_api.keys import BACKENDS, OPENAPI, PRINCIPAL, ROUTE, ROUTES, RUNTIME
+from vecron_api.metering import metering
 from vecron_api.problems import http_problem, problems
 from vecron_api.routing import PREFIX, Lifespan, Route, RouteRegistry
 from vecron_api.security import cors_middleware, security_headers
@@ -83,7 +84,8 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
 
 def create_app(runtime: Runtime) -> web.Application:
     """The API app for an opened ``runtime``: routes of every plugin under ``/api/v1``,
-    ``/api/v1/openapi.json``, ``/api/v1/docs``, ``/healthz`` and ``/readyz``."""
+    ``/api/v1/openapi.json``, ``/api/v1/docs``, ``/healthz``, ``/readyz`` and
+    ``/metrics``."""
     from vecron_api.openapi import build_document
     from vecron_api.pages import docs_page, openapi_json
 
@@ -91,6 +93,7 @@ def create_app(runtime: Runtime) -> web.Application:
     middlewares: list[Any] = [_headers, problems]
     if settings.cors_origins:
         middlewares.insert(0, cors_middleware(settings.cors_origins))
+    middlewares.insert(0, metering)  # outermost: sees every answer's final status
     app = web.Application(middlewares=middlewares, client_max_size=settings.api_max_body_bytes)
     app[RUNTIME] = runtime
     app[BACKENDS] = {}
@@ -123,4 +126,4 @@ def _lifespan_ctx(lifespan: Lifespan) -> Any:
 def _add_probes(app: web.Application, runtime: Runtime) -> None:
     from vecron import add_probes
 
-    add_probes(app, runtime.readiness_checks())
+    add_probes(app, runtime.readiness_checks(), runtime.metrics)

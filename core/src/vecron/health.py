@@ -1,4 +1,4 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (its backends answer).
+"""``/healthz`` (the process is alive), ``/readyz`` (its backends answer) and ``/metrics``.
 
 ``/readyz`` asks every backend the process uses — database, queue, lock — and answers
 503 naming the ones that do not, so a load balancer or Kubernetes stops sending work to
@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+
+from vecron.metrics import Metrics, add_metrics
 
 Check = Callable[[], Awaitable[object]]
 CHECKS = web.AppKey("checks", Mapping[str, Check])
@@ -41,23 +43,30 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
-def add_probes(app: web.Application, checks: Mapping[str, Check]) -> None:
-    """Serve ``/healthz`` and ``/readyz`` from ``app`` (the API's app adds them too)."""
+def add_probes(
+    app: web.Application, checks: Mapping[str, Check], metrics: Metrics | None = None
+) -> None:
+    """Serve ``/healthz`` and ``/readyz`` from ``app`` (the API's app adds them too), and
+    ``/metrics`` when given the process's ``metrics``."""
     app[CHECKS] = checks
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if metrics is not None:
+        add_metrics(app, metrics)
 
 
-def health_app(checks: Mapping[str, Check]) -> web.Application:
+def health_app(checks: Mapping[str, Check], metrics: Metrics | None = None) -> web.Application:
     app = web.Application()
-    add_probes(app, checks)
+    add_probes(app, checks, metrics)
     return app
 
 
 @asynccontextmanager
-async def serve_health(checks: Mapping[str, Check], host: str, port: int) -> AsyncIterator[int]:
+async def serve_health(
+    checks: Mapping[str, Check], host: str, port: int, metrics: Metrics | None = None
+) -> AsyncIterator[int]:
     """Serve the probes alone; yields the bound port (useful with port 0)."""
-    async with serve_app(health_app(checks), host, port) as bound:
+    async with serve_app(health_app(checks, metrics), host, port) as bound:
         yield bound
 
 

@@ -21,6 +21,7 @@ from vecron.events import EventBus, EventTransport, MemoryTransport
 from vecron.execution.worker import Worker
 from vecron.jobs.context import JobContextStore
 from vecron.lock import Lock, open_lock
+from vecron.metrics import Metrics
 from vecron.plugin.egress import DatabaseServer, EgressPolicy
 from vecron.plugin.manager import build_registry, get_plugin_manager
 from vecron.plugin.registry import Registry
@@ -97,6 +98,8 @@ class Runtime:
         self.pm = pm or get_plugin_manager()
         self.registry: Registry = build_registry(self.pm)
         self.schedules = ScheduleService(self.registry, default_timezone=settings.timezone)
+        #: This process's metrics, served at ``/metrics`` by whatever app it serves.
+        self.metrics = Metrics()
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Runtime:
@@ -106,6 +109,7 @@ class Runtime:
         self.store: Store = open_store(settings.database_url)
         await self.store.start()
         self._stack.push_async_callback(self.store.close)
+        self.metrics.read_backlog_from(self.store)
         if settings.auto_migrate:
             await self.store.upgrade(tuple(self.registry.migrations.values()))
         self.queue: Queue = open_queue(settings.queue_url)
@@ -188,6 +192,7 @@ class Runtime:
             batch_size=self.settings.batch_size,
             events=self.events,
             alerts=self.alerter,
+            metrics=self.metrics,
         )
 
     def worker(self, *, concurrency: int | None = None) -> Worker:
@@ -207,6 +212,7 @@ class Runtime:
             storage=self.storage,
             egress=self.egress,
             alerts=self.alerter,
+            metrics=self.metrics,
         )
 
 

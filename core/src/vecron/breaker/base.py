@@ -66,5 +66,8 @@ class BreakerState(metaclass=ABCMeta):
         Atomic: of concurrent callers on a due circuit exactly one gets the probe."""
 
     @abstractmethod
-    async def record(self, target: str, ok: bool, now: float, policy: BreakerPolicy) -> None:
-        """Report the outcome of a call that :meth:`allow` let through."""
+    async def record(
+        self, target: str, ok: bool, now: float, policy: BreakerPolicy
+    ) -> CircuitState:
+        """Report the outcome of a call that :meth:`allow` let through; returns the
+        circuit's state afterwards."""

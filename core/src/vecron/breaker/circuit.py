@@ -107,14 +107,16 @@ class CircuitBreaker:
         self._found()
         return decision
 
-    async def record(self, target: str, ok: bool) -> None:
-        """Report the outcome of a call :meth:`allow` let through."""
+    async def record(self, target: str, ok: bool) -> CircuitState:
+        """Report the outcome of a call :meth:`allow` let through; returns the circuit's
+        state afterwards (closed while the state is unreachable: calls go through)."""
         try:
-            await self.state.record(target, ok, self.clock(), self.policy)
+            state = await self.state.record(target, ok, self.clock(), self.policy)
         except BackendUnavailable as exc:
             self._lost(exc)
-            return
+            return CircuitState.CLOSED
         self._found()
+        return state
 
     def _lost(self, exc: BackendUnavailable) -> None:
         if not self._unreachable:

@@ -32,19 +32,22 @@ class MemoryBreakerState(BreakerState):
         circuit.until = now + policy.probe_seconds
         return BreakerDecision(True, None, CircuitState.HALF_OPEN)
 
-    async def record(self, target: str, ok: bool, now: float, policy: BreakerPolicy) -> None:
+    async def record(
+        self, target: str, ok: bool, now: float, policy: BreakerPolicy
+    ) -> CircuitState:
         circuit = self._circuits.get(target)
         if circuit is not None and circuit.state is CircuitState.OPEN:
-            return
+            return circuit.state
         if ok:
             self._circuits.pop(target, None)
-            return
+            return CircuitState.CLOSED
         if circuit is None:
             circuit = self._circuits[target] = Circuit()
         if circuit.state is CircuitState.CLOSED:
             circuit.failures += 1
             if circuit.failures < policy.threshold:
-                return
+                return circuit.state
         circuit.state = CircuitState.OPEN
         circuit.failures = 0
         circuit.until = now + policy.open_seconds
+        return circuit.state

@@ -93,7 +93,9 @@ class RedisBreakerState(BreakerState):
             state=CircuitState(text(state)),
         )
 
-    async def record(self, target: str, ok: bool, now: float, policy: BreakerPolicy) -> None:
+    async def record(
+        self, target: str, ok: bool, now: float, policy: BreakerPolicy
+    ) -> CircuitState:
         args = [
             1 if ok else 0,
             repr(now),
@@ -102,7 +104,8 @@ class RedisBreakerState(BreakerState):
             keep(policy),
         ]
         with self.link.reaching():
-            await self._record(keys=[self.key(target)], args=args)
+            state = await self._record(keys=[self.key(target)], args=args)
+        return CircuitState(text(state))
 
 
 def keep(policy: BreakerPolicy) -> int:

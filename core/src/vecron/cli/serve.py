@@ -40,7 +40,7 @@ async def _serve(
     async with (
         Runtime(settings) as rt,
         serve_app(
-            web_app(rt) if api else health_app(rt.readiness_checks()),
+            web_app(rt) if api else health_app(rt.readiness_checks(), rt.metrics),
             settings.host,
             settings.port,
         ) as bound,
@@ -79,7 +79,7 @@ def web_app(rt: Any) -> Any:
 
     app = rt.pm.hook.vecron_web_app(runtime=rt)
     if app is None:
-        return health_app(rt.readiness_checks())
+        return health_app(rt.readiness_checks(), rt.metrics)
     if not isinstance(app, web.Application):
         raise ConfigurationError(f"vecron_web_app returned {type(app).__name__}, no web app")
     return app

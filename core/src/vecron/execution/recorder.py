@@ -18,6 +18,7 @@ from vecron.batcher import Batcher
 from vecron.errors import VecronError
 from vecron.events import EventSink
 from vecron.execution.outcomes import announce, step_finished
+from vecron.metrics import Metrics
 from vecron.models.definition import JobDefinition
 from vecron.models.execution import Execution, ExecutionStatus, Outcome, StepResult
 from vecron.queue.base import Queue
@@ -41,8 +42,10 @@ class OutcomeRecorder:
         wakeup: Wakeup | None = None,
         batch_size: int = 500,
         alerts: Alerter | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.queue = queue
         self.events = events
         self.fixed_delay = fixed_delay
@@ -97,6 +100,7 @@ class OutcomeRecorder:
             return False
         for event in announce(execution, outcome, results):
             self.events.emit(event)
+        self.metrics.settled(execution, outcome)
         if outcome.status is ExecutionStatus.QUEUED:  # a retry: due later, or at once
             if self.wakeup is not None:
                 self.wakeup.notify()

@@ -22,6 +22,7 @@ from vecron.errors import StepError, TemplateError, VecronError
 from vecron.execution.outcomes import Failure
 from vecron.execution.steps import ExecutorPool, LoadedJob, PreparedStep
 from vecron.jobs.context import JobContextStore, execution_data, trigger_data
+from vecron.metrics import Metrics
 from vecron.models.definition import StepSpec
 from vecron.models.execution import Execution, StepResult, StepStatus
 from vecron.plugin.egress import EgressPolicy
@@ -96,8 +97,10 @@ class StepRunner:
         contexts: JobContextStore | None = None,
         breaker: CircuitBreaker | None = None,
         storage: ObjectStorage | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.executors = executors
         self.checkpoint = checkpoint
         self.egress = egress
@@ -287,6 +290,7 @@ class StepRunner:
         target = executor.target(config) if self.breaker is not None else None
         if target is not None and self.breaker is not None:
             decision = await self.breaker.allow(target)
+            self.metrics.circuit(target, decision.state)
             if not decision.allowed:
                 error = f"circuit open for {target}; waiting, not calling it"
                 held = step_result(
@@ -300,13 +304,16 @@ class StepRunner:
             async with asyncio.timeout_at(deadline):
                 value = await executor.run(ctx, config)
             await self._report(target, ok=True)
-            return step_result(
-                execution,
-                step.id,
-                StepStatus.SUCCEEDED,
-                started,
-                self.clock(),
-                output=mask(dict(value), secrets) if secrets else dict(value),
+            return self._took(
+                step.type,
+                step_result(
+                    execution,
+                    step.id,
+                    StepStatus.SUCCEEDED,
+                    started,
+                    self.clock(),
+                    output=mask(dict(value), secrets) if secrets else dict(value),
+                ),
             )
         except TimeoutError:
             status, error = StepStatus.TIMED_OUT, f"step timed out after {step.timeout} s"
@@ -332,8 +339,14 @@ class StepRunner:
             output=mask(output, secrets) if secrets and output else output,
             error=mask(error, secrets) if secrets else error,
         )
-        raise StepFailure(Failure(failed, retryable, retry_after))
+        raise StepFailure(Failure(self._took(step.type, failed), retryable, retry_after))
+
+    def _took(self, step_type: str, result: StepResult) -> StepResult:
+        """Count how long an executor's call took (a step that was called at all)."""
+        seconds = (result.finished_at - result.started_at).total_seconds()
+        self.metrics.step_took(step_type, result.status.value, seconds)
+        return result
 
     async def _report(self, target: str | None, *, ok: bool) -> None:
         if target is not None and self.breaker is not None:
-            await self.breaker.record(target, ok)
+            self.metrics.circuit(target, await self.breaker.record(target, ok))

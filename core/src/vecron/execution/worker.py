@@ -32,6 +32,7 @@ from vecron.execution.run import StepRunner
 from vecron.execution.steps import DefinitionCache, ExecutorPool, LoadedJob
 from vecron.ids import new_id
 from vecron.jobs.context import JobContextStore
+from vecron.metrics import Metrics
 from vecron.models import overlap
 from vecron.models.execution import Execution, ExecutionStatus, Outcome
 from vecron.models.policy import TriggerPolicy
@@ -72,8 +73,10 @@ class Worker:
         egress: EgressPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         alerts: Alerter | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.queue = queue
         self.registry = registry
         self.events: EventSink = events or NullSink()
@@ -91,6 +94,7 @@ class Worker:
             wakeup=wakeup,
             batch_size=batch_size,
             alerts=alerts,
+            metrics=self.metrics,
         )
         self.breaker = breaker
         self.variables = variables
@@ -140,6 +144,7 @@ class Worker:
                 contexts=self.contexts,
                 breaker=self.breaker,
                 storage=self.storage,
+                metrics=self.metrics,
             )
             lease_task = asyncio.create_task(self._renew_leases(stop))
             log.info("worker started", owner=self.owner, concurrency=self._concurrency)
@@ -269,6 +274,7 @@ class Worker:
         try:
             for step in job.definition.steps:  # start executors before the fire time
                 await self._executors.get(step.type)
+            self.metrics.expect_job(execution.job_name)
             wait = (execution.not_before - self.clock()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -314,6 +320,8 @@ class Worker:
             )
             await self.recorder.settle(execution, skipped, definition=definition)
             return
+        if execution.attempt == 1 and execution.scheduled_at is not None:
+            self.metrics.started_late(execution.scheduled_at, started)
         self.events.emit(
             ExecutionStarted(
                 at=started,

@@ -20,6 +20,7 @@ from vecron.events import EventSink, ExecutionCreated, ExecutionMissed, NullSink
 from vecron.ids import new_id
 from vecron.jobs.firetimes import JobSchedule
 from vecron.lock.base import Lock
+from vecron.metrics import Metrics
 from vecron.models.execution import Execution, NewExecution, OccurrenceStatus
 from vecron.models.job import JobRecord
 from vecron.models.policy import TriggerPolicy
@@ -82,9 +83,11 @@ class Scheduler:
         owner: str | None = None,
         events: EventSink | None = None,
         alerts: Alerter | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.alerts = alerts
+        self.metrics = metrics or Metrics()
         self.events: EventSink = events or NullSink()
         self.queue = queue
         self.registry = registry
@@ -135,7 +138,7 @@ class Scheduler:
                     wake = await self.store.next_wakeup()
                 except FencedOut as exc:
                     log.warning("fenced out: another scheduler leads", error=str(exc))
-                    await self._step_down()
+                    await self._step_down(lost=True)
                     continue
                 except Exception as exc:  # a backend is down or restarting: retry, never crash
                     log.warning(
@@ -170,16 +173,20 @@ class Scheduler:
                 if self.epoch is not None:
                     log.warning("lost the scheduler lock; standing by", owner=self.owner)
                     self.epoch = None
+                    self.metrics.stepped_down(lost=True)
                 return False
         if self.epoch is None:
             local = utcnow()
             self._offset = (await self.store.now()) - local
             self.epoch = await self.store.elect(self.owner, self.clock())
             self._last_reconcile = None  # adopt whatever the last leader left behind
+            self.metrics.elected(self.epoch)
             log.info("leading the schedule", owner=self.owner, epoch=self.epoch)
         return True
 
-    async def _step_down(self) -> None:
+    async def _step_down(self, *, lost: bool = False) -> None:
+        if self.epoch is not None:
+            self.metrics.stepped_down(lost=lost)
         self.epoch = None
         if self.lock is not None:
             try:
@@ -210,6 +217,7 @@ class Scheduler:
             self._announce(created, now)
             if self.alerts is not None:
                 self.alerts.missed(jobs, _dropped(created), now)
+            self._count(created, {job.id: job.name for job in jobs})
             report.jobs += len(jobs)
             report.created.extend(created)
             await self.relay.publish(created)
@@ -271,6 +279,12 @@ class Scheduler:
                     reason=occurrence.reason or occurrence.status.value,
                 )
             )
+
+    def _count(self, applied: AppliedFires, names: dict[str, str]) -> None:
+        """The ledger rows of a committed batch, by job and what became of each."""
+        for decision in applied.decisions:
+            name = names[decision.job_id]
+            self.metrics.occurrences(name, (o.status.value for o in decision.occurrences))
 
     def plan(self, job: JobRecord, now: datetime, horizon: datetime) -> JobFires:
         """Decide what the fire times of ``job`` up to ``horizon`` become: the job's

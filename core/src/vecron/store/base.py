@@ -150,6 +150,20 @@ class NewVariable:
 VariablesOf = Callable[[Sequence["SaveResult"]], Sequence[NewVariable]]
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Executions by where they are, counted by the store (every process agrees)."""
+
+    #: Waiting for a worker: ``queued``, published to the queue or not.
+    queued: int
+    #: Queued and not yet handed to the queue (the outbox).
+    unpublished: int
+    #: Claimed by a worker and not finished.
+    running: int
+    #: Dead-lettered (failed for good), waiting for a rerun by hand.
+    dead_letters: int
+
+
 class Store(metaclass=ABCMeta):
     """Jobs, executions, step results and the ledger. All datetimes are aware UTC."""
 
@@ -512,6 +526,11 @@ class Store(metaclass=ABCMeta):
         """Dead-lettered executions (``dead_lettered_at`` set: failed for good, waiting
         for a rerun by hand), last dead-lettered first by ``(dead_lettered_at, id)``,
         strictly before ``before``; at most ``limit``."""
+
+    @abstractmethod
+    async def backlog(self) -> Backlog:
+        """How many executions are queued, unpublished, running and dead-lettered now:
+        one cheap indexed query, for the metrics every process serves."""
 
     @abstractmethod
     async def step_results(self, execution_id: str) -> list[StepResult]:

@@ -53,10 +53,12 @@ from vecron.store import (
     rows,
     saving,
 )
+from vecron.store import backlog as backlog_module
 from vecron.store import fires as fires_module
 from vecron.store import variables as variables_module
 from vecron.store.base import (
     AppliedFires,
+    Backlog,
     JobFires,
     JobStats,
     JobVersion,
@@ -520,6 +522,10 @@ class SqlStore(Store):
         query = history.step_results_query(execution_id)
         async with self._read() as conn:
             return [rows.step_result(row) for row in (await conn.execute(query)).mappings()]
+
+    async def backlog(self) -> Backlog:
+        async with self._read() as conn:
+            return await backlog_module.backlog(conn)
 
     async def occurrences(self, job_id: str, limit: int = 100) -> list[Occurrence]:
         query = history.occurrences_query(job_id, limit)
