@@ -147,3 +147,15 @@ async def test_create_never_replaces_a_job(rt: Runtime) -> None:
         if e.outcome is AuditOutcome.OK and e.resource == "job:race"
     ]
     assert len(created) == 1
+
+
+@pytest.mark.parametrize("steps", [True, False, 1, "a", {"id": "a"}, None])
+@pytest.mark.parametrize("triggers", [True, 0, "cron", {"type": "manual"}])
+def test_steps_or_triggers_of_the_wrong_type_are_a_problem_not_a_crash(
+    rt: Runtime, steps: Any, triggers: Any
+) -> None:
+    # Found by schemathesis: `steps: true` made the cross-field rules iterate a bool (500).
+    with pytest.raises(ValidationError) as raised:
+        rt.jobs.parse({"name": "odd", "steps": steps, "triggers": triggers})
+    fields = {problem.field for problem in raised.value.problems}
+    assert "steps" in fields or steps is False or steps is None

@@ -310,7 +310,8 @@ def _check_rules(doc: Mapping[str, Any], found: _Findings) -> None:
         found.add(Problem(message="must be after start_at", field="end_at", code="order"))
     _check_manual(doc, found)
     seen: set[str] = set()
-    for index, step in enumerate(doc.get("steps") or []):
+    steps = doc.get("steps")  # ``true`` is the model's problem to report, not a crash
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
         step_id = step.get("id") if isinstance(step, Mapping) else None
         if not isinstance(step_id, str):
             continue
